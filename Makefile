@@ -1,0 +1,58 @@
+# textlens: `make demo` reads the bundled sample; `make test` sets up everything and runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+# Fonts for the synthetic engine, Tesseract and poppler for benchmarks and PDF tests, a word list.
+APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig \
+	fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-croscore fonts-crosextra-carlito \
+	fonts-crosextra-caladea fonts-urw-base35 fonts-texgyre fonts-roboto-unhinted fonts-open-sans fonts-lato \
+	fonts-paratype fonts-sil-gentium fonts-ebgaramond fonts-linuxlibertine fonts-cantarell fonts-comic-neue \
+	fonts-go fonts-hack fonts-inconsolata fonts-firacode fonts-noto-mono fonts-noto-core fonts-freefont-ttf
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench lint format system-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# The core install: inference on onnxruntime, no torch.
+$(VENV)/.core-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+# Everything the tests need: training (torch pinned by constraints.txt), dev tools.
+$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP) install -c constraints.txt -e ".[train,dev]"
+	touch $@ $(VENV)/.core-installed
+
+$(VENV)/.bench-installed: $(VENV)/.dev-installed
+	$(PIP) install -c constraints.txt -e ".[train,dev,bench]"
+	touch $@
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: $(VENV)/.core-installed
+	$(VENV)/bin/textlens read examples/sample.png
+
+test: system-deps $(VENV)/.dev-installed
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(VENV)/bin/pytest
+
+bench: system-deps $(VENV)/.bench-installed
+	$(PY) -m bench.run
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check textlens tests bench recipes
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff format textlens tests bench recipes
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

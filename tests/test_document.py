@@ -1,0 +1,86 @@
+"""The document tree: geometry, reading order and the to_dict/from_dict round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from textlens.document import (
+    Block,
+    Document,
+    Line,
+    Page,
+    Word,
+    find_column_gutters,
+    group_words_into_lines,
+    layout_blocks,
+    reading_order_text,
+)
+from textlens.errors import AnnotationError
+
+
+def word(text: str, x0: float, y0: float, x1: float, y1: float, conf: float = 0.9) -> Word:
+    return Word(text=text, box=(x0, y0, x1, y1), confidence=conf)
+
+
+def test_line_and_block_boxes_are_unions_of_their_words() -> None:
+    line = Line(words=(word("a", 10, 10, 20, 20), word("b", 30, 8, 50, 22)))
+    assert line.box == (10, 8, 50, 22)
+    assert line.text == "a b"
+    block = Block(lines=(line, Line(words=(word("c", 5, 40, 9, 50),))))
+    assert block.box == (5, 8, 50, 50)
+    assert block.text == "a b\nc"
+
+
+def test_document_round_trips_through_json_with_polygons_and_unicode() -> None:
+    w = Word(text="Café €5 naïve", box=(1.5, 2, 30, 12), confidence=0.8125,
+             polygon=((1.5, 2.0), (30.0, 2.5), (30.0, 12.0), (1.5, 11.5)))
+    page = Page(width=100, height=50, blocks=(Block(lines=(Line(words=(w,)),)),), index=0, dpi=300.0,
+                source="scan.png", rotation=90)
+    doc = Document(pages=(page, Page(width=10, height=10, index=1)), metadata={"engine": "textlens"})
+    data = json.loads(json.dumps(doc.to_dict(), ensure_ascii=False))
+    again = Document.from_dict(data)
+    assert again == doc
+    assert again.pages[0].words[0].polygon == w.polygon
+    assert data["schema"] == 1
+
+
+def test_from_dict_rejects_malformed_boxes() -> None:
+    with pytest.raises(AnnotationError, match="4 numbers"):
+        Word.from_dict({"text": "x", "box": [1, 2, 3]})
+    with pytest.raises(AnnotationError, match="x1 < x0"):
+        Word.from_dict({"text": "x", "box": [5, 2, 3, 4]})
+    with pytest.raises(AnnotationError, match="pages"):
+        Document.from_dict({"nope": []})
+
+
+def test_words_group_into_lines_top_to_bottom_left_to_right() -> None:
+    words = [word("world", 60, 12, 110, 30), word("second", 10, 50, 70, 68), word("Hello", 10, 10, 55, 30),
+             word("line", 80, 52, 120, 70)]
+    lines = group_words_into_lines(words)
+    assert [ln.text for ln in lines] == ["Hello world", "second line"]
+    assert reading_order_text(words) == "Hello world\nsecond line"
+
+
+def test_two_columns_are_read_one_after_the_other() -> None:
+    left = [word(f"L{i}", 10, 10 + 20 * i, 180, 26 + 20 * i) for i in range(3)]
+    right = [word(f"R{i}", 320, 10 + 20 * i, 500, 26 + 20 * i) for i in range(3)]
+    assert find_column_gutters([w.box for w in left + right], page_width=520) == [250.0]
+    blocks = layout_blocks(right + left, page_width=520)
+    assert [b.text for b in blocks] == ["L0\nL1\nL2", "R0\nR1\nR2"]
+
+
+def test_paragraph_gap_starts_a_new_block() -> None:
+    words = [word("one", 10, 10, 50, 30), word("two", 10, 34, 50, 54), word("three", 10, 120, 60, 140)]
+    blocks = layout_blocks(words)
+    assert [b.text for b in blocks] == ["one\ntwo", "three"]
+
+
+def test_page_from_words_keeps_every_word_once() -> None:
+    words = [word(f"w{i}", 10 + 40 * (i % 5), 10 + 25 * (i // 5), 45 + 40 * (i % 5), 30 + 25 * (i // 5))
+             for i in range(20)]
+    page = Page.from_words(words, width=300, height=200)
+    assert sorted(w.text for w in page.words) == sorted(w.text for w in words)
+    assert page.lines[0].text == "w0 w1 w2 w3 w4"
+    assert page.confidence == pytest.approx(0.9)

@@ -1,0 +1,85 @@
+"""The OCR pipeline's mechanics: rectifying crops, splitting lines into words, building the Document."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.fakes import InkBlobDetector, WidthRecognizer
+from textlens.pipeline import OCR, crop_quad, order_quad, split_into_words
+from textlens.runtime.base import Detection, Recognition
+
+
+def test_order_quad_starts_top_left_and_goes_clockwise() -> None:
+    shuffled = np.array([[10, 50], [100, 10], [10, 10], [100, 50]], dtype=np.float32)
+    assert order_quad(shuffled).tolist() == [[10, 10], [100, 10], [100, 50], [10, 50]]
+
+
+def test_crop_quad_rectifies_a_rotated_region() -> None:
+    image = np.zeros((200, 200, 3), dtype=np.uint8)
+    # A 100×20 bright bar rotated by 30° around (100, 100).
+    angle = np.deg2rad(30)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = np.array([[-50, -10], [50, -10], [50, 10], [-50, 10]]) @ rot.T + 100
+    import cv2
+
+    cv2.fillPoly(image, [corners.astype(np.int32)], (255, 255, 255))
+    crop, quad = crop_quad(image, corners)
+    assert crop.shape[:2] == (20, 100)
+    assert crop[3:-3, 3:-3].mean() > 240
+
+
+def test_split_into_words_uses_character_positions() -> None:
+    quad = np.array([[0, 0], [100, 0], [100, 10], [0, 10]], dtype=np.float32)
+    text = "ab cd"
+    result = Recognition(text=text, confidence=0.9, char_confidences=(1, 1, 0.5, 0.5, 0.5),
+                         char_x=(0.05, 0.15, 0.5, 0.85, 0.95))
+    first, second = split_into_words(result, quad)
+    assert (first.text, second.text) == ("ab", "cd")
+    assert first.box[0] == 0 and first.box[2] == pytest.approx(32.5)
+    assert second.box[0] == pytest.approx(67.5) and second.box[2] == 100
+    assert first.confidence == 1 and second.confidence == 0.5
+
+
+def test_split_without_positions_shares_the_width_by_characters() -> None:
+    quad = np.array([[0, 0], [90, 0], [90, 10], [0, 10]], dtype=np.float32)
+    words = split_into_words(Recognition(text="aa bbb", confidence=0.5), quad)
+    assert [w.text for w in words] == ["aa", "bbb"]
+    assert words[0].box[2] < words[1].box[0]
+
+
+def test_ocr_reads_a_page_into_a_document_with_fake_models() -> None:
+    image = np.full((120, 300, 3), 255, dtype=np.uint8)
+    image[20:40, 20:180] = 0
+    image[70:90, 20:260] = 0
+    ocr = OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer())
+    doc = ocr.read(image)
+    page = doc.pages[0]
+    assert (page.width, page.height) == (300, 120)
+    assert [ln.text for ln in page.lines] == ["aaaa bbbb", "aaaaaa bbbbbb"]
+    assert doc.metadata["detector"] == "fake-ink-detector"
+
+
+def test_ocr_maps_boxes_back_through_the_preprocessing_transform() -> None:
+    image = np.full((100, 200, 3), 255, dtype=np.uint8)
+    image[40:60, 50:150] = 0
+
+    class Shift:
+        """A stand-in transform: pads the page by 10 px on the left and top."""
+
+        def __call__(self, img: np.ndarray) -> object:
+            out = np.full((img.shape[0] + 10, img.shape[1] + 10, 3), 255, dtype=np.uint8)
+            out[10:, 10:] = img
+            matrix = np.array([[1, 0, 10], [0, 1, 10], [0, 0, 1]], dtype=np.float64)
+            return type("Result", (), {"image": out, "transform": matrix})()
+
+    plain = OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer()).read(image).pages[0]
+    shifted = OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer(), preprocess=Shift()).read(image)
+    assert [w.text for w in shifted.pages[0].words] == [w.text for w in plain.words]
+    for got, want in zip(shifted.pages[0].words, plain.words, strict=True):
+        assert got.box == pytest.approx(want.box, abs=1e-6)
+
+
+def test_detection_box_is_the_polygon_bounds() -> None:
+    det = Detection(polygon=np.array([[5, 1], [9, 2], [8, 7], [4, 6]], dtype=np.float32), score=0.5)
+    assert det.box == (4, 1, 9, 7)

@@ -1,0 +1,5 @@
+"""``python -m textlens`` runs the command-line interface."""
+
+from textlens.cli.app import main
+
+main()

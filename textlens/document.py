@@ -1,0 +1,358 @@
+"""The typed document tree: Document → Page → Block → Line → Word, with geometry and confidence.
+
+Every box is ``(x0, y0, x1, y1)`` in page pixels (x right, y down, x1/y1 exclusive edges as floats).
+A polygon, when present, is four or more ``(x, y)`` points clockwise from the top-left corner.
+Writers read only this tree; the JSON shape is documented in docs/document-json.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from textlens.errors import AnnotationError
+
+Box = tuple[float, float, float, float]
+Point = tuple[float, float]
+Polygon = tuple[Point, ...]
+
+SCHEMA_VERSION = 1
+
+
+def _box(value: Sequence[float]) -> Box:
+    if len(value) != 4:
+        raise AnnotationError(f"a box needs 4 numbers (x0, y0, x1, y1), got {list(value)!r}")
+    x0, y0, x1, y1 = (float(v) for v in value)
+    if x1 < x0 or y1 < y0:
+        raise AnnotationError(f"box {list(value)!r} has x1 < x0 or y1 < y0")
+    return (x0, y0, x1, y1)
+
+
+def _polygon(value: Sequence[Sequence[float]] | None) -> Polygon | None:
+    if value is None:
+        return None
+    points = tuple((float(p[0]), float(p[1])) for p in value)
+    if len(points) < 3:
+        raise AnnotationError(f"a polygon needs at least 3 points, got {len(points)}")
+    return points
+
+
+def union_box(boxes: Iterable[Box]) -> Box:
+    """The smallest box holding every box given (raises on an empty input)."""
+    boxes = list(boxes)
+    if not boxes:
+        raise ValueError("union_box of no boxes")
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def polygon_box(polygon: Sequence[Sequence[float]]) -> Box:
+    """The axis-aligned bounding box of a polygon."""
+    xs = [float(p[0]) for p in polygon]
+    ys = [float(p[1]) for p in polygon]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _round_box(box: Box) -> list[float]:
+    return [round(v, 2) for v in box]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word: its text, box, optional polygon and recognition confidence in [0, 1]."""
+
+    text: str
+    box: Box
+    confidence: float = 1.0
+    polygon: Polygon | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text, "box": _round_box(self.box),
+                               "confidence": round(self.confidence, 4)}
+        if self.polygon is not None:
+            out["polygon"] = [[round(x, 2), round(y, 2)] for x, y in self.polygon]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        return cls(
+            text=str(data["text"]),
+            box=_box(data["box"]),
+            confidence=float(data.get("confidence", 1.0)),
+            polygon=_polygon(data.get("polygon")),
+        )
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of words, left to right; its box is the union of the words' unless given."""
+
+    words: tuple[Word, ...]
+    box: Box | None = None
+    polygon: Polygon | None = None
+
+    def __post_init__(self) -> None:
+        if self.box is None and self.words:
+            object.__setattr__(self, "box", union_box(w.box for w in self.words))
+        if self.box is None:
+            raise AnnotationError("a line needs words or a box")
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def confidence(self) -> float:
+        return _mean([w.confidence for w in self.words])
+
+    def to_dict(self) -> dict[str, Any]:
+        assert self.box is not None
+        out: dict[str, Any] = {"box": _round_box(self.box), "confidence": round(self.confidence, 4),
+                               "words": [w.to_dict() for w in self.words]}
+        if self.polygon is not None:
+            out["polygon"] = [[round(x, 2), round(y, 2)] for x, y in self.polygon]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Line:
+        return cls(
+            words=tuple(Word.from_dict(w) for w in data.get("words", [])),
+            box=_box(data["box"]) if "box" in data else None,
+            polygon=_polygon(data.get("polygon")),
+        )
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block (paragraph or column region) of lines in reading order."""
+
+    lines: tuple[Line, ...]
+    box: Box | None = None
+
+    def __post_init__(self) -> None:
+        if self.box is None and self.lines:
+            object.__setattr__(self, "box", union_box(ln.box for ln in self.lines if ln.box))
+        if self.box is None:
+            raise AnnotationError("a block needs lines or a box")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(ln.text for ln in self.lines)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for ln in self.lines for w in ln.words]
+
+    @property
+    def confidence(self) -> float:
+        return _mean([w.confidence for w in self.words])
+
+    def to_dict(self) -> dict[str, Any]:
+        assert self.box is not None
+        return {"box": _round_box(self.box), "confidence": round(self.confidence, 4),
+                "lines": [ln.to_dict() for ln in self.lines]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Block:
+        return cls(lines=tuple(Line.from_dict(ln) for ln in data.get("lines", [])),
+                   box=_box(data["box"]) if "box" in data else None)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: its pixel size, resolution, where it came from, and its blocks in reading order."""
+
+    width: int
+    height: int
+    blocks: tuple[Block, ...] = ()
+    index: int = 0
+    dpi: float | None = None
+    source: str | None = None
+    rotation: int = 0  # clockwise degrees the page was turned by before reading (0, 90, 180, 270)
+
+    @property
+    def lines(self) -> list[Line]:
+        return [ln for b in self.blocks for ln in b.lines]
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for b in self.blocks for w in b.words]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(b.text for b in self.blocks)
+
+    @property
+    def confidence(self) -> float:
+        return _mean([w.confidence for w in self.words])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "width": self.width, "height": self.height, "dpi": self.dpi,
+                "source": self.source, "rotation": self.rotation,
+                "blocks": [b.to_dict() for b in self.blocks]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Page:
+        return cls(
+            width=int(data["width"]), height=int(data["height"]),
+            blocks=tuple(Block.from_dict(b) for b in data.get("blocks", [])),
+            index=int(data.get("index", 0)),
+            dpi=None if data.get("dpi") is None else float(data["dpi"]),
+            source=data.get("source"), rotation=int(data.get("rotation", 0)),
+        )
+
+    @classmethod
+    def from_words(cls, words: Iterable[Word], width: int, height: int, **meta: Any) -> Page:
+        """Build a page from loose words, grouping them into lines and blocks in reading order."""
+        return cls(width=width, height=height, blocks=tuple(layout_blocks(list(words))), **meta)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A read document: pages in order plus free-form metadata (engine, models, timings)."""
+
+    pages: tuple[Page, ...]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\f".join(p.text for p in self.pages)
+
+    def words(self) -> Iterator[Word]:
+        for page in self.pages:
+            yield from page.words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA_VERSION, "metadata": dict(self.metadata),
+                "pages": [p.to_dict() for p in self.pages]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        if not isinstance(data, dict) or "pages" not in data:
+            raise AnnotationError("a document dict needs a 'pages' list")
+        return cls(pages=tuple(Page.from_dict(p) for p in data["pages"]),
+                   metadata=dict(data.get("metadata", {})))
+
+
+# ---------------------------------------------------------------- reading order
+
+
+def _vertical_overlap(a: Box, b: Box) -> float:
+    """Overlap of two boxes' vertical extents as a fraction of the shorter height."""
+    inter = min(a[3], b[3]) - max(a[1], b[1])
+    shorter = max(min(a[3] - a[1], b[3] - b[1]), 1e-6)
+    return max(0.0, inter) / shorter
+
+
+def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> list[Line]:
+    """Group words into lines: a word joins the line whose vertical extent it overlaps most.
+
+    Lines come back top to bottom, each with its words left to right. Words far apart horizontally
+    on the same baseline (two columns) are kept in one line here; ``split_columns`` separates them.
+    """
+    lines: list[list[Word]] = []
+    line_boxes: list[Box] = []
+    for word in sorted(words, key=lambda w: ((w.box[1] + w.box[3]) / 2, w.box[0])):
+        best, best_overlap = -1, min_overlap
+        for i, lbox in enumerate(line_boxes):
+            overlap = _vertical_overlap(word.box, lbox)
+            if overlap >= best_overlap:
+                best, best_overlap = i, overlap
+        if best < 0:
+            lines.append([word])
+            line_boxes.append(word.box)
+        else:
+            lines[best].append(word)
+            line_boxes[best] = union_box([line_boxes[best], word.box])
+    built = [Line(words=tuple(sorted(ws, key=lambda w: w.box[0]))) for ws in lines]
+    return sort_lines(built)
+
+
+def sort_lines(lines: Iterable[Line]) -> list[Line]:
+    """Lines top to bottom by vertical centre, ties broken left to right."""
+    def key(line: Line) -> tuple[float, float]:
+        assert line.box is not None
+        return ((line.box[1] + line.box[3]) / 2, line.box[0])
+    return sorted(lines, key=key)
+
+
+def split_line_at_gaps(line: Line, gap_factor: float = 2.5) -> list[Line]:
+    """Split a line where the horizontal gap between neighbouring words exceeds ``gap_factor`` × height."""
+    if len(line.words) < 2:
+        return [line]
+    height = max((w.box[3] - w.box[1]) for w in line.words)
+    parts: list[list[Word]] = [[line.words[0]]]
+    for prev, word in zip(line.words, line.words[1:], strict=False):
+        if word.box[0] - prev.box[2] > gap_factor * height:
+            parts.append([word])
+        else:
+            parts[-1].append(word)
+    return [Line(words=tuple(p)) for p in parts]
+
+
+def find_column_gutters(boxes: Sequence[Box], page_width: float, min_gap_ratio: float = 0.02) -> list[float]:
+    """x positions of vertical white gutters crossing the text (simple projection-profile column detection).
+
+    A gutter is a run of x with no box over it, at least ``min_gap_ratio`` of the page wide, with text on
+    both sides. Returns the gutter centres, left to right.
+    """
+    if not boxes:
+        return []
+    x_min = min(b[0] for b in boxes)
+    x_max = max(b[2] for b in boxes)
+    intervals = sorted((b[0], b[2]) for b in boxes)
+    gutters: list[float] = []
+    reach = intervals[0][1]
+    for start, end in intervals[1:]:
+        if start - reach >= max(min_gap_ratio * page_width, 1.0) and x_min < reach and start < x_max:
+            gutters.append((reach + start) / 2)
+        reach = max(reach, end)
+    return gutters
+
+
+def layout_blocks(words: Sequence[Word], page_width: float | None = None,
+                  paragraph_gap: float = 1.2) -> list[Block]:
+    """Arrange loose words into blocks of lines in reading order.
+
+    Columns (found from white gutters) are read left to right, each top to bottom; within a column,
+    lines separated by a vertical gap above ``paragraph_gap`` × the line height start a new block.
+    """
+    if not words:
+        return []
+    width = page_width if page_width is not None else max(w.box[2] for w in words)
+    lines = [part for line in group_words_into_lines(words) for part in split_line_at_gaps(line)]
+    gutters = find_column_gutters([ln.box for ln in lines if ln.box], width)
+    columns: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
+    for line in lines:
+        assert line.box is not None
+        centre = (line.box[0] + line.box[2]) / 2
+        columns[sum(centre > g for g in gutters)].append(line)
+    blocks: list[Block] = []
+    for column in columns:
+        current: list[Line] = []
+        for line in sort_lines(column):
+            if current:
+                prev = current[-1]
+                assert prev.box is not None and line.box is not None
+                height = max(prev.box[3] - prev.box[1], 1.0)
+                if line.box[1] - prev.box[3] > paragraph_gap * height:
+                    blocks.append(Block(lines=tuple(current)))
+                    current = []
+            current.append(line)
+        if current:
+            blocks.append(Block(lines=tuple(current)))
+    return blocks
+
+
+def reading_order_text(words: Sequence[Word]) -> str:
+    """Words grouped into lines by vertical centre, left to right, lines joined by newlines."""
+    return "\n".join(line.text for line in group_words_into_lines(words))

@@ -1,0 +1,47 @@
+"""Saving and loading torch weights (safetensors, or a training checkpoint's state dict)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textlens.errors import ModelError
+
+
+def load_weights(model: Any, path: str | Path, strict: bool = True) -> None:
+    """Load ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``) into ``model``."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError("weights file not found", path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    else:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
+        # Lightning prefixes the module's parameters with the attribute name of the model.
+        if any(k.startswith("model.") for k in state):
+            state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if strict and (missing or unexpected):
+        raise ModelError(f"weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}",
+                         path)
+
+
+def save_weights(model: Any, path: str | Path, half: bool = False) -> None:
+    """Save a model's state dict as safetensors (fp16 when ``half``), atomically."""
+    import os
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
+             for k, v in model.state_dict().items()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    save_file(state, str(tmp))
+    os.replace(tmp, path)

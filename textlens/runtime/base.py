@@ -1,0 +1,54 @@
+"""The two seams of the pipeline: a Detector finds text regions, a Recognizer reads crops."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A detected text region: a polygon (N×2, clockwise from top-left, page pixels) and a score."""
+
+    polygon: np.ndarray
+    score: float
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        xs, ys = self.polygon[:, 0], self.polygon[:, 1]
+        return (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """A read crop: text, mean confidence, and per-character confidences and x positions.
+
+    ``char_x`` holds each character's horizontal centre as a fraction [0, 1] of the crop width (from
+    the CTC alignment), so a line can be split into words with boxes.
+    """
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...] = ()
+    char_x: tuple[float, ...] = field(default=())
+
+
+@runtime_checkable
+class Detector(Protocol):
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Find text regions in an RGB uint8 page."""
+        ...
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    name: str
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
+        """Read each RGB uint8 crop as one line of text."""
+        ...

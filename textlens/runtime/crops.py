@@ -1,0 +1,85 @@
+"""Recognition input: crop → fixed-height, aspect-kept, normalised array; batches padded by width.
+
+Training and inference both call these functions, so a model sees the same pixels in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """How a recogniser wants its input (stored in the model's config.json under "input")."""
+
+    height: int = 32
+    channels: int = 1
+    mean: float = 0.5
+    std: float = 0.5
+    min_width: int = 16
+    max_width: int = 1024
+    width_multiple: int = 4
+
+    @classmethod
+    def from_config(cls, config: dict) -> CropSpec:
+        known = {k: config[k] for k in cls.__dataclass_fields__ if k in config}
+        return cls(**known)
+
+    def to_config(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def target_width(shape: tuple[int, ...], spec: CropSpec) -> int:
+    """The width a crop of ``shape`` is resized to: aspect kept, rounded up to the width multiple."""
+    h, w = shape[0], shape[1]
+    width = round(w * spec.height / max(h, 1))
+    width = max(spec.min_width, min(spec.max_width, width))
+    m = spec.width_multiple
+    return (width + m - 1) // m * m
+
+
+def prepare_crop(image: np.ndarray, spec: CropSpec) -> np.ndarray:
+    """One crop (H×W×3 RGB or H×W gray, uint8) → float32 C×height×width, normalised."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if spec.channels == 1 and image.shape[2] != 1:
+        image = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)[:, :, None]
+    elif spec.channels == 3 and image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    width = target_width(image.shape, spec)
+    interp = cv2.INTER_AREA if image.shape[0] > spec.height else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (width, spec.height), interpolation=interp)
+    if resized.ndim == 2:
+        resized = resized[:, :, None]
+    arr = resized.astype(np.float32).transpose(2, 0, 1) / 255.0
+    return (arr - spec.mean) / spec.std
+
+
+def pad_batch(arrays: Sequence[np.ndarray], spec: CropSpec, width: int | None = None) -> np.ndarray:
+    """Stack prepared crops into N×C×H×W, right-padding each with the normalised background (white)."""
+    width = width or max(a.shape[2] for a in arrays)
+    pad_value = (1.0 - spec.mean) / spec.std
+    batch = np.full((len(arrays), spec.channels, spec.height, width), pad_value, dtype=np.float32)
+    for i, arr in enumerate(arrays):
+        batch[i, :, :, : arr.shape[2]] = arr[:, :, :width]
+    return batch
+
+
+def width_buckets(widths: Sequence[int], max_batch: int = 64, max_pixels: int = 64 * 32 * 512) -> list[list[int]]:
+    """Group crop indices of similar width into batches (sorted by width) to minimise padding."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # Widths only grow within a batch, so the current crop's width bounds the padded size.
+        if current and (len(current) >= max_batch or (len(current) + 1) * widths[i] * 32 > max_pixels):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
