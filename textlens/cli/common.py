@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from textlens.errors import TextlensError
@@ -33,8 +34,9 @@ def expand_inputs(inputs: Iterable[str]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in INPUT_EXTENSIONS
-                                and p.is_file()))
+            inside = sorted(p for p in path.rglob("*") if p.suffix.lower() in INPUT_EXTENSIONS and p.is_file())
+            # An empty folder stays in the list so the batch reports it rather than doing nothing.
+            found.extend(inside or [path])
         elif glob.has_magic(item):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
             found.extend(matches if matches else [path])
@@ -98,7 +100,7 @@ def run_batch(items: Sequence[Path], work: Callable[[Path], T], jobs: int = 1,
         if exc is not None:
             message = _describe(exc, item)
             report.failed.append((str(item), message))
-            progress.console.print(f"[red]error[/red] {message}")
+            progress.console.print(f"[red]error[/red] {escape(message)}", soft_wrap=True)
             return
         try:
             if on_result is not None:
@@ -106,7 +108,7 @@ def run_batch(items: Sequence[Path], work: Callable[[Path], T], jobs: int = 1,
             report.done.append(str(item))
         except TextlensError as err:
             report.failed.append((str(item), _describe(err, item)))
-            progress.console.print(f"[red]error[/red] {_describe(err, item)}")
+            progress.console.print(f"[red]error[/red] {escape(_describe(err, item))}", soft_wrap=True)
 
     with progress:
         task = progress.add_task(label, total=len(items))

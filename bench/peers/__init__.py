@@ -1,0 +1,22 @@
+"""Engine adapters for the benchmark: each exposes NAME, CONFIG, unavailable(), recognizer(), page_reader().
+
+``recognizer(kind, threads)`` returns an object with ``recognize(list of RGB crops) -> list[Recognition]``
+(kind is "word" or "line"); ``page_reader(threads)`` returns ``RGB page -> list[PredWord]``. ``threads``
+is 1 or None (all cores). ``unavailable()`` returns why the engine cannot run here, or None.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+ENGINES = {
+    "textlens": "bench.peers.textlens_engine",
+    "tesseract": "bench.peers.tesseract",
+    "rapidocr": "bench.peers.rapidocr_peer",
+    "easyocr": "bench.peers.easyocr_peer",
+}
+
+
+def engine_module(name: str) -> ModuleType:
+    return importlib.import_module(ENGINES[name])

@@ -1,0 +1,389 @@
+"""CTC / attention decoding, OnnxRecognizer on an exported bundle, the torch-free import, ``recognize``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from textlens.runtime import ctc
+from textlens.runtime.base import Recognition, Recognizer
+from textlens.runtime.ctc import Lexicon
+from textlens.runtime.recognizer import OnnxRecognizer, chunk_crop
+from textlens.runtime.session import clear_cache, get_session, resolve_threads
+
+CHARSET = " abcdefghij"  # class 0 is the blank, ' ' is class 1, 'a' class 2, ...
+K = len(CHARSET) + 1
+
+
+def one_hot_path(path: list[int], high: float = 0.9) -> np.ndarray:
+    """A T×K probability matrix whose argmax follows ``path``; the rest of the mass is spread evenly."""
+    probs = np.full((len(path), K), (1 - high) / (K - 1), dtype=np.float64)
+    probs[np.arange(len(path)), path] = high
+    return probs
+
+
+def cls(ch: str) -> int:
+    return CHARSET.index(ch) + 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Greedy CTC
+
+
+def test_greedy_merges_repeats_and_keeps_repeats_split_by_a_blank() -> None:
+    a, b = cls("a"), cls("b")
+    result = ctc.greedy_decode(one_hot_path([0, a, a, 0, a, b, b, 0]), CHARSET)
+    assert result.text == "aab"
+    assert len(result.char_confidences) == 3
+    assert result.char_confidences[0] == pytest.approx(0.9)
+
+
+def test_greedy_confidence_is_mean_of_each_characters_peak_probability() -> None:
+    a, b = cls("a"), cls("b")
+    probs = one_hot_path([a, a, 0, b])
+    probs[0, a], probs[1, a], probs[3, b] = 0.6, 0.8, 0.5
+    result = ctc.greedy_decode(probs, CHARSET)
+    assert result.char_confidences == pytest.approx((0.8, 0.5))
+    assert result.confidence == pytest.approx(0.65)
+
+
+def test_greedy_char_x_is_the_centre_of_each_characters_steps_as_a_width_fraction() -> None:
+    a, b = cls("a"), cls("b")
+    result = ctc.greedy_decode(one_hot_path([a, a, 0, 0, 0, 0, 0, b]), CHARSET)
+    # 'a' spans steps 0-1 (centre 0.5 → (0.5 + 0.5) / 8), 'b' is step 7 → 7.5 / 8.
+    assert result.char_x == pytest.approx((1 / 8, 7.5 / 8))
+
+
+def test_greedy_all_blank_gives_empty_text_with_the_blank_certainty() -> None:
+    result = ctc.greedy_decode(one_hot_path([0, 0, 0], high=0.7), CHARSET)
+    assert result == Recognition("", pytest.approx(0.7))
+
+
+def test_greedy_on_zero_steps_is_empty() -> None:
+    assert ctc.greedy_decode(np.zeros((0, K)), CHARSET).text == ""
+
+
+def test_softmax_rows_sum_to_one_and_ignore_a_log_softmax_shift() -> None:
+    logits = np.random.default_rng(0).normal(size=(5, K))
+    probs = ctc.softmax(logits)
+    assert np.allclose(probs.sum(axis=1), 1)
+    assert np.allclose(ctc.softmax(np.log(probs)), probs)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Beam search, forward algorithm, alignment
+
+
+def test_beam_search_sums_paths_and_beats_greedy_on_a_crafted_example() -> None:
+    # Each step: blank 0.6, 'a' 0.4. Greedy reads "" (path probability 0.36), but "a" has
+    # 0.4·0.4 + 0.4·0.6 + 0.6·0.4 = 0.64 summed over its three paths.
+    probs = np.zeros((2, K))
+    probs[:, 0], probs[:, cls("a")] = 0.6, 0.4
+    assert ctc.greedy_decode(probs, CHARSET).text == ""
+    best = ctc.prefix_beam_search(probs, beam_width=4)
+    assert best[0][0] == (cls("a"),)
+    assert math.exp(best[0][1]) == pytest.approx(0.64)
+    assert ctc.beam_decode(probs, CHARSET, beam_width=4).text == "a"
+
+
+def _brute_force_likelihood(probs: np.ndarray, labels: tuple[int, ...]) -> float:
+    total = 0.0
+    for path in itertools.product(range(probs.shape[1]), repeat=probs.shape[0]):
+        collapsed = tuple(c for i, c in enumerate(path) if c != 0 and (i == 0 or c != path[i - 1]))
+        if collapsed == labels:
+            total += float(np.prod(probs[np.arange(len(path)), path]))
+    return total
+
+
+@pytest.mark.parametrize("labels", [(), (1,), (1, 2), (2, 2), (1, 2, 1)])
+def test_forward_algorithm_matches_brute_force_sum_over_paths(labels: tuple[int, ...]) -> None:
+    probs = ctc.softmax(np.random.default_rng(1).normal(size=(5, 3)))
+    expected = _brute_force_likelihood(probs, labels)
+    assert math.exp(ctc.ctc_log_likelihood(probs, labels)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_impossible_labelling_has_zero_likelihood() -> None:
+    probs = ctc.softmax(np.zeros((2, 3)))
+    # "aa" needs at least three steps (a, blank, a).
+    assert ctc.ctc_log_likelihood(probs, (1, 1)) == -np.inf
+    assert ctc.forced_alignment(probs, (1, 1)).labels == ()
+
+
+def test_forced_alignment_places_each_label_on_its_peak_steps() -> None:
+    a, b = cls("a"), cls("b")
+    alignment = ctc.forced_alignment(one_hot_path([0, a, a, 0, 0, b, 0]), (a, b))
+    assert alignment.spans == ((1, 2), (5, 5))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lexicon
+
+
+def _misread_hello() -> np.ndarray:
+    """Greedy reads "hellj"; 'e' is a close second at the last character (CHARSET has no 'o')."""
+    h, e, l_, j = cls("h"), cls("e"), cls("g"), cls("j")
+    probs = one_hot_path([h, 0, e, 0, l_, 0, l_, 0, j, 0])
+    probs[8, j], probs[8, e] = 0.5, 0.45
+    return probs
+
+
+def test_lexicon_snaps_a_misread_word_to_the_entry_the_ctc_output_favours() -> None:
+    probs = _misread_hello()
+    assert ctc.greedy_decode(probs, CHARSET).text == "heggj"
+    lexicon = Lexicon(["hegge", "heggi", "abc", "heg"], CHARSET)
+    result = ctc.lexicon_decode(probs, CHARSET, lexicon)
+    # "hegge" and "heggi" are both one edit away; the CTC output gives 'e' far more mass than 'i'.
+    assert result.text == "hegge"
+    assert len(result.char_x) == 5
+
+
+def test_lexicon_constrains_each_word_of_a_line_separately() -> None:
+    space, a, b = cls(" "), cls("a"), cls("b")
+    probs = np.concatenate([_misread_hello(), one_hot_path([space, 0, a, 0, b, 0])])
+    lexicon = Lexicon(["hegge", "abc", "ab"], CHARSET)
+    assert ctc.lexicon_decode(probs, CHARSET, lexicon).text == "hegge ab"
+    assert ctc.lexicon_decode(probs, CHARSET, lexicon, beam_width=4).text == "hegge ab"
+
+
+def test_lexicon_drops_entries_the_model_cannot_spell() -> None:
+    lexicon = Lexicon(["abc", "xyz", "", "  "], CHARSET)
+    assert lexicon.words == ["abc"]
+    assert lexicon.closest("abd") == "abc"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Attention tokens
+
+
+def test_attention_decoding_stops_at_eos_and_reports_token_probabilities() -> None:
+    tokens = [3 + CHARSET.index("c"), 3 + CHARSET.index("a"), 2, 3 + CHARSET.index("b")]
+    probs = np.full((4, K + 2), 0.01)
+    probs[np.arange(4), tokens] = [0.9, 0.7, 0.8, 0.9]
+    result = ctc.attention_decode(probs, CHARSET)
+    assert result.text == "ca"
+    assert result.char_confidences == pytest.approx((0.9, 0.7))
+    assert result.confidence == pytest.approx(0.8)
+    assert result.char_x == pytest.approx((0.25, 0.75))
+
+
+def test_attention_decoding_of_immediate_eos_is_empty() -> None:
+    probs = np.full((3, K + 2), 0.01)
+    probs[:, 2] = 0.95
+    assert ctc.attention_decode(probs, CHARSET) == Recognition("", pytest.approx(0.95))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sessions
+
+
+def test_threads_come_from_the_argument_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEXTLENS_THREADS", "3")
+    assert resolve_threads(None) == 3
+    assert resolve_threads(1) == 1
+    monkeypatch.delenv("TEXTLENS_THREADS")
+    assert resolve_threads(None) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# OnnxRecognizer on an exported bundle
+
+
+def _conv_ctc_model() -> object:
+    """A conv-only CTC model (T = W/4): outputs depend on nearby columns only, so chunks can be checked."""
+    import torch
+    from torch import nn
+
+    class ConvCTC(nn.Module):
+        decoder = "ctc"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.classifier = nn.Linear(16, K)
+
+        def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+            features = self.features(images).mean(dim=2).transpose(1, 2)
+            return {"logits": 3 * self.classifier(features)}
+
+    torch.manual_seed(0)
+    return ConvCTC().eval()
+
+
+def render_word(text: str, height: int = 40, scale: float = 1.0, width: int | None = None) -> np.ndarray:
+    """A black-on-white RGB word image drawn with OpenCV's Hershey font (``width``: fixed canvas)."""
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    image = np.full((height, width or w + 12, 3), 255, np.uint8)
+    cv2.putText(image, text, (6, (height + h) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2)
+    return image
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from textlens.export.bundle import bundle
+
+    folder = tmp_path_factory.mktemp("bundles") / "conv_ctc"
+    config = {"name": "conv_ctc", "arch": "conv_ctc", "decoder": "ctc", "charset": CHARSET,
+              "input": {"height": 32, "channels": 1, "min_width": 16, "max_width": 256, "width_multiple": 4}}
+    bundle(_conv_ctc_model(), config, folder)
+    return folder
+
+
+def words() -> list[np.ndarray]:
+    return [render_word(w) for w in ("bad", "cafe", "hi", "a big jade", "face")]
+
+
+def test_recognizer_implements_the_protocol_and_reads_its_name(bundle_dir: Path) -> None:
+    recognizer = OnnxRecognizer(bundle_dir)
+    assert isinstance(recognizer, Recognizer)
+    assert recognizer.name == "conv_ctc"
+
+
+def test_batched_results_come_back_in_input_order_equal_to_single_calls(bundle_dir: Path) -> None:
+    recognizer = OnnxRecognizer(bundle_dir, batch_size=2)
+    # Same-size crops: no padding, so batching cannot change what the model sees.
+    crops = [render_word(w, width=200) for w in ("bad", "cafe", "hi", "a big jade", "face")]
+    batched = recognizer.recognize(crops)
+    singles = [recognizer.recognize([crop])[0] for crop in crops]
+    assert [r.text for r in batched] == [r.text for r in singles]
+    assert all(r.text for r in batched)  # an untrained model still emits characters
+    for result in batched:
+        assert 0 < result.confidence <= 1
+        assert len(result.char_x) == len(result.text) == len(result.char_confidences)
+        assert list(result.char_x) == sorted(result.char_x)
+        assert 0 < min(result.char_x) <= max(result.char_x) < 1
+
+
+def test_empty_and_gray_crops_are_handled(bundle_dir: Path) -> None:
+    recognizer = OnnxRecognizer(bundle_dir)
+    gray = cv2.cvtColor(words()[0], cv2.COLOR_RGB2GRAY)
+    results = recognizer.recognize([np.zeros((0, 10, 3), np.uint8), gray, np.zeros((20, 0, 3), np.uint8)])
+    assert results[0] == Recognition("", 0.0) and results[2] == Recognition("", 0.0)
+    assert results[1].text == recognizer.recognize([words()[0]])[0].text
+    assert recognizer.recognize([]) == []
+
+
+def test_wide_lines_are_chunked_and_joined_like_one_pass(bundle_dir: Path) -> None:
+    line = render_word("a bad cafe faced a big jade hedge, a big bad face", height=32)
+    config = json.loads((bundle_dir / "config.json").read_text())
+    narrow = OnnxRecognizer(bundle_dir, batch_size=1)  # max_width 256: the line needs several chunks
+    wide_config = {**config, "input": {**config["input"], "max_width": 4096}}
+    whole = OnnxRecognizer(bundle_dir, config=wide_config, batch_size=1)
+    assert line.shape[1] > 2 * 256
+    joined, single = narrow.probabilities(line), whole.probabilities(line)
+    assert joined.shape == single.shape
+    np.testing.assert_allclose(joined, single, atol=1e-5)
+    assert narrow.recognize([line])[0].text == whole.recognize([line])[0].text
+
+
+def test_chunks_overlap_and_cover_the_crop() -> None:
+    from textlens.runtime.crops import CropSpec
+
+    spec = CropSpec(height=32, max_width=256)
+    chunks = chunk_crop(np.zeros((1, 32, 1000), np.float32), spec)
+    starts = [x0 for x0, _ in chunks]
+    assert starts[0] == 0 and all(c.shape[2] <= 256 for _, c in chunks)
+    assert all(b - a == 256 - 64 for a, b in itertools.pairwise(starts))
+    assert starts[-1] + chunks[-1][1].shape[2] == 1000
+
+
+def test_beam_and_lexicon_options_decode_through_the_recognizer(bundle_dir: Path, tmp_path: Path) -> None:
+    crops = words()
+    greedy = OnnxRecognizer(bundle_dir).recognize(crops)
+    beam = OnnxRecognizer(bundle_dir, beam_width=5).recognize(crops)
+    assert len(beam) == len(crops) and all(isinstance(r.text, str) for r in beam)
+    lexicon_file = tmp_path / "words.txt"
+    lexicon_file.write_text("bad\ncafe\nhi\n", encoding="utf-8")
+    snapped = OnnxRecognizer(bundle_dir, lexicon=lexicon_file).recognize(crops)
+    for result, plain in zip(snapped, greedy, strict=True):
+        if plain.text.strip():
+            assert set(result.text.split()) <= {"bad", "cafe", "hi"}
+
+
+def test_sessions_are_cached_per_file_and_thread_count(bundle_dir: Path) -> None:
+    clear_cache()
+    first = get_session(bundle_dir / "model.onnx", threads=1)
+    assert get_session(bundle_dir / "model.onnx", threads=1) is first
+    assert get_session(bundle_dir / "model.onnx", threads=2) is not first
+
+
+def test_runtime_reads_crops_without_torch(bundle_dir: Path) -> None:
+    script = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import numpy as np\n"
+        "from textlens.runtime.loading import load_recognizer\n"
+        f"r = load_recognizer({str(bundle_dir)!r}, threads=1)\n"
+        "out = r.recognize([np.full((32, 80, 3), 255, np.uint8)])\n"
+        "print(type(r).__name__, len(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "OnnxRecognizer 1"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CLI
+
+
+def _cli() -> typer.Typer:
+    from textlens.cli.recognize import recognize
+
+    app = typer.Typer()
+    app.command("recognize")(recognize)
+    app.command("noop")(lambda: None)  # with two commands typer keeps "recognize" as a subcommand
+    return app
+
+
+@pytest.fixture()
+def crop_files(tmp_path: Path) -> list[Path]:
+    paths = []
+    for i, crop in enumerate(words()[:2]):
+        path = tmp_path / f"w{i}.png"
+        cv2.imwrite(str(path), crop)
+        paths.append(path)
+    return paths
+
+
+def test_cli_prints_one_text_line_per_image(bundle_dir: Path, crop_files: list[Path]) -> None:
+    result = CliRunner().invoke(_cli(), ["recognize", *map(str, crop_files), "--model", str(bundle_dir)])
+    assert result.exit_code == 0, result.output
+    expected = [r.text for r in OnnxRecognizer(bundle_dir).recognize([cv2.imread(str(p))[:, :, ::-1]
+                                                                     for p in crop_files])]
+    assert result.stdout.split("\n")[:-1] == expected
+
+
+def test_cli_jsonl_reports_text_and_confidence(bundle_dir: Path, crop_files: list[Path]) -> None:
+    result = CliRunner().invoke(_cli(), ["recognize", *map(str, crop_files), "-m", str(bundle_dir),
+                                         "--format", "jsonl", "--beam", "3", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["image"] for r in records] == [str(p) for p in crop_files]
+    assert all(isinstance(r["text"], str) and 0 <= r["confidence"] <= 1 for r in records)
+
+
+def test_cli_reports_a_bad_image_and_goes_on(bundle_dir: Path, crop_files: list[Path],
+                                             tmp_path: Path) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    result = CliRunner().invoke(_cli(), ["recognize", str(bad), str(crop_files[0]), "-m", str(bundle_dir),
+                                         "-f", "jsonl"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 2 and "broken.png" in records[0]["error"] and "error" not in records[1]
+    assert "broken.png" in result.stderr
+
+
+def test_cli_without_a_model_fails_clearly(tmp_path: Path, crop_files: list[Path]) -> None:
+    result = CliRunner().invoke(_cli(), ["recognize", str(crop_files[0]), "-m", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "no ONNX recognition model" in result.stderr

@@ -1,0 +1,103 @@
+"""Tests for the synthetic line renderer: determinism, parallel generation, presets, charset and font
+coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textlens.data.samples import CropSample
+from textlens.data.synth import PRESET_NAMES, LineRenderer, generate, sample_rng
+from textlens.data.synth.fonts import FontInfo, family_split, select_fonts
+from textlens.data.synth.text import TextSampler
+from textlens.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def renderer() -> LineRenderer:
+    return LineRenderer(preset="mixed", height=32, seed=3)
+
+
+def test_same_seed_gives_identical_samples(renderer: LineRenderer) -> None:
+    a = renderer.sample(sample_rng(7, 0))
+    b = LineRenderer(preset="mixed", height=32, seed=99).sample(sample_rng(7, 0))
+    assert a.text == b.text
+    assert np.array_equal(a.image, b.image)
+
+
+def test_different_indices_give_different_samples(renderer: LineRenderer) -> None:
+    texts = {renderer.sample_at(i).text for i in range(8)}
+    assert len(texts) >= 6
+
+
+def test_parallel_generation_equals_serial() -> None:
+    serial = generate(6, seed=11, workers=1, preset="scene", height=32)
+    parallel = generate(6, seed=11, workers=2, preset="scene", height=32)
+    assert [s.text for s in serial] == [s.text for s in parallel]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(serial, parallel, strict=True))
+
+
+@pytest.mark.parametrize("preset", PRESET_NAMES)
+def test_every_preset_renders_rgb_uint8_of_requested_height(preset: str) -> None:
+    r = LineRenderer(preset=preset, height=32, seed=1)
+    for i in range(4):
+        sample = r.sample_at(i)
+        assert isinstance(sample, CropSample)
+        assert sample.image.dtype == np.uint8
+        assert sample.image.ndim == 3 and sample.image.shape[0] == 32 and sample.image.shape[2] == 3
+        assert sample.image.shape[1] >= 4
+        assert sample.text and sample.text == sample.text.strip()
+        assert sample.image.std() > 2  # not a blank crop
+
+
+def test_natural_height_when_height_is_none() -> None:
+    heights = {LineRenderer(preset="scene", seed=0).sample_at(i).image.shape[0] for i in range(6)}
+    assert len(heights) > 1
+
+
+def test_text_stays_inside_a_restricted_charset() -> None:
+    r = LineRenderer(preset="mixed", charset="0123456789.-", height=24, seed=5)
+    for i in range(10):
+        assert set(r.sample_at(i).text) <= set("0123456789.- ")
+
+
+def test_render_picks_only_fonts_that_cover_the_text(renderer: LineRenderer) -> None:
+    euro_less = [f for f in renderer.fonts if ord("€") not in f.codepoints]
+    euro_ok = [f for f in renderer.fonts if ord("€") in f.codepoints]
+    assert euro_ok, "the test needs at least one installed font with the euro sign"
+    fonts = [f.path for f in (euro_less[:3] + euro_ok[:1])]
+    r = LineRenderer(preset="scan", fonts=fonts, height=32, seed=0)
+    for i in range(6):
+        sample = r.render("12€", np.random.default_rng(i))
+        assert sample.source is not None and sample.source.endswith(euro_ok[0].path.rsplit("/", 1)[1])
+
+
+def test_render_raises_when_no_font_covers_the_text(renderer: LineRenderer) -> None:
+    with pytest.raises(ConfigError, match="covers"):
+        renderer.render("\u4e2d\u6587", np.random.default_rng(0))  # CJK: the renderer's Latin fonts lack it
+
+
+def test_sampled_text_only_uses_glyphs_of_its_font() -> None:
+    font = FontInfo(
+        path="x",
+        family="Tiny",
+        style="Regular",
+        monospace=False,
+        category="sans",
+        codepoints=frozenset(map(ord, "abcdef")),
+    )
+    sampler = TextSampler(mixture={"word": 1, "chars": 1, "price": 1})
+    allowed = frozenset(c for c in sampler.charset if ord(c) in font.codepoints)
+    for i in range(20):
+        assert font.covers(sampler.sample(np.random.default_rng(i), allowed))
+
+
+def test_font_split_is_by_family_and_disjoint() -> None:
+    train, val = select_fonts("train"), select_fonts("val")
+    assert {f.family for f in train}.isdisjoint({f.family for f in val})
+    assert all(family_split(f.family) == "train" for f in train)
+
+
+def test_unknown_preset_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown synthetic preset"):
+        LineRenderer(preset="underwater")

@@ -1,0 +1,343 @@
+"""``textlens eval``: score a recogniser, page reader, digit classifier or saved predictions on a manifest."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from textlens import runtime
+from textlens.data.manifest import ManifestRecord, read_manifest
+from textlens.document import Document
+from textlens.errors import AnnotationError, ModelError, TextlensError, UnknownModel
+from textlens.eval.layout import Level, PredLevel
+from textlens.eval.pages import IouMode
+from textlens.eval.predictions import pair_predictions, read_predictions
+from textlens.eval.report import write_errors, write_report
+from textlens.eval.results import (
+    DigitResult,
+    PageResult,
+    RecResult,
+    digit_result,
+    page_result,
+    rec_result,
+)
+from textlens.eval.runners import evaluate_digits, evaluate_pages, evaluate_recognizer
+from textlens.runtime import load_recognizer
+
+app = typer.Typer(
+    help="Score models or saved predictions against a manifest (definitions: docs/evaluation.md).",
+    no_args_is_help=True,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="JSONL manifest (paths relative to it).")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Score only the first N records.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+ErrorsOpt = Annotated[Path | None, typer.Option("--errors", help="Write every miss to this JSONL file.")]
+ReportOpt = Annotated[
+    Path | None, typer.Option("--report", help="Write report.md + report.html to this folder.")
+]
+LevelOpt = Annotated[str, typer.Option("--level", help="The ground truth's level: word or line.")]
+PredLevelOpt = Annotated[str, typer.Option("--pred-level", help="What predictions are: auto, word or line.")]
+IouOpt = Annotated[str, typer.Option("--iou", help="Compare boxes (box) or polygons (polygon).")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="Inference threads (default: all).")]
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}", param_hint=option)
+    return value
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Turn textlens errors into one red line on stderr and exit status 1."""
+    try:
+        yield
+    except TextlensError as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.2f} %"
+
+
+def _plain(value: Any, fmt: str = "{:.3f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+
+
+def _show(result: RecResult | PageResult | DigitResult, as_json: bool, title: str) -> None:
+    values = result.to_json()
+    if as_json:
+        print(json.dumps(values))
+        return
+    if isinstance(result, RecResult):
+        rows = [
+            ("crops", str(values["count"])),
+            ("word accuracy", _pct(values["word_acc"])),
+            ("word accuracy (ci, alnum)", _pct(values["word_acc_ci_alnum"])),
+            ("CER", _pct(values["cer"])),
+            ("CER (ci, alnum)", _pct(values["cer_ci_alnum"])),
+            ("WER", _pct(result.scores.wer)),
+            ("1-NED", _plain(values["ned"], "{:.4f}")),
+            ("ms per crop", _plain(values["ms_per_item"], "{:.2f}")),
+            ("model load s", _plain(values["init_s"], "{:.2f}")),
+        ]
+    elif isinstance(result, PageResult):
+        rows = [("pages", str(values["pages"]))]
+        rows += [
+            (k.replace("_", " "), _pct(values[k]))
+            for k in (
+                "det_precision",
+                "det_recall",
+                "det_f1",
+                "e2e_precision",
+                "e2e_recall",
+                "e2e_f1",
+                "e2e_ci_f1",
+                "bow_f1",
+                "page_cer",
+            )
+        ]
+        rows += [
+            ("s per page", _plain(values["s_per_page"], "{:.3f}")),
+            ("peak RSS MiB", _plain(values["peak_rss_mb"], "{:.0f}")),
+        ]
+    else:
+        rows = [
+            ("images", str(values["count"])),
+            ("accuracy", _pct(values["accuracy"])),
+            ("error", _pct(values["error"])),
+        ]
+    _print_table(title, rows)
+
+
+def _outputs(
+    result: RecResult | PageResult | DigitResult, errors: Path | None, report: Path | None, title: str
+) -> None:
+    if errors is not None:
+        n = write_errors(errors, result)
+        err.print(f"{n} misses written to {errors}")
+    if report is not None:
+        path = write_report(report, result, title)
+        err.print(f"report written to {path} and {path.with_suffix('.html')}")
+
+
+def _records(manifest: Path, limit: int | None) -> list[ManifestRecord]:
+    records = read_manifest(manifest, limit)
+    if not records:
+        raise AnnotationError("the manifest has no records", manifest)
+    return records
+
+
+@app.command()
+def rec(
+    manifest: ManifestOpt,
+    model: Annotated[str | None, typer.Option("--model", help="Recogniser name or folder.")] = None,
+    limit: LimitOpt = None,
+    json_out: JsonOpt = False,
+    errors: ErrorsOpt = None,
+    report: ReportOpt = None,
+    threads: ThreadsOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Crops per recogniser call.")] = 16,
+) -> None:
+    """Recognition of cropped words or lines: accuracy, CER, 1-NED, speed."""
+    with _failures():
+        records = _records(manifest, limit)
+        t0 = time.perf_counter()
+        recognizer = load_recognizer(model, threads=threads) if threads else load_recognizer(model)
+        init_s = time.perf_counter() - t0
+        with _progress(len(records), "reading crops") as advance:
+            result = evaluate_recognizer(
+                recognizer, records, batch_size=batch_size, init_s=init_s, progress=advance
+            )
+        result.threads = threads
+        title = f"recognition: {getattr(recognizer, 'name', model)} on {manifest}"
+        _show(result, json_out, title)
+        _outputs(result, errors, report, title)
+
+
+def load_page_reader(
+    detector: str | None, recognizer: str | None, threads: int | None
+) -> Callable[[np.ndarray], Any]:
+    """The textlens page pipeline as ``RGB page image -> Page`` (one page, no file decoding)."""
+    try:
+        from textlens.pipeline import OCR
+    except ImportError as exc:
+        raise ModelError(f"the page pipeline (textlens.pipeline.OCR) is not available: {exc}") from exc
+    ocr = OCR(detector=detector, recognizer=recognizer, threads=threads)
+    return lambda image: Document(pages=(ocr.read_page(image),))
+
+
+@app.command()
+def page(
+    manifest: ManifestOpt,
+    level: LevelOpt = "word",
+    pred_level: PredLevelOpt = "auto",
+    iou: IouOpt = "box",
+    detector: Annotated[str | None, typer.Option("--detector", help="Detector name or folder.")] = None,
+    recognizer: Annotated[str | None, typer.Option("--recognizer", help="Recogniser name or folder.")] = None,
+    limit: LimitOpt = None,
+    json_out: JsonOpt = False,
+    errors: ErrorsOpt = None,
+    report: ReportOpt = None,
+    threads: ThreadsOpt = None,
+) -> None:
+    """Whole pages: detection and end-to-end P/R/F1, bag of words, page CER, speed, memory."""
+    level_ = _choice(level, ("word", "line"), "--level")
+    pred_level_ = _choice(pred_level, ("auto", "word", "line"), "--pred-level")
+    iou_ = _choice(iou, ("box", "polygon"), "--iou")
+    with _failures():
+        records = _records(manifest, limit)
+        t0 = time.perf_counter()
+        reader = load_page_reader(detector, recognizer, threads)
+        init_s = time.perf_counter() - t0
+        with _progress(len(records), "reading pages") as advance:
+            result = evaluate_pages(
+                reader,
+                records,
+                level=level_,
+                pred_level=pred_level_,  # type: ignore[arg-type]
+                iou=iou_,
+                init_s=init_s,
+                progress=advance,
+            )  # type: ignore[arg-type]
+        title = f"pages ({level_} level) on {manifest}"
+        _show(result, json_out, title)
+        _outputs(result, errors, report, title)
+
+
+def load_classifier(name: str) -> Callable[[np.ndarray], str]:
+    """A digit/character classifier as ``image -> label`` through ``textlens.runtime.load_model``."""
+    loader = getattr(runtime, "load_model", None)
+    if loader is None:
+        raise UnknownModel(
+            "no classifier runtime is available yet (textlens.runtime.load_model is missing)", name
+        )
+    model = loader(name)
+    if hasattr(model, "classify"):
+        return lambda image: str(model.classify([image])[0])
+    if callable(model):
+        return lambda image: str(model(image))
+    raise ModelError("the loaded model has no classify() method", name)
+
+
+@app.command()
+def digits(
+    manifest: ManifestOpt,
+    model: Annotated[str, typer.Option("--model", help="Classifier name or folder.")],
+    limit: LimitOpt = None,
+    json_out: JsonOpt = False,
+    errors: ErrorsOpt = None,
+    report: ReportOpt = None,
+) -> None:
+    """Digit or character classification: accuracy and error rate (a sequence must be right in full)."""
+    with _failures():
+        records = _records(manifest, limit)
+        predict = load_classifier(model)
+        with _progress(len(records), "classifying") as advance:
+            result = evaluate_digits(predict, records, progress=advance)
+        title = f"classification: {model} on {manifest}"
+        _show(result, json_out, title)
+        _outputs(result, errors, report, title)
+
+
+def _score(
+    records: list[ManifestRecord],
+    pred_file: Path,
+    manifest: Path,
+    level: Level,
+    pred_level: PredLevel,
+    iou: IouMode,
+) -> RecResult | PageResult | DigitResult:
+    kinds = {r.kind for r in records}
+    if len(kinds) > 1:
+        raise AnnotationError(
+            f"mixes record kinds ({', '.join(sorted(kinds))}); score one kind at a time", manifest
+        )
+    kind = kinds.pop()
+    pairing = pair_predictions(records, read_predictions(pred_file), manifest.parent)
+    missing = sum(p is None for p in pairing.preds)
+    if missing:
+        err.print(f"[yellow]warning[/yellow] {missing} manifest images have no prediction: scored as empty")
+    if pairing.unmatched:
+        err.print(
+            f"[yellow]warning[/yellow] {len(pairing.unmatched)} predictions match no manifest image "
+            f"(first: {pairing.unmatched[0].where} {pairing.unmatched[0].image!r})"
+        )
+    for p in pairing.preds:
+        if p is not None and (p.words is None) != (kind != "page"):
+            wanted = "'words'" if kind == "page" else "'pred'"
+            raise AnnotationError(
+                f"{p.where}: the manifest holds {kind} records, so a prediction needs {wanted}"
+            )
+    images = [r.image for r in records]
+    if kind == "page":
+        preds = [p.words or [] if p else [] for p in pairing.preds]
+        return page_result(
+            images, [r.words for r in records], preds, level=level, pred_level=pred_level, iou=iou
+        )
+    texts = [p.pred or "" if p else "" for p in pairing.preds]
+    if kind == "label":
+        return digit_result(images, [r.label or "" for r in records], texts)
+    return rec_result(images, [r.text or "" for r in records], texts)
+
+
+@app.command()
+def score(
+    manifest: ManifestOpt,
+    pred: Annotated[Path, typer.Option("--pred", help="JSONL predictions: {image, pred} or {image, words}.")],
+    level: LevelOpt = "word",
+    pred_level: PredLevelOpt = "auto",
+    iou: IouOpt = "box",
+    json_out: JsonOpt = False,
+    errors: ErrorsOpt = None,
+    report: ReportOpt = None,
+) -> None:
+    """Score saved predictions of any system against a manifest (no model is run, so no timings)."""
+    level_ = _choice(level, ("word", "line"), "--level")
+    pred_level_ = _choice(pred_level, ("auto", "word", "line"), "--pred-level")
+    iou_ = _choice(iou, ("box", "polygon"), "--iou")
+    with _failures():
+        records = _records(manifest, None)
+        result = _score(records, pred, manifest, level_, pred_level_, iou_)  # type: ignore[arg-type]
+        title = f"{pred} scored on {manifest}"
+        _show(result, json_out, title)
+        _outputs(result, errors, report, title)

@@ -1,0 +1,69 @@
+"""``textlens train``: train models (``rec``: text recognisers) with PyTorch Lightning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from textlens.errors import TextlensError
+
+app = typer.Typer(help="Train models.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """Train models."""
+
+
+@app.command("rec")
+def rec(
+    data: list[str] = typer.Option(..., "--data", help="Training source (repeatable): synth:preset=mixed,fonts=train"
+                                   " | manifest:PATH[,crops=words|lines] | lmdb:PATH | fake:n=256; add ,weight=W"
+                                   " to mix."),
+    out: Path = typer.Option(..., "--out", help="Run folder (checkpoints, logs, export/)."),
+    val: list[str] = typer.Option([], "--val", help="Validation set (repeatable): manifest:PATH | lmdb:PATH."),
+    arch: str | None = typer.Option(None, help="Registered recogniser (default crnn_small, or --finetune's)."),
+    steps: int = typer.Option(10_000, help="Optimiser steps in total."),
+    batch: int = typer.Option(64, help="Batch size per device."),
+    lr: float = typer.Option(1e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
+    height: int | None = typer.Option(None, help="Input height (32 or 48; default: the model's)."),
+    channels: int | None = typer.Option(None, help="Input channels: 1 gray, 3 RGB (default: the model's)."),
+    charset: str | None = typer.Option(None, help="latin, ascii, digits, devanagari or literal characters."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
+    finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
+    ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
+    workers: int | None = typer.Option(None, help="DataLoader workers (default: min(4, cpus-1) on GPU, 1 on CPU)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    val_every: int = typer.Option(1000, help="Validate (and checkpoint) every N steps."),
+    precision: str = typer.Option("bf16", help="bf16 (mixed), fp16 (mixed, GPU) or fp32."),
+    devices: int = typer.Option(1, help="Devices (processes) to train on."),
+    strategy: str = typer.Option("auto", help="Lightning strategy: auto, ddp, ddp_spawn."),
+    patience: int | None = typer.Option(None, help="Stop after N validations without a better CER."),
+    seed: int = typer.Option(0, help="Seed of the data streams and initialisation."),
+    grad_clip: float = typer.Option(5.0, help="Gradient norm clip."),
+    name: str | None = typer.Option(None, help="Model name written in export/config.json (default: OUT's name)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Train a text recogniser; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/."""
+    import pytorch_lightning as pl
+
+    from textlens.train.rec import RecTrainConfig, train_recognizer
+
+    pl.seed_everything(seed, workers=True, verbose=False)
+    cfg = RecTrainConfig(out=out, data=data, val=val, arch=arch, steps=steps, batch=batch, lr=lr, height=height,
+                         channels=channels, charset=charset, resume=resume, finetune=finetune, ema=ema,
+                         workers=workers, device=device, val_every=val_every, precision=precision, devices=devices,
+                         strategy=strategy, patience=patience, seed=seed, grad_clip=grad_clip, name=name,
+                         progress=progress)
+    try:
+        summary = train_recognizer(cfg, log=console.print)
+    except TextlensError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if summary:
+        console.print(json.dumps({k: summary[k] for k in ("steps", "samples_per_s", "final_val")}))
+        console.print(f"exported to {out / 'export'}")

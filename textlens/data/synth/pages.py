@@ -1,0 +1,503 @@
+"""Synthetic pages for detection and end-to-end training: documents, receipts, business cards and scenes.
+
+Text is drawn word by word into an ink mask so every word's box is known; a page-level homography (a photo of
+the page, a sign seen at an angle) moves the word quadrilaterals with it, so each ``WordAnnotation`` has a box
+and a polygon, plus ``extra["line"]`` (words of one text line share it) to group words into lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from textlens.data.charset import LATIN
+from textlens.data.samples import PageSample, WordAnnotation
+from textlens.data.synth.degrade import degrade_image, degrade_ink
+from textlens.data.synth.fonts import FontInfo, select_fonts
+from textlens.data.synth.presets import PRESETS, Preset
+from textlens.data.synth.render import FontCache, choose, composite, make_background, sample_colours
+from textlens.data.synth.text import TextSampler
+from textlens.errors import ConfigError
+
+PAGE_KINDS = ("document", "receipt", "card", "scene")
+MIXED_PAGE_WEIGHTS = {"document": 0.35, "receipt": 0.25, "card": 0.15, "scene": 0.25}
+_PAGE_PRESET = {"document": "scan", "receipt": "receipt", "card": "photo", "scene": "scene"}
+_MIN_VISIBLE = 0.6  # a word with less of its box inside the image is marked don't-care
+
+
+@dataclass
+class _Word:
+    text: str
+    quad: np.ndarray  # 4×2 float32, clockwise from top-left, in page pixels
+    line: int
+
+
+@dataclass
+class InkLayer:
+    """An alpha mask being written on, with the words drawn so far."""
+
+    width: int
+    height: int
+    mask: Image.Image = field(init=False)
+    draw: ImageDraw.ImageDraw = field(init=False)
+    words: list[_Word] = field(default_factory=list)
+    next_line: int = 0
+
+    def __post_init__(self) -> None:
+        self.mask = Image.new("L", (self.width, self.height), 0)
+        self.draw = ImageDraw.Draw(self.mask)
+
+    def new_line(self) -> int:
+        self.next_line += 1
+        return self.next_line - 1
+
+    def word(
+        self, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont, line: int, stroke: int = 0
+    ) -> float:
+        """Draw one word at ``xy`` (top-left of the line box); returns its advance width."""
+        self.draw.text(xy, text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        x0, y0, x1, y1 = self.draw.textbbox(xy, text, font=font, stroke_width=stroke)
+        if x1 > x0 and y1 > y0:
+            quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+            self.words.append(_Word(text, quad, line))
+        return float(font.getlength(text))
+
+    def line_of_words(
+        self,
+        xy: tuple[float, float],
+        words: Sequence[str],
+        font: ImageFont.FreeTypeFont,
+        stroke: int = 0,
+        space: float | None = None,
+    ) -> float:
+        """Draw words separated by spaces as one line; returns the line's width."""
+        line = self.new_line()
+        gap = font.getlength(" ") if space is None else space
+        x, y = xy
+        for w in words:
+            x += self.word((x, y), w, font, line, stroke) + gap
+        return x - gap - xy[0]
+
+
+class PageRenderer:
+    """Renders annotated synthetic pages of a ``kind``: document, receipt, card, scene or mixed."""
+
+    def __init__(
+        self,
+        kind: str = "mixed",
+        seed: int = 0,
+        fonts: str | Sequence[str] = "train",
+        charset: str | None = None,
+    ) -> None:
+        if kind not in (*PAGE_KINDS, "mixed"):
+            raise ConfigError(
+                f"unknown page kind {kind!r}; choose one of {', '.join((*PAGE_KINDS, 'mixed'))}"
+            )
+        self.kind = kind
+        self.seed = seed
+        self.charset = charset or LATIN
+        self.fonts: list[FontInfo] = select_fonts(fonts, charset=charset)
+        full = frozenset(self.charset)
+        self._fonts_full = [f for f in self.fonts if all(ord(c) in f.codepoints for c in full if c.isalnum())]
+        self._fonts_full = self._fonts_full or self.fonts
+        self._mono = [f for f in self._fonts_full if f.category == "mono"] or self._fonts_full
+        self._cache = FontCache(256)
+        self._counter = 0
+        self.words = TextSampler(
+            self.charset,
+            {"word": 0.5, "common": 0.5},
+            {"keep": 0.85, "title": 0.1, "upper": 0.05},
+            max_chars=18,
+        )
+        self.values = TextSampler(
+            self.charset,
+            {
+                "number": 1,
+                "price": 1,
+                "date": 1,
+                "phone": 0.5,
+                "email": 0.3,
+                "code": 1,
+                "word": 1,
+                "time": 0.3,
+            },
+            max_chars=24,
+        )
+        self.receipt = TextSampler(self.charset, PRESETS["receipt"].text_mix, PRESETS["receipt"].case_mix, 40)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_cache": None}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._cache = FontCache(256)
+
+    def _font(
+        self, rng: np.random.Generator, size: float, pool: Sequence[FontInfo] | None = None
+    ) -> ImageFont.FreeTypeFont:
+        pool = pool or self._fonts_full
+        return self._cache.get(pool[int(rng.integers(len(pool)))].path, max(6, round(size)))
+
+    def sample(self, rng: np.random.Generator | None = None) -> PageSample:
+        if rng is None:
+            rng = np.random.default_rng([self.seed, self._counter])
+            self._counter += 1
+        kind = self.kind if self.kind != "mixed" else choose(rng, MIXED_PAGE_WEIGHTS)
+        return {
+            "document": self._document,
+            "receipt": self._receipt,
+            "card": self._card,
+            "scene": self._scene,
+        }[kind](rng)
+
+    def sample_at(self, index: int, seed: int | None = None) -> PageSample:
+        """Page ``index`` of the run seeded ``seed`` (default: the renderer's)."""
+        return self.sample(np.random.default_rng([self.seed if seed is None else seed, index]))
+
+    # --- text helpers ---------------------------------------------------------------------------------------
+    def _words(self, rng: np.random.Generator, n: int) -> list[str]:
+        return [self.words.sample(rng) for _ in range(n)]
+
+    def _paragraph(
+        self,
+        ink: InkLayer,
+        rng: np.random.Generator,
+        box: tuple[float, float, float, float],
+        font: ImageFont.FreeTypeFont,
+        leading: float,
+    ) -> float:
+        """Fill ``box`` (x0, y0, x1, y1) with wrapped lines; returns the y after the paragraph."""
+        x0, y, x1, y1 = box
+        ascent, descent = font.getmetrics()
+        line_h = (ascent + descent) * leading
+        space = font.getlength(" ")
+        n_lines = int(rng.integers(2, 9))
+        for i in range(n_lines):
+            if y + line_h > y1:
+                break
+            line = ink.new_line()
+            x = x0 + (space * 3 if i == 0 and rng.random() < 0.4 else 0)
+            while True:
+                w = self.words.sample(rng)
+                if rng.random() < 0.1:
+                    w += str(choose(rng, {",": 3, ".": 2, ";": 0.5, ":": 0.5}))
+                width = font.getlength(w)
+                if x + width > x1:
+                    break
+                x += ink.word((x, y), w, font, line) + space
+            y += line_h
+            if i == n_lines - 1 or rng.random() < 0.05:
+                break
+        return y + line_h * 0.6
+
+    # --- kinds ----------------------------------------------------------------------------------------------
+    def _document(self, rng: np.random.Generator) -> PageSample:
+        w = int(rng.integers(640, 1000))
+        h = int(w * rng.uniform(1.25, 1.42))
+        ink = InkLayer(w, h)
+        margin = w * rng.uniform(0.06, 0.12)
+        body = float(rng.uniform(11, 19)) * w / 800
+        font = self._font(rng, body)
+        y = margin
+        title = self._font(rng, body * rng.uniform(1.4, 2.2))
+        ink.line_of_words(
+            (margin, y), self._words(rng, int(rng.integers(1, 5))), title, stroke=int(rng.random() < 0.4)
+        )
+        y += sum(title.getmetrics()) * 1.8
+        columns = 2 if rng.random() < 0.25 else 1
+        col_w = (w - 2 * margin - (columns - 1) * margin * 0.5) / columns
+        blocks = ["para", "para", "form", "table", "heading"]
+        for col in range(columns):
+            cx = margin + col * (col_w + margin * 0.5)
+            cy = y
+            while cy < h - margin - body * 3:
+                block = blocks[int(rng.integers(len(blocks)))]
+                if block == "para":
+                    cy = self._paragraph(
+                        ink, rng, (cx, cy, cx + col_w, h - margin), font, rng.uniform(1.1, 1.6)
+                    )
+                elif block == "heading":
+                    hf = self._font(rng, body * rng.uniform(1.1, 1.5))
+                    ink.line_of_words((cx, cy), self._words(rng, int(rng.integers(1, 4))), hf, stroke=1)
+                    cy += sum(hf.getmetrics()) * 1.6
+                elif block == "form":
+                    cy = self._form(ink, rng, (cx, cy, cx + col_w, h - margin), font)
+                else:
+                    cy = self._table(ink, rng, (cx, cy, cx + col_w, h - margin), font)
+        return self._finish(
+            ink,
+            rng,
+            PRESETS["scan"] if rng.random() < 0.6 else PRESETS["photo"],
+            page_warp=rng.random() < 0.3,
+        )
+
+    def _form(
+        self,
+        ink: InkLayer,
+        rng: np.random.Generator,
+        box: tuple[float, float, float, float],
+        font: ImageFont.FreeTypeFont,
+    ) -> float:
+        """Label: value rows with underlines (FUNSD-like fields)."""
+        x0, y, x1, y1 = box
+        line_h = sum(font.getmetrics()) * rng.uniform(1.5, 2.2)
+        for _ in range(int(rng.integers(2, 6))):
+            if y + line_h > y1:
+                break
+            line = ink.new_line()
+            label = self.words.sample(rng).capitalize() + ":"
+            x = x0 + ink.word((x0, y), label, font, line) + font.getlength("  ")
+            value = self.values.sample(rng)
+            if rng.random() < 0.8 and x + font.getlength(value) < x1:
+                ink.word((x, y), value, font, ink.new_line())
+            base = y + sum(font.getmetrics()) + 1
+            ink.draw.line(
+                [(x, base), (min(x1, x + (x1 - x0) * 0.5), base)], fill=int(rng.uniform(120, 255)), width=1
+            )
+            y += line_h
+        return y + line_h * 0.3
+
+    def _table(
+        self,
+        ink: InkLayer,
+        rng: np.random.Generator,
+        box: tuple[float, float, float, float],
+        font: ImageFont.FreeTypeFont,
+    ) -> float:
+        """A ruled grid with one text line per cell."""
+        x0, y, x1, y1 = box
+        cols = int(rng.integers(2, 5))
+        rows = int(rng.integers(2, 7))
+        row_h = sum(font.getmetrics()) * rng.uniform(1.4, 1.9)
+        col_w = (x1 - x0) / cols
+        ruled = rng.random() < 0.7
+        for r in range(rows):
+            if y + row_h > y1:
+                break
+            for c in range(cols):
+                text = self.words.sample(rng) if r == 0 or c == 0 else self.values.sample(rng)
+                while text and font.getlength(text) > col_w - 6:
+                    text = text[:-1]
+                if text.strip():
+                    ink.line_of_words((x0 + c * col_w + 4, y + row_h * 0.15), text.split(), font)
+            if ruled:
+                ink.draw.line([(x0, y), (x1, y)], fill=200, width=1)
+            y += row_h
+        if ruled:
+            ink.draw.line([(x0, y), (x1, y)], fill=200, width=1)
+        return y + row_h * 0.5
+
+    def _receipt(self, rng: np.random.Generator) -> PageSample:
+        w = int(rng.integers(300, 460))
+        font_px = float(rng.uniform(13, 20))
+        font = self._font(rng, font_px, self._mono if rng.random() < 0.8 else None)
+        line_h = sum(font.getmetrics()) * rng.uniform(1.15, 1.5)
+        n = int(rng.integers(15, 40))
+        h = int(line_h * (n + 4))
+        ink = InkLayer(w, h)
+        margin = w * rng.uniform(0.04, 0.1)
+        y = line_h
+        for i in range(n):
+            if i < 4 or rng.random() < 0.1:  # centred header lines: shop, address, phone
+                text = self.receipt.sample(rng, source="phrase" if i == 0 else None).upper()
+                width = font.getlength(text)
+                x = max(margin, (w - width) / 2)
+                self._clipped_line(ink, (x, y), text, font, w - margin)
+            elif rng.random() < 0.1:
+                ink.draw.text(
+                    (margin, y),
+                    "-" * int((w - 2 * margin) / max(font.getlength("-"), 1)),
+                    font=font,
+                    fill=255,
+                )
+            else:
+                item = self.receipt.sample(rng, source="word" if rng.random() < 0.5 else None).upper()
+                price = self.receipt.sample(rng, source="price")
+                pw = font.getlength(price)
+                line = ink.new_line()
+                self._clipped_line(ink, (margin, y), item, font, w - margin - pw - font.getlength("  "), line)
+                ink.word((w - margin - pw, y), price, font, line)
+            y += line_h
+        return self._finish(ink, rng, PRESETS["receipt"], page_warp=rng.random() < 0.3)
+
+    def _clipped_line(
+        self,
+        ink: InkLayer,
+        xy: tuple[float, float],
+        text: str,
+        font: ImageFont.FreeTypeFont,
+        x_max: float,
+        line: int | None = None,
+    ) -> None:
+        """Draw the words of ``text`` that fit before ``x_max`` as one line."""
+        line = ink.new_line() if line is None else line
+        x, y = xy
+        space = font.getlength(" ")
+        for word in text.split():
+            width = font.getlength(word)
+            if x + width > x_max:
+                break
+            ink.word((x, y), word, font, line)
+            x += width + space
+
+    def _card(self, rng: np.random.Generator) -> PageSample:
+        w = int(rng.integers(500, 700))
+        h = int(w * rng.uniform(0.55, 0.62))
+        ink = InkLayer(w, h)
+        margin = w * 0.07
+        name = self._font(rng, h * rng.uniform(0.08, 0.12))
+        y = margin
+        ink.line_of_words(
+            (margin, y),
+            [self.words.sample(rng).title(), self.words.sample(rng).title()],
+            name,
+            stroke=int(rng.random() < 0.5),
+        )
+        y += sum(name.getmetrics()) * 1.3
+        small = self._font(rng, h * rng.uniform(0.04, 0.06))
+        ink.line_of_words((margin, y), self._words(rng, int(rng.integers(1, 4))), small)
+        y = h * rng.uniform(0.5, 0.6)
+        for source in ("phone", "email", "url", "phrase"):
+            if rng.random() < 0.85 and y < h - margin:
+                ink.line_of_words((margin, y), self.values.sample(rng, source=source).split(), small)
+                y += sum(small.getmetrics()) * 1.4
+        return self._finish(ink, rng, PRESETS["photo"].with_(colour="scene"), page_warp=rng.random() < 0.6)
+
+    def _scene(self, rng: np.random.Generator) -> PageSample:
+        """Signs (coloured plates with 1-3 lines) pasted at an angle over a cluttered background."""
+        w, h = int(rng.integers(640, 960)), int(rng.integers(480, 720))
+        preset = PRESETS["scene"]
+        bg_colour, _ = sample_colours(rng, "scene")
+        image = make_background(rng, h, w, bg_colour, "scene")
+        words: list[WordAnnotation] = []
+        line_base = 0
+        for _ in range(int(rng.integers(1, 5))):
+            sign, sign_words = self._sign(rng, preset, line_base)
+            line_base += 10
+            image, placed, cover = self._paste(rng, image, sign, sign_words)
+            # words partly hidden behind the new sign become don't-care regions
+            words = [replace(wd, ignore=True) if _covered(wd, cover) else wd for wd in words]
+            words.extend(placed)
+        image = degrade_image(np.clip(image, 0, 255).astype(np.uint8), rng, preset.with_(resample_p=0.2))
+        return PageSample(image=image, words=tuple(words), source="synth:page:scene")
+
+    def _sign(
+        self, rng: np.random.Generator, preset: Preset, line_base: int
+    ) -> tuple[np.ndarray, list[_Word]]:
+        size = float(rng.uniform(20, 60))
+        font = self._font(rng, size)
+        lines = [
+            self.words.sample(rng).upper() if rng.random() < 0.4 else self.words.sample(rng)
+            for _ in range(int(rng.integers(1, 4)))
+        ]
+        line_h = sum(font.getmetrics()) * 1.2
+        pad = size * rng.uniform(0.3, 0.8)
+        sw = int(max(font.getlength(t) for t in lines) + 2 * pad)
+        sh = int(line_h * len(lines) + 2 * pad)
+        ink = InkLayer(sw, sh)
+        ink.next_line = line_base
+        for i, t in enumerate(lines):
+            x = (sw - font.getlength(t)) / 2
+            ink.line_of_words((x, pad + i * line_h), t.split(), font, stroke=int(rng.random() < 0.3))
+        alpha = np.asarray(ink.mask, np.float32) / 255.0
+        sign = composite(
+            rng,
+            alpha,
+            preset.with_(shadow_p=0.1, outline_p=0.05),
+            choose(rng, {"flat": 2, "gradient": 1, "noise": 1}),
+        )
+        return sign, ink.words
+
+    def _paste(
+        self, rng: np.random.Generator, image: np.ndarray, sign: np.ndarray, words: list[_Word]
+    ) -> tuple[np.ndarray, list[WordAnnotation], np.ndarray]:
+        h, w = image.shape[:2]
+        sh, sw = sign.shape[:2]
+        scale = min(1.0, 0.8 * w / sw, 0.6 * h / sh)
+        src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
+        dst = src * scale
+        dst += rng.uniform(-0.12, 0.12, size=(4, 2)).astype(np.float32) * np.array([sw, sh]) * scale
+        dst -= dst.min(axis=0)
+        span = dst.max(axis=0)
+        dst += np.array(
+            [rng.uniform(0, max(1, w - span[0])), rng.uniform(0, max(1, h - span[1]))], np.float32
+        )
+        hom = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+        warped = cv2.warpPerspective(sign, hom, (w, h), flags=cv2.INTER_LINEAR)
+        cover = cv2.warpPerspective(np.ones((sh, sw), np.float32), hom, (w, h), flags=cv2.INTER_LINEAR)
+        image = image * (1 - cover[..., None]) + warped.astype(np.float32) * cover[..., None]
+        return image, _annotate(words, hom, w, h), cover
+
+    # --- finishing ------------------------------------------------------------------------------------------
+    def _finish(self, ink: InkLayer, rng: np.random.Generator, preset: Preset, page_warp: bool) -> PageSample:
+        """Composite the ink over the page, optionally photograph it at an angle, degrade, annotate."""
+        alpha = np.asarray(ink.mask, np.float32) / 255.0
+        alpha = degrade_ink(alpha, rng, preset.with_(streak_p=0.0, grain_p=min(preset.grain_p, 0.2)))
+        bg_colour, ink_colour = sample_colours(rng, preset.colour, preset.paper)
+        h, w = alpha.shape
+        page = make_background(rng, h, w, bg_colour, choose(rng, {"flat": 1, "paper": 2, "gradient": 0.5}))
+        page = page * (1 - alpha[..., None]) + ink_colour * alpha[..., None]
+        hom = np.eye(3)
+        if page_warp:
+            src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+            # corner moves scaled by the short side, so a tall receipt is not skewed more than a wide card
+            border = rng.uniform(0.01, 0.06, size=(4, 2)).astype(np.float32) * min(w, h)
+            dst = src + border * np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
+            hom = cv2.getPerspectiveTransform(src, dst)
+            surround = make_background(rng, h, w, sample_colours(rng, "scene")[0], "noise")
+            cover = cv2.warpPerspective(np.ones((h, w), np.float32), hom, (w, h))
+            page = (
+                surround * (1 - cover[..., None]) + cv2.warpPerspective(page, hom, (w, h)) * cover[..., None]
+            )
+        image = np.clip(page, 0, 255).astype(np.uint8)
+        image = degrade_image(
+            image, rng, preset.with_(resample=(0.6, 0.95), binarize_p=preset.binarize_p * 0.5)
+        )
+        kind = preset.name
+        return PageSample(
+            image=image, words=tuple(_annotate(ink.words, hom, w, h)), source=f"synth:page:{kind}"
+        )
+
+
+def _annotate(words: list[_Word], hom: np.ndarray, width: int, height: int) -> list[WordAnnotation]:
+    """Word annotations after the homography: polygon = warped quad, box = its bounds clipped to the image."""
+    out: list[WordAnnotation] = []
+    if not words:
+        return out
+    quads = cv2.perspectiveTransform(np.stack([w.quad for w in words]).reshape(-1, 1, 2), hom).reshape(
+        -1, 4, 2
+    )
+    for word, quad in zip(words, quads, strict=True):
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        cx0, cy0 = max(0.0, float(x0)), max(0.0, float(y0))
+        cx1, cy1 = min(float(width), float(x1)), min(float(height), float(y1))
+        if cx1 <= cx0 or cy1 <= cy0:
+            continue
+        visible = (cx1 - cx0) * (cy1 - cy0) / max((x1 - x0) * (y1 - y0), 1e-6)
+        clipped = np.clip(quad, [0, 0], [width, height])
+        polygon = tuple((round(float(px), 2), round(float(py), 2)) for px, py in clipped)
+        out.append(
+            WordAnnotation(
+                text=word.text,
+                box=(round(cx0, 2), round(cy0, 2), round(cx1, 2), round(cy1, 2)),
+                polygon=polygon,
+                ignore=visible < _MIN_VISIBLE,
+                extra={"line": word.line},
+            )
+        )
+    return out
+
+
+def _covered(word: WordAnnotation, cover: np.ndarray) -> bool:
+    x0, y0, x1, y1 = (int(v) for v in word.box)
+    region = cover[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
+    return region.size > 0 and float(region.mean()) > 0.05
+
+
+def page_kinds() -> tuple[str, ...]:
+    return (*PAGE_KINDS, "mixed")

@@ -1,0 +1,1 @@
+"""Training: Lightning systems, data streams and the ``train rec`` glue (imports torch and Lightning)."""

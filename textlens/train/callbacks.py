@@ -1,0 +1,76 @@
+"""Training helpers around Lightning: atomic checkpoint files and a throughput meter.
+
+Lightning writes checkpoints through an fsspec transaction whose temporary file lives in the system
+temp folder; when that is another filesystem the final move is a copy, and a crash mid-copy leaves a
+truncated ``last.ckpt``. ``AtomicCheckpointIO`` writes next to the target and renames instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """torch.save to a temporary file in the checkpoint's folder, then os.replace onto the name."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            torch.save(checkpoint, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+class Throughput(pl.Callback):
+    """Counts training samples and the wall time spent training (validation excluded), across restarts."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.train_seconds = 0.0
+        self._started: float | None = None
+
+    def _resume(self) -> None:
+        self._started = time.perf_counter()
+
+    def _pause(self) -> None:
+        if self._started is not None:
+            self.train_seconds += time.perf_counter() - self._started
+            self._started = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._resume()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        self.samples += len(batch["texts"]) * trainer.world_size
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._pause()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.state.fn == "fit":
+            self._resume()
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._pause()
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples, "train_seconds": self.train_seconds}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.samples = int(state_dict.get("samples", 0))
+        self.train_seconds = float(state_dict.get("train_seconds", 0.0))

@@ -1,0 +1,432 @@
+"""Detection data: page sources, training crops with their DB/EAST targets, and validation pages.
+
+``--data`` / ``--val`` specs are ``KIND:ARGS`` with comma-separated ``key=value`` options:
+
+- ``synth-pages:kind=mixed[,crops=2]``: endless synthetic pages (textlens.data.synth PageRenderer);
+  ``crops`` training crops are cut from each rendered page (rendering costs more than cropping).
+- ``manifest:PATH[,start=I][,stop=J]``: pages of a page manifest (records I..J-1); words marked
+  ``ignore`` or ``###`` are masked out of the loss.
+- ``fake-pages:n=32[,seed=S]``: pages of printed words (OpenCV Hershey fonts), for smoke tests.
+
+Any spec takes ``weight=W`` to mix training sources.
+
+Training crops (resize policy): the page is scaled either like inference (long side → ``long_side`` ×
+U(0.75, 1.25)) or so that its median word height lands in ``text_height`` px (log-uniform), rotated by a
+small angle now and then, and an S×S window is cut around a random word (or anywhere) in one affine warp;
+out-of-page pixels take the normalisation mean colour, as inference padding does. Words less than 60%
+inside the window become don't-care. Colour jitter follows. Images travel as uint8 (normalised on the device).
+Validation pages are prepared exactly as the runtime prepares them (``textlens.runtime.detector``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, IterableDataset, get_worker_info
+
+from textlens.data.manifest import ManifestRecord, read_manifest
+from textlens.data.samples import PageSample, WordAnnotation
+from textlens.errors import ConfigError
+from textlens.models.detection.geometry import as_quad, min_side
+from textlens.models.detection.targets import db_targets, east_targets
+from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
+
+KINDS = ("synth-pages", "manifest", "fake-pages")
+MIN_VISIBLE = 0.6
+MEAN_RGB = tuple(int(round(255 * m)) for m in DEFAULT_INPUT["mean"])
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A parsed ``--data`` / ``--val`` value."""
+
+    kind: str
+    path: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    weight: float = 1.0
+
+    def __str__(self) -> str:
+        opts = ",".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.kind}:{','.join(x for x in (self.path, opts) if x)}"
+
+    def int_option(self, key: str, default: int | None) -> int | None:
+        raw = self.options.get(key)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"data source {self}: {key} must be a whole number, got {raw!r}") from exc
+
+
+def parse_page_source(text: str) -> PageSpec:
+    """Parse ``KIND:[PATH,]key=value,...``; raises ConfigError naming the bad part."""
+    kind, _, rest = text.partition(":")
+    if kind not in KINDS:
+        raise ConfigError(f"data source {text!r}: kind must be one of {', '.join(KINDS)} (as KIND:ARGS)")
+    path: str | None = None
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        if "=" in item:
+            key, _, value = item.partition("=")
+            options[key.strip()] = value.strip()
+        elif path is None:
+            path = item
+        else:
+            raise ConfigError(f"data source {text!r}: unexpected item {item!r} (options are key=value)")
+    if kind == "manifest" and not path:
+        raise ConfigError(f"data source {text!r}: manifest needs a path (manifest:PATH)")
+    try:
+        weight = float(options.pop("weight", 1.0))
+    except ValueError as exc:
+        raise ConfigError(f"data source {text!r}: weight must be a number") from exc
+    if weight <= 0:
+        raise ConfigError(f"data source {text!r}: weight must be > 0")
+    return PageSpec(kind, path, options, weight)
+
+
+# ------------------------------------------------------------------------------------------------ sources
+
+
+class PageSource:
+    """Annotated pages. ``stream`` never ends; indexed sources also support len() and [i]."""
+
+    crops_per_page = 1
+
+    def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
+        raise NotImplementedError
+
+
+class IndexedPages(PageSource):
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> PageSample:
+        raise NotImplementedError
+
+    def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
+        if len(self) == 0:
+            raise ConfigError(f"data source {self} holds no pages")
+        while True:
+            for i in rng.permutation(len(self)):
+                yield self[int(i)]
+
+
+class ManifestPages(IndexedPages):
+    """Pages of a page manifest, records ``start`` to ``stop - 1``."""
+
+    def __init__(self, path: str, start: int = 0, stop: int | None = None) -> None:
+        self.path = path
+        records = read_manifest(path)
+        self.records: list[ManifestRecord] = [r for r in records[start:stop] if r.kind == "page"]
+        if not self.records:
+            raise ConfigError(f"manifest:{path}: no page records (with 'words') in [{start}:{stop}]")
+
+    def __str__(self) -> str:
+        return f"manifest:{self.path}"
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> PageSample:
+        record = self.records[index]
+        return PageSample(image=record.load_image(), words=record.words, source=str(record.image))
+
+
+FAKE_WORDS = ("TOTAL", "Date:", "invoice", "12.50", "Name", "road", "No.", "2024", "cash", "tax", "the", "form",
+              "Page", "item", "QTY", "amount", "paid", "Street", "phone", "x")
+
+
+class FakePages(IndexedPages):
+    """Pages of printed words in OpenCV's Hershey fonts: deterministic per index, fast, no font files."""
+
+    def __init__(self, n: int = 32, seed: int = 0, size: tuple[int, int] = (320, 256)) -> None:
+        self.n, self.seed, self.size = n, seed, size
+
+    def __str__(self) -> str:
+        return f"fake-pages:n={self.n}"
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> PageSample:
+        rng = np.random.default_rng([self.seed, index])
+        height, width = self.size
+        image = np.full((height, width, 3), int(rng.integers(200, 256)), np.uint8)
+        words: list[WordAnnotation] = []
+        y = int(rng.integers(8, 24))
+        while True:
+            scale = float(rng.uniform(0.45, 1.0))
+            (_, text_h), _ = cv2.getTextSize("Hg", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+            if y + 2 * text_h > height - 4:
+                break
+            x = int(rng.integers(4, 30))
+            while True:
+                text = FAKE_WORDS[int(rng.integers(len(FAKE_WORDS)))]
+                thick = int(rng.integers(1, 3))
+                (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+                if x + w > width - 4:
+                    break
+                cv2.putText(image, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick,
+                            cv2.LINE_AA)
+                words.append(WordAnnotation(text=text, box=(x - 1, y - 1, x + w + 1, y + h + base)))
+                x += w + int(rng.integers(int(8 * scale), int(24 * scale) + 2))
+            y += int(text_h * rng.uniform(2.0, 3.2))
+        return PageSample(image=image, words=tuple(words), source=f"fake-pages:{index}")
+
+
+class SynthPages(PageSource):
+    """Endless synthetic pages from ``textlens.data.synth``'s PageRenderer."""
+
+    def __init__(self, kind: str = "mixed", seed: int = 0, crops: int = 2) -> None:
+        try:
+            from textlens.data.synth.pages import PageRenderer
+        except ImportError as exc:  # the page engine is optional at this layer
+            raise ConfigError(f"synth-pages needs textlens.data.synth.pages ({exc})") from exc
+        self.renderer = PageRenderer(kind=kind, seed=seed)
+        self.kind = kind
+        self.crops_per_page = max(1, crops)
+
+    def __str__(self) -> str:
+        return f"synth-pages:kind={self.kind}"
+
+    def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
+        while True:
+            yield self.renderer.sample(rng)
+
+
+def build_page_source(spec: PageSpec, seed: int = 0) -> PageSource:
+    if spec.kind == "manifest":
+        assert spec.path is not None
+        return ManifestPages(spec.path, spec.int_option("start", 0) or 0, spec.int_option("stop", None))
+    if spec.kind == "fake-pages":
+        return FakePages(spec.int_option("n", 32) or 32, spec.int_option("seed", seed) or 0)
+    return SynthPages(spec.options.get("kind", "mixed"), seed, spec.int_option("crops", 2) or 2)
+
+
+# ------------------------------------------------------------------------------------------------ crops
+
+
+@dataclass(frozen=True)
+class CropPolicy:
+    """How training crops are made (see the module docstring)."""
+
+    size: int = 640
+    long_side: int = 1024
+    text_height: tuple[float, float] = (8.0, 40.0)
+    rotate: float = 5.0
+    rotate_prob: float = 0.3
+    policy_scale_prob: float = 0.5
+    word_centred_prob: float = 0.8
+
+
+def page_geometry(words: Sequence[WordAnnotation]) -> tuple[list[np.ndarray], list[bool]]:
+    """Each word's polygon (its box's corners when it has none) and whether it is don't-care."""
+    polygons = [as_quad(w.polygon if w.polygon else w.box) for w in words]
+    return polygons, [w.is_dont_care for w in words]
+
+
+def _choose_scale(page: PageSample, polygons: list[np.ndarray], ignore: list[bool], policy: CropPolicy,
+                  rng: np.random.Generator) -> float:
+    height, width = page.image.shape[:2]
+    heights = [min_side(p) for p, ign in zip(polygons, ignore, strict=True) if not ign]
+    if not heights or rng.random() < policy.policy_scale_prob:
+        return policy.long_side / max(height, width) * float(rng.uniform(0.75, 1.25))
+    lo, hi = policy.text_height
+    target = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    return float(np.clip(target / max(float(np.median(heights)), 1.0), 0.1, 6.0))
+
+
+def _crop_matrix(centre: np.ndarray, scale: float, angle: float, size: int) -> np.ndarray:
+    """Affine page→crop: move ``centre`` to the crop's centre, scale, and rotate by ``angle`` degrees."""
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, scale)
+    matrix[:, 2] += np.array([size / 2.0, size / 2.0]) - centre
+    return matrix
+
+
+def _visible_fraction(poly: np.ndarray, size: int) -> float:
+    x0, y0 = poly.min(axis=0)
+    x1, y1 = poly.max(axis=0)
+    area = max(x1 - x0, 1e-6) * max(y1 - y0, 1e-6)
+    inner = max(0.0, min(x1, size) - max(x0, 0)) * max(0.0, min(y1, size) - max(y0, 0))
+    return float(inner / area)
+
+
+def colour_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness/contrast (per-channel tables), sometimes grey, inverted, blurred or noisy."""
+    gain, bias = rng.uniform(0.7, 1.3), rng.uniform(-30, 30)
+    levels = np.arange(256, dtype=np.float32)
+    tint = rng.uniform(0.9, 1.1, size=3)
+    invert = rng.random() < 0.05
+    tables = []
+    for c in range(3):
+        table = ((levels - 128.0) * gain + 128.0 + bias) * tint[c]
+        tables.append(255.0 - table if invert else table)
+    lut = np.clip(np.stack(tables, axis=1), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    out = cv2.LUT(image, lut)
+    if rng.random() < 0.3:
+        out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    if rng.random() < 0.15:
+        out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.3, 1.0)))
+    if rng.random() < 0.2:
+        noise = np.empty(out.shape, np.int16)
+        cv2.randn(noise, 0, float(rng.uniform(2, 10)))
+        out = np.clip(out.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    return out
+
+
+def training_crop(page: PageSample, policy: CropPolicy,
+                  rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
+    """One S×S RGB uint8 crop of ``page`` with its word polygons (crop pixels) and don't-care flags."""
+    image = page.image if page.image.ndim == 3 else cv2.cvtColor(page.image, cv2.COLOR_GRAY2RGB)
+    polygons, ignore = page_geometry(page.words)
+    scale = _choose_scale(page, polygons, ignore, policy, rng)
+    if scale < 0.6:
+        # warpAffine has no area filter: shrink with INTER_AREA first so thin strokes do not alias away.
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        polygons = [p * scale for p in polygons]
+        scale = 1.0
+    height, width = image.shape[:2]
+    care = [i for i, ign in enumerate(ignore) if not ign]
+    if care and rng.random() < policy.word_centred_prob:
+        centre = polygons[care[int(rng.integers(len(care)))]].mean(axis=0)
+        centre = centre + rng.uniform(-0.3, 0.3, 2) * policy.size / scale
+    else:
+        centre = np.array([rng.uniform(0, width), rng.uniform(0, height)])
+    angle = float(rng.uniform(-policy.rotate, policy.rotate)) if rng.random() < policy.rotate_prob else 0.0
+    matrix = _crop_matrix(np.asarray(centre, np.float64), scale, angle, policy.size)
+    crop = cv2.warpAffine(image, matrix, (policy.size, policy.size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=MEAN_RGB)
+    out_polys, out_ignore = [], []
+    for poly, ign in zip(polygons, ignore, strict=True):
+        moved = (poly @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+        visible = _visible_fraction(moved, policy.size)
+        if visible <= 0:
+            continue
+        out_polys.append(moved)
+        out_ignore.append(ign or visible < MIN_VISIBLE)
+    return colour_jitter(crop, rng), out_polys, out_ignore
+
+
+def make_targets(method: str, polygons: list[np.ndarray], ignore: list[bool], size: int,
+                 stride: int = 4) -> dict[str, np.ndarray]:
+    """Compact targets for one crop: masks as uint8, continuous maps as float16 (they travel between processes)."""
+    if method == "east":
+        t = east_targets(polygons, ignore, size, size, stride=stride)
+        return {"score": t["score"].astype(np.uint8), "mask": t["mask"].astype(np.uint8),
+                "geo": t["geo"].astype(np.float32)}
+    t = db_targets(polygons, ignore, size, size)
+    return {"gt": t["gt"].astype(np.uint8), "mask": t["mask"].astype(np.uint8),
+            "thresh": t["thresh"].astype(np.float16), "thresh_mask": t["thresh_mask"].astype(np.uint8)}
+
+
+# ------------------------------------------------------------------------------------------------ datasets
+
+
+def stream_seed(seed: int) -> int:
+    """Distinct per distributed rank and DataLoader worker, so no two processes draw the same crops."""
+    info = get_worker_info()
+    worker = info.id if info is not None else 0
+    rank = int(os.environ.get("RANK", 0))
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        rank = torch.distributed.get_rank()
+    return seed * 1_000_003 + rank * 1009 + worker
+
+
+class DetTrainStream(IterableDataset):
+    """Endless training examples: sources mixed by weight, each page cut into crops with targets."""
+
+    def __init__(self, sources: Sequence[PageSource], weights: Sequence[float], policy: CropPolicy,
+                 method: str = "db", seed: int = 0) -> None:
+        if not sources:
+            raise ConfigError("no training data: give at least one --data source")
+        self.sources, self.policy, self.method, self.seed = list(sources), policy, method, seed
+        self.weights = np.asarray(weights, np.float64) / float(np.sum(weights))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        cv2.setNumThreads(1)  # the workers are the parallelism; OpenCV threads would oversubscribe
+        rng = np.random.default_rng(stream_seed(self.seed))
+        streams = [s.stream(np.random.default_rng(rng.integers(2**63))) for s in self.sources]
+        while True:
+            k = int(rng.choice(len(streams), p=self.weights))
+            page = next(streams[k])
+            if page.image.size == 0:
+                continue
+            for _ in range(self.sources[k].crops_per_page):
+                crop, polygons, ignore = training_crop(page, self.policy, rng)
+                yield {"images": np.ascontiguousarray(crop.transpose(2, 0, 1)),
+                       **make_targets(self.method, polygons, ignore, self.policy.size)}
+
+
+class ValPages(Dataset):
+    """Validation pages prepared like inference: (1×3×H×W input, scale, page size, words)."""
+
+    def __init__(self, sources: Sequence[IndexedPages], input_spec: dict[str, Any]) -> None:
+        self.data = ConcatDataset([_AsDataset(s) for s in sources])
+        self.input_spec = input_spec
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        page: PageSample = self.data[index]
+        batch, scale = prepare_page(page.image, self.input_spec)
+        height, width = page.image.shape[:2]
+        return {"images": torch.from_numpy(batch), "scale": scale, "size": (width, height), "words": page.words}
+
+
+class _AsDataset(Dataset):
+    def __init__(self, source: IndexedPages) -> None:
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> PageSample:
+        return self.source[index]
+
+
+def _first(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return items[0]  # validation pages differ in size: one page a batch
+
+
+class DetectionDataModule(pl.LightningDataModule):
+    """Training stream and validation pages for one detector."""
+
+    def __init__(self, train: Sequence[PageSource], weights: Sequence[float], val: Sequence[IndexedPages],
+                 policy: CropPolicy, input_spec: dict[str, Any], method: str = "db", batch_size: int = 8,
+                 workers: int = 1, seed: int = 0, pin_memory: bool = False) -> None:
+        super().__init__()
+        self.train_sources, self.weights, self.val_sources = list(train), list(weights), list(val)
+        self.policy, self.input_spec, self.method = policy, input_spec, method
+        self.batch_size, self.workers, self.seed, self.pin_memory = batch_size, workers, seed, pin_memory
+
+    def _options(self, workers: int) -> dict[str, Any]:
+        if workers <= 0:
+            return {"num_workers": 0}
+        return {"num_workers": workers, "persistent_workers": True, "prefetch_factor": 4,
+                "pin_memory": self.pin_memory}
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        # Validation batches carry frozen WordAnnotation dataclasses, which Lightning's mover rejects.
+        if isinstance(batch, dict) and "words" in batch:
+            return {**batch, "images": batch["images"].to(device)}
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    def train_dataloader(self) -> DataLoader:
+        stream = DetTrainStream(self.train_sources, self.weights, self.policy, self.method, self.seed)
+        return DataLoader(stream, batch_size=self.batch_size, **self._options(self.workers))
+
+    def val_dataloader(self) -> DataLoader | list:
+        if not self.val_sources:
+            return []
+        return DataLoader(ValPages(self.val_sources, self.input_spec), batch_size=1, shuffle=False,
+                          collate_fn=_first, **self._options(min(self.workers, 2)))

@@ -1,0 +1,379 @@
+"""Training RAM and DRAM with Lightning: the hybrid loss (classification NLL + REINFORCE + baseline MSE), the
+on-the-fly digit data, checkpoints and the export to ``runs/NAME/export/{config.json, model.safetensors}``.
+
+RAM's reward is 1 when the digit is classified right after the last glimpse (the same return for every
+location decision, Mnih et al. 2014). DRAM's reward is 1 for every symbol emitted right (digits and the end
+token); a location decision made during the glimpses of symbol ``k`` is credited with the rewards of symbols
+``k`` onward (its return-to-go), so the 0/1 reward of Ba et al. 2015 stays per object.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from textlens.data.digits import TASKS, DigitTask, MnistSplits, SvhnTask, TaskSpec, build_task, task_spec
+from textlens.data.manifest import atomic_write_text
+from textlens.errors import ConfigError, ModelError
+from textlens.eval.classification import score_labels
+from textlens.models.glimpse.policy import reinforce_losses
+from textlens.models.registry import create_model
+from textlens.models.serialization import load_weights, save_weights
+from textlens.train.rec import resolve_accelerator
+from textlens.train.system import lr_factor
+
+ARCHS = ("ram", "dram")
+IGNORE = -100
+
+# Per task, the paper's RAM setting: glimpse size, scales, glimpses (Mnih et al. 2014, Table 1).
+RAM_TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mnist": {"glimpse_size": 8, "scales": 1, "glimpses": 6},
+    "translated": {"glimpse_size": 12, "scales": 3, "glimpses": 8},
+    "cluttered60": {"glimpse_size": 12, "scales": 3, "glimpses": 8},
+    "cluttered100": {"glimpse_size": 12, "scales": 4, "glimpses": 8},
+}
+
+
+@dataclass
+class GlimpseTrainConfig:
+    """Everything ``train glimpse`` takes; the CLI fills it from its options."""
+
+    out: Path
+    arch: str = "ram"
+    task: str = "mnist"
+    data: str | None = None
+    glimpses: int | None = None
+    steps: int = 20_000
+    epochs: float | None = None
+    batch: int = 128
+    lr: float = 1e-3
+    std: float | None = None
+    cell: str | None = None
+    device: str = "auto"
+    resume: bool = False
+    max_minutes: float | None = None
+    val_every: int = 1000
+    val_size: int = 5000
+    mc_samples: int = 10
+    workers: int | None = None
+    seed: int = 0
+    grad_clip: float = 5.0
+    warmup: float = 0.02
+    name: str | None = None
+    progress: bool = True
+    model: dict[str, Any] = field(default_factory=dict)
+
+
+def model_kwargs(cfg: GlimpseTrainConfig, spec: TaskSpec) -> dict[str, Any]:
+    """The builder's arguments for an architecture on a task (paper defaults, then the options)."""
+    if cfg.arch not in ARCHS:
+        raise ConfigError(f"--arch must be one of {', '.join(ARCHS)}, got {cfg.arch!r}")
+    kwargs: dict[str, Any] = {"image_size": [spec.height, spec.width], "in_channels": 1}
+    if cfg.arch == "ram":
+        if spec.sequence:
+            raise ConfigError(f"RAM classifies one digit; task {spec.name!r} has strings: use --arch dram")
+        kwargs.update(RAM_TASK_DEFAULTS[spec.name])
+        if cfg.glimpses:
+            kwargs["glimpses"] = cfg.glimpses
+        if cfg.cell:
+            kwargs["cell"] = cfg.cell
+    else:
+        kwargs["max_length"] = spec.max_length
+        if cfg.glimpses:
+            kwargs["glimpses_per_symbol"] = cfg.glimpses
+    if cfg.std is not None:
+        kwargs["std"] = cfg.std
+    kwargs.update(cfg.model)
+    return kwargs
+
+
+def encode_targets(texts: list[str], arch: str, max_length: int) -> Tensor:
+    """RAM: the class index per sample; DRAM: B×(max_length+1) digits, the end token (10), then IGNORE."""
+    if arch == "ram":
+        return torch.tensor([int(t) for t in texts], dtype=torch.long)
+    out = torch.full((len(texts), max_length + 1), IGNORE, dtype=torch.long)
+    for row, text in enumerate(texts):
+        digits = [int(c) for c in text[:max_length]]
+        out[row, :len(digits)] = torch.tensor(digits, dtype=torch.long)
+        out[row, len(digits)] = 10
+    return out
+
+
+class GlimpseBatches(Dataset):
+    """Batch ``b`` of a task: samples ``start + b·B … start + (b+1)·B - 1`` as tensors (one item = one batch)."""
+
+    def __init__(self, task: DigitTask | SvhnTask, batch_size: int, batches: int, arch: str, start: int = 0,
+                 total: int | None = None) -> None:
+        self.task, self.batch_size, self.batches, self.arch, self.start = task, batch_size, batches, arch, start
+        self.total = total  # a fixed set's size: the last batch is cut there
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        first = self.start + index * self.batch_size
+        last = first + self.batch_size if self.total is None else min(first + self.batch_size, self.total)
+        images, texts = self.task.batch(range(first, last))
+        tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0)
+        return {"images": tensor, "texts": texts,
+                "targets": encode_targets(texts, self.arch, self.task.spec.max_length)}
+
+
+class GlimpseSystem(pl.LightningModule):
+    """Owns a RAM or DRAM model, its hybrid loss, Adam with warm-up + cosine decay, and the validation error."""
+
+    def __init__(self, arch: str, model_kwargs: dict[str, Any], task: str, lr: float = 1e-3,
+                 max_steps: int = 20_000, warmup: float = 0.02) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = create_model(arch, **model_kwargs)
+        self.arch = arch
+        self._val = torch.zeros(2, dtype=torch.float64)  # right, count
+
+    # ---------------------------------------------------------------- loss
+    def losses(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        out = self.model(batch["images"], stochastic=True)
+        targets = batch["targets"]
+        logits = out["logits"].float()
+        if self.arch == "ram":
+            nll = F.cross_entropy(logits, targets)
+            reward = (logits.argmax(-1) == targets).float()
+            returns = reward[:, None].expand_as(out["baselines"])
+        else:
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+            valid = targets != IGNORE
+            correct = ((logits.argmax(-1) == targets) & valid).float()
+            # Return-to-go per symbol, then repeated for each glimpse of that symbol.
+            to_go = correct.flip(1).cumsum(1).flip(1)
+            returns = to_go.repeat_interleave(self.model.glimpses_per_symbol, dim=1)
+            reward = (correct.sum(1) == valid.sum(1)).float()  # whole string right, for the log
+        reinforce, baseline = reinforce_losses(out["log_probs"], out["baselines"], returns)
+        return {"loss": nll + reinforce + baseline, "nll": nll, "reinforce": reinforce,
+                "baseline_mse": baseline, "reward": reward.mean()}
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        terms = self.losses(batch)
+        size = len(batch["texts"])
+        self.log("train/loss", terms["loss"], prog_bar=True, batch_size=size)
+        self.log("train/acc", terms["reward"], prog_bar=True, batch_size=size)
+        for key in ("nll", "reinforce", "baseline_mse"):
+            self.log(f"train/{key}", terms[key], batch_size=size)
+        return terms["loss"]
+
+    # ---------------------------------------------------------------- prediction
+    @torch.no_grad()
+    def predict_texts(self, images: Tensor, samples: int = 1) -> list[str]:
+        return predict_texts(self.model, images, samples)
+
+    def on_validation_epoch_start(self) -> None:
+        self._val = torch.zeros(2, dtype=torch.float64)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        for truth, pred in zip(batch["texts"], self.predict_texts(batch["images"]), strict=True):
+            self._val += torch.tensor([truth == pred, 1], dtype=torch.float64)
+
+    def on_validation_epoch_end(self) -> None:
+        right, count = (float(v) for v in self._val)
+        if count:
+            self.log("val/error", 1.0 - right / count, prog_bar=True)
+            self.log("val/count", count)
+
+    # ---------------------------------------------------------------- optimisation
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
+        total, warmup = self.hparams.max_steps, self.hparams.warmup
+
+        def factor(step: int) -> float:
+            return lr_factor(step, total, warmup, "cosine")
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def predict_texts(model: Any, images: Tensor, samples: int = 1) -> list[str]:
+    """Labels of a batch: RAM's class, or DRAM's digits up to the end token (``samples`` > 1: Monte-Carlo)."""
+    was_training = model.training
+    model.eval()
+    try:
+        probs = model.predict_proba(images, samples=samples)
+    finally:
+        model.train(was_training)
+    if probs.ndim == 2:
+        return [str(int(i)) for i in probs.argmax(-1)]
+    return ["".join(str(d) for d in row) for row in model.decode(probs)]
+
+
+@torch.no_grad()
+def evaluate_task(model: Any, task: DigitTask | SvhnTask, count: int, batch_size: int = 256, samples: int = 1,
+                  device: str = "cpu") -> dict[str, Any]:
+    """Accuracy and error of ``model`` on the first ``count`` samples of a (validation) task."""
+    model = model.to(device)
+    count = min(count, len(task))
+    pairs: list[tuple[str, str]] = []
+    for first in range(0, count, batch_size):
+        images, texts = task.batch(range(first, min(first + batch_size, count)))
+        tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0).to(device)
+        pairs.extend(zip(texts, predict_texts(model, tensor, samples), strict=True))
+    scores = score_labels(pairs)
+    return {"count": scores.count, "accuracy": round(scores.accuracy, 5), "error": round(scores.error, 5),
+            "samples": samples}
+
+
+def _seed_everything(seed: int) -> None:
+    pl.seed_everything(seed, workers=True, verbose=False)
+
+
+def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tuple[Any, Any, Any]:
+    """Lightning Trainer with best/last checkpoints (val/error), throughput, CSV logs and a progress bar."""
+    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+    from pytorch_lightning.loggers import CSVLogger
+
+    from textlens.train.callbacks import AtomicCheckpointIO, Throughput
+
+    checkpoint = ModelCheckpoint(dirpath=cfg.out, filename="best", monitor="val/error", mode="min", save_top_k=1,
+                                 save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
+    throughput = Throughput()
+    callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
+    if cfg.progress:
+        from pytorch_lightning.callbacks import RichProgressBar
+
+        callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=100))
+    trainer = pl.Trainer(
+        accelerator="gpu" if accelerator == "cuda" else "cpu", devices=1, precision="32-true", max_steps=steps,
+        max_epochs=-1, max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
+        val_check_interval=min(cfg.val_every, steps), check_val_every_n_epoch=None, num_sanity_val_steps=0,
+        gradient_clip_val=cfg.grad_clip, default_root_dir=cfg.out, plugins=[AtomicCheckpointIO()],
+        logger=CSVLogger(cfg.out, name="logs", version=""), callbacks=callbacks,
+        log_every_n_steps=min(50, max(1, cfg.val_every)), enable_progress_bar=cfg.progress,
+        enable_model_summary=cfg.progress,
+    )
+    return trainer, checkpoint, throughput
+
+
+def _loaders(cfg: GlimpseTrainConfig, train: DigitTask | SvhnTask, val: DigitTask | SvhnTask, steps: int,
+             start: int, accelerator: str) -> tuple[DataLoader, DataLoader]:
+    workers = cfg.workers if cfg.workers is not None else (min(4, (os.cpu_count() or 1) - 1)
+                                                           if accelerator == "cuda" else 0)
+    val_count = min(cfg.val_size, len(val))
+    val_batch = 256
+    common: dict[str, Any] = {"batch_size": None, "num_workers": workers, "persistent_workers": workers > 0,
+                              "pin_memory": accelerator == "cuda"}
+    train_loader = DataLoader(GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start), shuffle=False,
+                              **common)
+    val_loader = DataLoader(GlimpseBatches(val, val_batch, math.ceil(val_count / val_batch), cfg.arch,
+                                           total=val_count), shuffle=False, **common)
+    return train_loader, val_loader
+
+
+def _tasks(cfg: GlimpseTrainConfig) -> tuple[DigitTask | SvhnTask, DigitTask | SvhnTask]:
+    spec = task_spec(cfg.task)
+    data = cfg.data
+    if spec.name == "svhn":
+        return build_task("svhn", "train", data, cfg.seed), build_task("svhn", "val", data, cfg.seed)
+    from textlens.data.digits import DEFAULT_MNIST, load_mnist_splits
+
+    splits: MnistSplits = load_mnist_splits(Path(data) if data else DEFAULT_MNIST)
+    return (build_task(cfg.task, "train", seed=cfg.seed, splits=splits),
+            build_task(cfg.task, "val", seed=cfg.seed, splits=splits))
+
+
+def total_steps(cfg: GlimpseTrainConfig, train_len: int) -> int:
+    if cfg.epochs is not None:
+        return max(1, math.ceil(cfg.epochs * train_len / cfg.batch))
+    return cfg.steps
+
+
+def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, Any]:
+    """Train as ``cfg`` says, pick the best checkpoint, measure it on the validation split and export."""
+    started = time.perf_counter()
+    cfg.out = Path(cfg.out)
+    if cfg.task not in TASKS:
+        raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {cfg.task!r}")
+    spec = task_spec(cfg.task)
+    accelerator = resolve_accelerator(cfg.device)
+    _seed_everything(cfg.seed)
+    train, val = _tasks(cfg)
+    steps = total_steps(cfg, len(train))
+    ckpt_path: Path | None = None
+    start = 0
+    if cfg.resume:
+        ckpt_path = cfg.out / "last.ckpt"
+        if not ckpt_path.is_file():
+            raise ConfigError(f"--resume: no checkpoint to resume from at {ckpt_path}")
+        blob = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        hparams = dict(blob.get("hyper_parameters", {}))
+        if hparams.get("arch") != cfg.arch or hparams.get("task") != cfg.task:
+            raise ModelError(f"checkpoint is {hparams.get('arch')} on {hparams.get('task')}, not {cfg.arch} on "
+                             f"{cfg.task}", ckpt_path)
+        start = int(blob.get("global_step", 0)) * cfg.batch  # fresh samples after a restart
+        hparams["max_steps"] = steps
+        system = GlimpseSystem(**hparams)
+    else:
+        system = GlimpseSystem(cfg.arch, model_kwargs(cfg, spec), cfg.task, lr=cfg.lr, max_steps=steps,
+                               warmup=cfg.warmup)
+    train_loader, val_loader = _loaders(cfg, train, val, steps, start, accelerator)
+    trainer, checkpoint, throughput = build_trainer(cfg, accelerator, steps)
+    trainer.fit(system, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+    if trainer.global_step < steps:  # stopped by --max-minutes: keep the exact state for --resume
+        trainer.save_checkpoint(cfg.out / "last.ckpt")
+    best = cfg.out / "best.ckpt"
+    source = best if best.is_file() else cfg.out / "last.ckpt"
+    if source.is_file():
+        load_weights(system.model, source)
+    system.model.eval()
+    final = {"greedy": evaluate_task(system.model, val, cfg.val_size, device=accelerator)}
+    if cfg.mc_samples > 1:
+        final[f"mc{cfg.mc_samples}"] = evaluate_task(system.model, val, cfg.val_size, samples=cfg.mc_samples,
+                                                     device=accelerator)
+    summary = {
+        "arch": cfg.arch, "task": cfg.task, "steps": int(trainer.global_step), "batch": cfg.batch, "lr": cfg.lr,
+        "samples": throughput.samples, "train_seconds": round(throughput.train_seconds, 2),
+        "samples_per_s": round(throughput.samples_per_second, 2),
+        "wall_seconds": round(time.perf_counter() - started, 2), "device": accelerator,
+        "torch_threads": torch.get_num_threads(), "weights_from": source.name if source.is_file() else "final",
+        "best_val_error": None if checkpoint.best_model_score is None else round(float(checkpoint.best_model_score),
+                                                                                   5),
+        "final_val": final, "config": _jsonable({k: v for k, v in asdict(cfg).items() if k != "out"}),
+    }
+    export_glimpse(system.model.cpu(), cfg.out / "export", cfg.name or cfg.out.name, cfg.arch, spec, summary)
+    atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    log(f"exported to {cfg.out / 'export'}")
+    return summary
+
+
+def export_glimpse(model: Any, out_dir: Path, name: str, arch: str, spec: TaskSpec,
+                   training: dict[str, Any] | None = None) -> Path:
+    """``config.json`` ({name, family, arch, model, task, input}) + fp16 ``model.safetensors``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_weights(model, out_dir / "model.safetensors", half=True)
+    config = {"name": name, "family": "glimpse", "arch": arch, "model": _jsonable(model.config),
+              "task": {"name": spec.name, "height": spec.height, "width": spec.width,
+                       "max_length": spec.max_length, "sequence": spec.sequence},
+              "input": {"channels": 1, "polarity": "light-on-dark", "scale": "0..1"},
+              "training": training or {}}
+    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2) + "\n")
+    return out_dir
+
+
+def _jsonable(value: Any) -> Any:
+    def default(obj: Any) -> Any:
+        if isinstance(obj, Path):
+            return str(obj)
+        if isinstance(obj, np.generic):
+            return obj.item()
+        return list(obj)
+
+    return json.loads(json.dumps(value, default=default))

@@ -1,0 +1,277 @@
+"""``textlens train rec``: build the system, data and Lightning trainer, train, then export the model.
+
+Output folder (``--out runs/NAME``): ``last.ckpt`` and ``best.ckpt`` (lowest validation CER), ``logs/``,
+``summary.json`` and ``export/`` holding ``config.json`` + ``model.safetensors`` (fp16) in the layout of
+``textlens/models/weights/<name>/`` that the ONNX exporter and runtime read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from textlens.data.charset import Charset
+from textlens.data.manifest import atomic_write_text
+from textlens.errors import ConfigError, ModelError
+from textlens.models.registry import create_model, get_spec
+from textlens.models.serialization import load_weights, save_weights
+from textlens.runtime.crops import CropSpec
+from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
+from textlens.train.finetune import load_matching, read_source
+from textlens.train.sources import IndexedSource, build_source, parse_source
+from textlens.train.system import RecognitionSystem
+
+RUNTIME = "textlens.runtime.recognizer:OnnxRecognizer"
+DEFAULT_ARCH = "crnn_small"
+
+
+@dataclass
+class RecTrainConfig:
+    """Everything ``train rec`` takes; the CLI fills it from its options."""
+
+    out: Path
+    data: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    arch: str | None = None
+    steps: int = 10_000
+    batch: int = 64
+    lr: float = 1e-3
+    height: int | None = None
+    channels: int | None = None
+    charset: str | None = None
+    resume: bool = False
+    finetune: str | None = None
+    ema: bool = False
+    ema_decay: float = 0.999
+    workers: int | None = None
+    device: str = "auto"
+    val_every: int = 1000
+    val_batch: int | None = None
+    precision: str = "bf16"
+    devices: int = 1
+    strategy: str = "auto"
+    patience: int | None = None
+    seed: int = 0
+    grad_clip: float = 5.0
+    weight_decay: float = 0.01
+    warmup: float = 0.05
+    schedule: str = "cosine"
+    channels_last: bool = True
+    progress: bool = True
+    name: str | None = None
+
+
+def resolve_accelerator(device: str) -> str:
+    """``auto`` → cuda when a GPU is visible, else cpu; asking for cuda without one is a ConfigError."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but torch sees no CUDA device")
+    return device
+
+
+def model_decoder(arch: str) -> str:
+    """The decoder kind of an architecture (builds it once with its defaults to ask)."""
+    return str(create_model(arch).decoder)
+
+
+def num_classes(charset: Charset, decoder: str) -> int:
+    return len(charset) + (1 if decoder == "ctc" else 3)
+
+
+def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
+    """A fresh (or fine-tuned) system from the config; returns it and a note on what was loaded."""
+    base_cfg: dict[str, Any] = {}
+    state: dict[str, torch.Tensor] | None = None
+    if cfg.finetune:
+        base_cfg, state = read_source(cfg.finetune)
+    arch = cfg.arch or base_cfg.get("arch") or DEFAULT_ARCH
+    get_spec(arch)  # an unknown name fails here, listing the registered ones
+    charset = Charset.from_spec(cfg.charset) if cfg.charset else Charset(base_cfg.get("charset") or
+                                                                        Charset.from_spec("latin").chars)
+    decoder = model_decoder(arch)
+    kwargs = dict(base_cfg.get("model", {})) if base_cfg.get("arch") == arch else {}
+    if cfg.height is not None:
+        kwargs["height"] = cfg.height
+    if cfg.channels is not None:
+        kwargs["in_channels"] = cfg.channels
+    kwargs["num_classes"] = num_classes(charset, decoder)
+    system = RecognitionSystem(arch, kwargs, charset.chars, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                               max_steps=cfg.steps, warmup=cfg.warmup, schedule=cfg.schedule,
+                               channels_last=cfg.channels_last)
+    note = None
+    if state is not None:
+        report = load_matching(system.model, state, base_cfg.get("charset"), charset.chars, decoder)
+        note = f"fine-tuning from {cfg.finetune}: {report}"
+    return system, note
+
+
+def resume_system(cfg: RecTrainConfig, ckpt: Path) -> RecognitionSystem:
+    """The system a checkpoint was trained with (its architecture and charset), to continue for ``cfg.steps``."""
+    blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+    hparams = dict(blob.get("hyper_parameters", {}))
+    if "arch" not in hparams:
+        raise ModelError("checkpoint has no hyper-parameters to resume from", ckpt)
+    hparams["max_steps"] = cfg.steps
+    return RecognitionSystem(**hparams)
+
+
+def crop_spec(system: RecognitionSystem) -> CropSpec:
+    return CropSpec(**system.model.input_config())
+
+
+def label_rules(system: RecognitionSystem) -> LabelRules:
+    model = system.model
+    return LabelRules(system.charset, system.decoder, int(getattr(model, "max_len", 25)),
+                      int(getattr(model, "time_stride", 4)))
+
+
+def build_datamodule(cfg: RecTrainConfig, system: RecognitionSystem, accelerator: str) -> RecognitionDataModule:
+    if not cfg.data:
+        raise ConfigError("no training data: give at least one --data source (e.g. synth:preset=mixed)")
+    specs = [parse_source(s) for s in cfg.data]
+    train = [build_source(s, system.charset, cfg.seed) for s in specs]
+    val = []
+    for text in cfg.val:
+        source = build_source(parse_source(text), system.charset, cfg.seed)
+        if not isinstance(source, IndexedSource):
+            raise ConfigError(f"--val {text}: validation needs a fixed set (manifest, lmdb or fake), not a stream")
+        val.append(source)
+    workers = default_workers(accelerator) if cfg.workers is None else cfg.workers
+    return RecognitionDataModule(train, [s.weight for s in specs], val, crop_spec(system), label_rules(system),
+                                 batch_size=cfg.batch, workers=workers, seed=cfg.seed,
+                                 val_batch_size=cfg.val_batch, pin_memory=accelerator == "cuda")
+
+
+def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple[Any, Any, Any]:
+    """The Lightning Trainer with checkpointing, throughput, optional EMA and early stopping."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import (
+        EarlyStopping,
+        LearningRateMonitor,
+        ModelCheckpoint,
+        RichProgressBar,
+        TQDMProgressBar,
+    )
+    from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
+    from pytorch_lightning.loggers import CSVLogger
+
+    from textlens.train.callbacks import AtomicCheckpointIO, Throughput
+
+    if has_val:
+        checkpoint = ModelCheckpoint(dirpath=cfg.out, filename="best", monitor="val/cer", mode="min", save_top_k=1,
+                                     save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
+    else:
+        checkpoint = ModelCheckpoint(dirpath=cfg.out, save_top_k=0, save_last=True,
+                                     every_n_train_steps=cfg.val_every, enable_version_counter=False)
+    throughput = Throughput()
+    callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
+    if cfg.ema:
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10)))
+    if cfg.patience and has_val:
+        callbacks.append(EarlyStopping(monitor="val/cer", mode="min", patience=cfg.patience))
+    if cfg.progress:
+        callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=50))
+    precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(cfg.precision)
+    if precision is None:
+        raise ConfigError(f"--precision must be bf16, fp16 or fp32, got {cfg.precision!r}")
+    trainer = pl.Trainer(
+        accelerator="gpu" if accelerator == "cuda" else "cpu", devices=cfg.devices, strategy=cfg.strategy,
+        precision=precision, max_steps=cfg.steps, max_epochs=-1, val_check_interval=cfg.val_every if has_val else None,
+        check_val_every_n_epoch=None, limit_val_batches=None if has_val else 0, num_sanity_val_steps=0,
+        gradient_clip_val=cfg.grad_clip, default_root_dir=cfg.out, plugins=[AtomicCheckpointIO()],
+        logger=CSVLogger(cfg.out, name="logs", version=""), callbacks=callbacks,
+        log_every_n_steps=min(50, max(1, cfg.val_every)), enable_progress_bar=cfg.progress,
+        enable_model_summary=cfg.progress,
+    )
+    return trainer, checkpoint, throughput
+
+
+@torch.no_grad()
+def evaluate(system: RecognitionSystem, datamodule: RecognitionDataModule, device: str) -> dict[str, float]:
+    """CER and word accuracy of ``system`` (fp32, eval mode) on the validation set, in this process."""
+    from textlens.eval.text import edit_distance, normalize
+
+    loader = datamodule.val_dataloader()
+    system = system.to(device).eval()
+    edits = chars = exact = count = 0
+    for batch in loader or []:
+        if batch is None:
+            continue
+        batch = {**batch, "images": batch["images"].to(device)}
+        for truth, pred in zip(batch["texts"], system.predict_texts(batch), strict=True):
+            gt, hyp = normalize(truth), normalize(pred)
+            edits, chars, exact, count = edits + edit_distance(gt, hyp), chars + len(gt), exact + (gt == hyp), count + 1
+    if count == 0:
+        return {}
+    return {"cer": round(edits / max(chars, 1), 5), "word_acc": round(exact / count, 5), "count": count}
+
+
+def export_model(system: RecognitionSystem, out_dir: Path, name: str, training: dict[str, Any]) -> Path:
+    """Write ``config.json`` (the schema the ONNX runtime reads) and fp16 ``model.safetensors``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_weights(system.model, out_dir / "model.safetensors", half=True)
+    config = {"name": name, "family": "recognition", "arch": system.hparams.arch, "decoder": system.decoder,
+              "model": _jsonable(system.hparams.model_kwargs), "charset": system.charset.chars,
+              "input": crop_spec(system).to_config(), "runtime": RUNTIME, "training": training}
+    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    return out_dir
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=list))
+
+
+def train_recognizer(cfg: RecTrainConfig, log: Any = print) -> dict[str, Any]:
+    """Train as ``cfg`` says and export; returns the training summary (also written to summary.json)."""
+    started = time.perf_counter()
+    cfg.out = Path(cfg.out)
+    accelerator = resolve_accelerator(cfg.device)
+    ckpt_path: Path | None = None
+    if cfg.resume:
+        ckpt_path = cfg.out / "last.ckpt"
+        if not ckpt_path.is_file():
+            raise ConfigError(f"--resume: no checkpoint to resume from at {ckpt_path}")
+        system = resume_system(cfg, ckpt_path)
+    else:
+        system, note = build_system(cfg)
+        if note:
+            log(note)
+    datamodule = build_datamodule(cfg, system, accelerator)
+    trainer, checkpoint, throughput = build_trainer(cfg, accelerator, bool(datamodule.val_sources))
+    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path)
+    if not trainer.is_global_zero:
+        return {}
+    return finish(cfg, system, datamodule, trainer, checkpoint, throughput, accelerator, started)
+
+
+def finish(cfg: RecTrainConfig, system: RecognitionSystem, datamodule: RecognitionDataModule, trainer: Any,
+           checkpoint: Any, throughput: Any, accelerator: str, started: float) -> dict[str, Any]:
+    """Pick the best (else last) weights, measure them on the validation set, export, write the summary."""
+    best = cfg.out / "best.ckpt"
+    source = best if best.is_file() else cfg.out / "last.ckpt"
+    if source.is_file():
+        load_weights(system.model, source)
+    best_score = checkpoint.best_model_score
+    summary = {
+        "arch": system.hparams.arch, "steps": int(trainer.global_step), "batch": cfg.batch, "lr": cfg.lr,
+        "samples": throughput.samples, "train_seconds": round(throughput.train_seconds, 2),
+        "samples_per_s": round(throughput.samples_per_second, 2),
+        "wall_seconds": round(time.perf_counter() - started, 2), "device": accelerator, "devices": cfg.devices,
+        "precision": cfg.precision, "ema": cfg.ema, "data": list(cfg.data), "val": list(cfg.val),
+        "finetune": cfg.finetune, "weights_from": source.name if source.is_file() else "final",
+        "best_val_cer": None if best_score is None else round(float(best_score), 5),
+        "final_val": evaluate(system, datamodule, accelerator) if datamodule.val_sources else {},
+    }
+    export_model(system.cpu(), cfg.out / "export", cfg.name or cfg.out.name, summary)
+    atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+

@@ -1,0 +1,340 @@
+"""Where recognition training crops come from: ``--data`` specs parsed into crop sources.
+
+A spec is ``KIND:ARGS`` with comma-separated ``key=value`` options (the first bare item of a file-backed
+kind is its path), plus ``weight=`` for mixing:
+
+- ``synth:preset=mixed,fonts=train``: endless synthetic lines (textlens.data.synth)
+- ``manifest:PATH``: a crop manifest, or a page manifest cut into crops (``crops=words`` takes every
+  annotated box as it is, ``crops=lines`` groups a page's words into lines first)
+- ``lmdb:PATH``: the usual text-recognition LMDB (``num-samples``, ``image-%09d``, ``label-%09d``)
+- ``fake:n=256``: words rendered with Pillow's default font, for smoke tests without data files
+
+Indexed sources (manifest, lmdb, fake) also serve validation; every source streams endlessly for training.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from textlens.data.charset import Charset
+from textlens.data.manifest import ManifestRecord, read_manifest
+from textlens.data.samples import CropSample, WordAnnotation
+from textlens.errors import ConfigError, CorruptImage, FileNotFound
+
+KINDS = ("synth", "manifest", "lmdb", "fake")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed ``--data`` value."""
+
+    kind: str
+    path: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    weight: float = 1.0
+
+    def __str__(self) -> str:
+        opts = ",".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.kind}:{','.join(x for x in (self.path, opts) if x)}"
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Parse ``KIND:[PATH,]key=value,...``; raises ConfigError naming the bad part."""
+    kind, _, rest = text.partition(":")
+    if kind not in KINDS:
+        raise ConfigError(f"data source {text!r}: kind must be one of {', '.join(KINDS)} (as KIND:ARGS)")
+    path: str | None = None
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        if "=" in item:
+            key, _, value = item.partition("=")
+            options[key.strip()] = value.strip()
+        elif path is None:
+            path = item
+        else:
+            raise ConfigError(f"data source {text!r}: unexpected item {item!r} (options are key=value)")
+    if kind in ("manifest", "lmdb") and not path:
+        raise ConfigError(f"data source {text!r}: {kind} needs a path ({kind}:PATH)")
+    try:
+        weight = float(options.pop("weight", 1.0))
+    except ValueError as exc:
+        raise ConfigError(f"data source {text!r}: weight must be a number") from exc
+    if weight <= 0:
+        raise ConfigError(f"data source {text!r}: weight must be > 0")
+    return SourceSpec(kind, path, options, weight)
+
+
+class CropSource:
+    """A source of CropSamples. ``stream`` never ends; indexed sources also support len() and [i]."""
+
+    augment = False  # real crops get light augmentation in training; synthetic ones are degraded already
+
+    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
+        raise NotImplementedError
+
+
+class IndexedSource(CropSource):
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> CropSample:
+        raise NotImplementedError
+
+    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
+        if len(self) == 0:
+            raise ConfigError(f"data source {self} holds no samples")
+        while True:
+            for i in rng.permutation(len(self)):
+                yield self[int(i)]
+
+
+def _cut(page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None) -> np.ndarray:
+    """A crop of ``page`` at ``box``; in training (rng given) its edges move by up to 15% of its height."""
+    x0, y0, x1, y1 = box
+    if rng is not None:
+        h = max(y1 - y0, 1.0)
+        jitter = rng.uniform(-0.05, 0.15, 4) * h
+        x0, y0, x1, y1 = x0 - jitter[0], y0 - jitter[1], x1 + jitter[2], y1 + jitter[3]
+    H, W = page.shape[:2]
+    xa, ya = int(np.clip(np.floor(x0), 0, W - 1)), int(np.clip(np.floor(y0), 0, H - 1))
+    xb, yb = int(np.clip(np.ceil(x1), xa + 1, W)), int(np.clip(np.ceil(y1), ya + 1, H))
+    return page[ya:yb, xa:xb]
+
+
+def _line_annotations(words: tuple[WordAnnotation, ...], width: int, height: int) -> list[WordAnnotation]:
+    """Group a page's word annotations into line annotations (reading order, words joined by spaces)."""
+    from textlens.document import Page, Word
+
+    kept = [Word(text=w.text, box=w.box) for w in words if not w.is_dont_care and w.text.strip()]
+    page = Page.from_words(kept, width, height)
+    return [WordAnnotation(text=line.text, box=line.box) for block in page.blocks for line in block.lines
+            if line.box is not None]
+
+
+class ManifestSource(IndexedSource):
+    """Crops from a manifest: crop records as they are, page records cut at their boxes."""
+
+    augment = True
+
+    def __init__(self, path: str | Path, crops: str = "words", limit: int | None = None) -> None:
+        if crops not in ("words", "lines"):
+            raise ConfigError(f"manifest {path}: crops must be 'words' or 'lines', got {crops!r}")
+        self.path, self.crops = Path(path), crops
+        self.records: list[ManifestRecord] = read_manifest(self.path, limit)
+        self.items: list[tuple[int, int]] = []  # (record, annotation) pairs; annotation -1 = whole crop
+        self._lines: dict[int, list[WordAnnotation]] = {}
+        for r, record in enumerate(self.records):
+            if record.kind == "crop":
+                self.items.append((r, -1))
+            elif record.kind == "page":
+                self.items += [(r, a) for a in range(len(self._annotations(r, None)))]
+        self._cache: tuple[int, np.ndarray] | None = None
+
+    def __str__(self) -> str:
+        return f"manifest:{self.path}"
+
+    def _annotations(self, r: int, image: np.ndarray | None) -> list[WordAnnotation]:
+        words = self.records[r].words
+        if self.crops == "words":
+            return [w for w in words if not w.is_dont_care and w.text.strip()]
+        if r not in self._lines:
+            # Line grouping needs the page size only for layout columns; the boxes' extent is enough.
+            if image is None:
+                width = int(max((w.box[2] for w in words), default=1)) + 1
+                height = int(max((w.box[3] for w in words), default=1)) + 1
+            else:
+                height, width = image.shape[:2]
+            self._lines[r] = _line_annotations(words, width, height)
+        return self._lines[r]
+
+    def _image(self, r: int) -> np.ndarray:
+        if self._cache is None or self._cache[0] != r:
+            self._cache = (r, self.records[r].load_image())
+        return self._cache[1]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> CropSample:
+        r, a = self.items[index]
+        record = self.records[r]
+        image = self._image(r)
+        if a < 0:
+            return CropSample(image, record.text or "", str(record.image))
+        word = self._annotations(r, image)[a]
+        return CropSample(_cut(image, word.box, None), word.text, f"{record.image}#{a}")
+
+    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
+        if not self.items:
+            raise ConfigError(f"manifest {self.path} holds no usable crops")
+        # Load each page once per pass and yield all its crops; the shuffle buffer downstream mixes them.
+        while True:
+            for r in rng.permutation(len(self.records)):
+                record = self.records[int(r)]
+                if record.kind == "crop":
+                    yield CropSample(record.load_image(), record.text or "", str(record.image))
+                elif record.kind == "page":
+                    page = record.load_image()
+                    for word in self._annotations(int(r), page):
+                        yield CropSample(_cut(page, word.box, rng), word.text, str(record.image))
+
+
+class LmdbSource(IndexedSource):
+    """The LMDB layout of the common text-recognition benchmarks (1-based keys)."""
+
+    augment = True
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFound("LMDB folder not found", self.path)
+        self._env: Any = None
+        with self._open().begin() as txn:
+            raw = txn.get(b"num-samples")
+        if raw is None:
+            raise ConfigError("LMDB has no 'num-samples' key", self.path)
+        self.count = int(raw)
+        self._env = None  # reopened lazily in each worker process: an LMDB handle must not cross a fork
+
+    def __str__(self) -> str:
+        return f"lmdb:{self.path}"
+
+    def _open(self) -> Any:
+        if self._env is None:
+            import lmdb
+
+            self._env = lmdb.open(str(self.path), readonly=True, lock=False, readahead=False, meminit=False)
+        return self._env
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_env": None}
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> CropSample:
+        key = index + 1
+        with self._open().begin() as txn:
+            blob = txn.get(b"image-%09d" % key)
+            label = txn.get(b"label-%09d" % key)
+        where = f"{self.path}[{key}]"
+        if blob is None or label is None:
+            raise ConfigError(f"LMDB sample {key} is missing its image or label", where)
+        image = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise CorruptImage("cannot decode the LMDB image", where)
+        return CropSample(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), label.decode("utf-8"), where)
+
+
+class FakeSource(IndexedSource):
+    """Random words drawn with Pillow's default font: deterministic per (seed, index), no files needed."""
+
+    def __init__(self, n: int = 256, seed: int = 0, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789",
+                 max_chars: int = 8) -> None:
+        self.n, self.seed, self.alphabet, self.max_chars = n, seed, alphabet, max_chars
+
+    def __str__(self) -> str:
+        return f"fake:n={self.n},seed={self.seed}"
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> CropSample:
+        rng = random.Random(self.seed * 1_000_003 + index)
+        text = "".join(rng.choice(self.alphabet) for _ in range(rng.randint(2, self.max_chars)))
+        return CropSample(render_text(text, size=rng.randint(18, 26)), text, f"fake[{index}]")
+
+
+def render_text(text: str, size: int = 22) -> np.ndarray:
+    """``text`` in black on white with Pillow's default font (RGB uint8), a few pixels of margin."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=size)
+    x0, y0, x1, y1 = font.getbbox(text)
+    canvas = Image.new("RGB", (x1 - x0 + 8, y1 - y0 + 8), "white")
+    ImageDraw.Draw(canvas).text((4 - x0, 4 - y0), text, fill="black", font=font)
+    return np.asarray(canvas)
+
+
+class SynthSource(CropSource):
+    """Endless synthetic crops from textlens.data.synth, a distinct stream per seed."""
+
+    def __init__(self, charset: Charset, preset: str = "mixed", fonts: str = "train", seed: int = 0) -> None:
+        self.charset, self.preset, self.fonts, self.seed = charset, preset, fonts, seed
+
+    def __str__(self) -> str:
+        return f"synth:preset={self.preset},fonts={self.fonts}"
+
+    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
+        seed = int(rng.integers(0, 2**31 - 1))
+        try:
+            from textlens.data.torch_data import SynthLineIterable
+        except ImportError:
+            SynthLineIterable = None  # noqa: N806 - the class, when the torch wrapper is installed
+        if SynthLineIterable is not None:
+            yield from SynthLineIterable(self.preset, self.charset, self.fonts, seed, length=None)
+            return
+        from textlens.data.synth.lines import LineRenderer
+
+        renderer = LineRenderer(preset=self.preset, charset=self.charset, fonts=self.fonts, seed=seed)
+        index = 0
+        while True:
+            yield renderer.sample_at(index, seed)
+            index += 1
+
+
+def _int_option(spec: SourceSpec, key: str, default: int | None) -> int | None:
+    raw = spec.options.get(key)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"data source {spec}: {key} must be an integer, got {raw!r}") from exc
+
+
+def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSource:
+    """Open the source a spec names (manifests are read now, so a bad path fails before training)."""
+    known = {"synth": {"preset", "fonts"}, "manifest": {"crops", "limit", "aug"}, "lmdb": {"aug"},
+             "fake": {"n", "seed", "alphabet", "max_chars"}}[spec.kind]
+    unknown = set(spec.options) - known
+    if unknown:
+        raise ConfigError(f"data source {spec}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
+    source: CropSource
+    if spec.kind == "synth":
+        source = SynthSource(charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed)
+    elif spec.kind == "manifest":
+        source = ManifestSource(spec.path or "", spec.options.get("crops", "words"), _int_option(spec, "limit", None))
+    elif spec.kind == "lmdb":
+        source = LmdbSource(spec.path or "")
+    else:
+        source = FakeSource(n=_int_option(spec, "n", 256) or 256, seed=_int_option(spec, "seed", 0) or 0,
+                            alphabet=spec.options.get("alphabet", "abcdefghijklmnopqrstuvwxyz0123456789"),
+                            max_chars=_int_option(spec, "max_chars", 8) or 8)
+    if "aug" in spec.options:
+        source.augment = spec.options["aug"] not in ("0", "false", "no")
+    return source
+
+
+def augment_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light photometric and geometric noise for real crops: contrast, blur, small shear, noise."""
+    out = image.astype(np.float32)
+    if rng.random() < 0.5:
+        out = (out - 128.0) * rng.uniform(0.6, 1.2) + 128.0 + rng.uniform(-30, 30)
+    if rng.random() < 0.3:
+        h, w = out.shape[:2]
+        shear = rng.uniform(-0.25, 0.25)
+        matrix = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
+        out = cv2.warpAffine(out, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    if rng.random() < 0.25:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.2))
+    if rng.random() < 0.25:
+        out = out + rng.normal(0, rng.uniform(2, 10), out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)

@@ -1,0 +1,118 @@
+"""RecognitionSystem: the Lightning module that trains any registered recogniser (CTC, attention, parallel)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from textlens.data.charset import AttentionTokenizer, Charset
+from textlens.eval.text import edit_distance, normalize
+from textlens.models.recognition.decoding import decode_output
+from textlens.models.registry import create_model
+
+
+def lr_factor(step: int, total: int, warmup: float, schedule: str) -> float:
+    """Multiplier of the peak learning rate: linear warm-up, then cosine decay to 1% (or constant)."""
+    warm = max(1, int(total * warmup))
+    if step < warm:
+        return (step + 1) / warm
+    if schedule == "constant":
+        return 1.0
+    progress = min(1.0, (step - warm) / max(1, total - warm))
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class RecognitionSystem(pl.LightningModule):
+    """Owns a recogniser, its loss, optimiser, schedule and validation metrics (CER, word accuracy).
+
+    ``charset`` is the Charset's character string (space first); ``model_kwargs`` are the builder's
+    keyword arguments and must agree with it (``num_classes``).
+    """
+
+    def __init__(self, arch: str, model_kwargs: dict[str, Any], charset: str, lr: float = 1e-3,
+                 weight_decay: float = 0.01, max_steps: int = 10_000, warmup: float = 0.05,
+                 schedule: str = "cosine", label_smoothing: float = 0.1, channels_last: bool = True) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = create_model(arch, **model_kwargs)
+        self.charset = Charset(charset)
+        self.decoder: str = self.model.decoder
+        self.ctc_loss = nn.CTCLoss(blank=0, zero_infinity=True)
+        self.ce_loss = nn.CrossEntropyLoss(ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing)
+        self._val_totals = torch.zeros(4, dtype=torch.float64)  # edits, truth chars, exact matches, count
+
+    # ---------------------------------------------------------------- steps
+    def _images(self, batch: dict[str, Any]) -> Tensor:
+        images = batch["images"]
+        return images.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else images
+
+    def on_fit_start(self) -> None:
+        if self.hparams.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
+    def compute_loss(self, batch: dict[str, Any]) -> Tensor:
+        images = self._images(batch)
+        if self.decoder == "ctc":
+            logits = self.model(images)["logits"]
+            # CTC in fp32 whatever the autocast precision: bf16 log-probs make the loss unstable.
+            log_probs = torch.log_softmax(logits.float(), -1).transpose(0, 1)
+            lengths = torch.clamp(batch["widths"] // self.model.time_stride, max=log_probs.shape[0])
+            return self.ctc_loss(log_probs, batch["targets"], lengths, batch["target_lengths"])
+        targets = batch["targets"]
+        if self.decoder == "attention":
+            logits = self.model(images, targets[:, :-1])["logits"]
+        else:
+            logits = self.model(images)["logits"]
+        labels = targets[:, 1:]
+        return self.ce_loss(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        loss = self.compute_loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["texts"]))
+        return loss
+
+    def predict_texts(self, batch: dict[str, Any]) -> list[str]:
+        output = self.model(self._images(batch))
+        lengths = batch["widths"] // self.model.time_stride if self.decoder == "ctc" else None
+        return decode_output(output, self.decoder, self.charset, lengths)
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_totals = torch.zeros(4, dtype=torch.float64)
+
+    def validation_step(self, batch: dict[str, Any] | None, batch_idx: int) -> None:
+        if batch is None:
+            return
+        for truth, pred in zip(batch["texts"], self.predict_texts(batch), strict=True):
+            gt, hyp = normalize(truth), normalize(pred)
+            self._val_totals += torch.tensor([edit_distance(gt, hyp), len(gt), gt == hyp, 1], dtype=torch.float64)
+
+    def on_validation_epoch_end(self) -> None:
+        totals = self.trainer.strategy.reduce(self._val_totals.to(self.device), reduce_op="sum")
+        edits, chars, exact, count = (float(v) for v in totals)
+        if count == 0:
+            return
+        self.log("val/cer", edits / max(chars, 1.0), prog_bar=True, sync_dist=False)
+        self.log("val/word_acc", exact / count, prog_bar=True, sync_dist=False)
+        self.log("val/count", count, sync_dist=False)
+
+    # ---------------------------------------------------------------- optimisation
+    def configure_optimizers(self) -> dict[str, Any]:
+        decay, no_decay = [], []
+        for param in self.model.parameters():
+            if param.requires_grad:
+                # Norm weights, biases and learned position tables are not decayed (1-D or embeddings-like).
+                (no_decay if param.ndim <= 1 else decay).append(param)
+        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
+                                       {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr)
+        total, warmup, schedule = self.hparams.max_steps, self.hparams.warmup, self.hparams.schedule
+
+        # A closure (not a stateful object) so a resumed run with more steps stretches the schedule.
+        def factor(step: int) -> float:
+            return lr_factor(step, total, warmup, schedule)
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
