@@ -46,7 +46,7 @@ test: system-deps $(VENV)/.dev-installed
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(VENV)/bin/pytest
 
 bench: system-deps $(VENV)/.bench-installed
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check textlens tests bench recipes

@@ -177,7 +177,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         seen = set()
         for r in notes:
             why = r.get("skipped", r.get("failed", ""))
-            line = f"- {r['engine']} on {r['set']} ({r['threads']} threads): {why}"
+            line = f"- {r['engine']} on {r['set']} (threads={r['threads']}): {why}"
             key = (r["engine"], r.get("skipped")) if "skipped" in r else line
             if key not in seen:
                 seen.add(key)
@@ -228,9 +228,9 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
         ax.set_title(title)
     axes[0][0].legend()
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    fig.savefig(tmp, dpi=100)
+    fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     os.replace(tmp, path)
 
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "configs": _configs(engines),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{now:%Y-%m-%d}-{host}"
+    stem = args.out / f"{now:%Y-%m-%d}-{host}{'-quick' if args.quick else ''}"
     text = markdown(rows, meta)
     atomic_write_text(stem.with_suffix(".md"), text)
     atomic_write_text(stem.with_suffix(".json"), json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")

@@ -53,7 +53,7 @@ def measure(
             reader = module.page_reader(threads)
             init_s = time.perf_counter() - t0
             result = evaluate_pages(reader, records, level=bench_set.level, init_s=init_s)  # type: ignore[arg-type]
-            row.update(result.to_json())
+            row.update(result.to_json(), init_s=round(init_s, 3))
     except ModelError as exc:
         return {**row, "skipped": str(exc)}
     row["version"] = module.version()

@@ -24,7 +24,7 @@ def test_crop_quad_rectifies_a_rotated_region() -> None:
     import cv2
 
     cv2.fillPoly(image, [corners.astype(np.int32)], (255, 255, 255))
-    crop, quad = crop_quad(image, corners)
+    crop, _ = crop_quad(image, corners)
     assert crop.shape[:2] == (20, 100)
     assert crop[3:-3, 3:-3].mean() > 240
 

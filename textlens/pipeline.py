@@ -35,8 +35,8 @@ def order_quad(points: np.ndarray) -> np.ndarray:
 def crop_quad(image: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rectify a text region to an upright crop; returns the crop and the ordered quad it came from."""
     quad = order_quad(polygon)
-    width = int(round(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]))))
-    height = int(round(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]))))
+    width = round(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    height = round(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
     width, height = max(width, 1), max(height, 1)
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad, target)

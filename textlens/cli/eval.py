@@ -310,11 +310,11 @@ def _score(
             )
     images = [r.image for r in records]
     if kind == "page":
-        preds = [p.words or [] if p else [] for p in pairing.preds]
+        preds = [(p.words or []) if p else [] for p in pairing.preds]
         return page_result(
             images, [r.words for r in records], preds, level=level, pred_level=pred_level, iou=iou
         )
-    texts = [p.pred or "" if p else "" for p in pairing.preds]
+    texts = [(p.pred or "") if p else "" for p in pairing.preds]
     if kind == "label":
         return digit_result(images, [r.label or "" for r in records], texts)
     return rec_result(images, [r.text or "" for r in records], texts)

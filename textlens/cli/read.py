@@ -119,10 +119,13 @@ def read(
                           deskew=deskew, binarize=binarize, denoise=denoise, dpi=dpi, max_pixels=max_pixels,
                           threads=threads)
     try:
-        build_ocr(options)  # fail once, clearly, when no model can be loaded
+        ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded
     except TextlensError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
+    if getattr(ocr.detector, "name", "") == "morph_lines" and options.detector is None:
+        console.print("[yellow]note[/yellow] no neural text detector is bundled yet: using the classical "
+                      "line detector, which suits clean printed documents, not photos of scenes", soft_wrap=True)
 
     def emit(item: Path, text: str | None) -> None:
         if text is not None:

@@ -21,12 +21,20 @@ def main() -> None:
 
 @app.command("rec")
 def rec(
-    data: list[str] = typer.Option(..., "--data", help="Training source (repeatable): synth:preset=mixed,fonts=train"
-                                   " | manifest:PATH[,crops=words|lines] | lmdb:PATH | fake:n=256; add ,weight=W"
-                                   " to mix."),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Training source (repeatable): synth:preset=mixed,fonts=train"
+        " | manifest:PATH[,crops=words|lines] | lmdb:PATH | fake:n=256; add ,weight=W"
+        " to mix.",
+    ),
     out: Path = typer.Option(..., "--out", help="Run folder (checkpoints, logs, export/)."),
-    val: list[str] = typer.Option([], "--val", help="Validation set (repeatable): manifest:PATH | lmdb:PATH."),
-    arch: str | None = typer.Option(None, help="Registered recogniser (default crnn_small, or --finetune's)."),
+    val: list[str] = typer.Option(
+        [], "--val", help="Validation set (repeatable): manifest:PATH | lmdb:PATH."
+    ),
+    arch: str | None = typer.Option(
+        None, help="Registered recogniser (default crnn_small, or --finetune's)."
+    ),
     steps: int = typer.Option(10_000, help="Optimiser steps in total."),
     batch: int = typer.Option(64, help="Batch size per device."),
     lr: float = typer.Option(1e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
@@ -34,19 +42,30 @@ def rec(
     channels: int | None = typer.Option(None, help="Input channels: 1 gray, 3 RGB (default: the model's)."),
     charset: str | None = typer.Option(None, help="latin, ascii, digits, devanagari or literal characters."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
-    finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
+    finetune: str | None = typer.Option(
+        None, help="Start from a bundled model, export folder or checkpoint."
+    ),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
-    workers: int | None = typer.Option(None, help="DataLoader workers (default: min(4, cpus-1) on GPU, 1 on CPU)."),
+    workers: int | None = typer.Option(
+        None, help="DataLoader workers (default: min(4, cpus-1) on GPU, 1 on CPU)."
+    ),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     val_every: int = typer.Option(1000, help="Validate (and checkpoint) every N steps."),
-    precision: str = typer.Option("bf16", help="bf16 (mixed), fp16 (mixed, GPU) or fp32."),
+    precision: str = typer.Option(
+        "auto", help="auto (bf16 where the GPU/CPU has it, else fp32), bf16, fp16 or fp32."
+    ),
     devices: int = typer.Option(1, help="Devices (processes) to train on."),
     strategy: str = typer.Option("auto", help="Lightning strategy: auto, ddp, ddp_spawn."),
     patience: int | None = typer.Option(None, help="Stop after N validations without a better CER."),
     seed: int = typer.Option(0, help="Seed of the data streams and initialisation."),
     grad_clip: float = typer.Option(5.0, help="Gradient norm clip."),
-    name: str | None = typer.Option(None, help="Model name written in export/config.json (default: OUT's name)."),
+    name: str | None = typer.Option(
+        None, help="Model name written in export/config.json (default: OUT's name)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    max_minutes: float | None = typer.Option(
+        None, help="Stop after this much wall-clock training time, then export (for fixed budgets)."
+    ),
 ) -> None:
     """Train a text recogniser; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/."""
     import pytorch_lightning as pl
@@ -54,11 +73,33 @@ def rec(
     from textlens.train.rec import RecTrainConfig, train_recognizer
 
     pl.seed_everything(seed, workers=True, verbose=False)
-    cfg = RecTrainConfig(out=out, data=data, val=val, arch=arch, steps=steps, batch=batch, lr=lr, height=height,
-                         channels=channels, charset=charset, resume=resume, finetune=finetune, ema=ema,
-                         workers=workers, device=device, val_every=val_every, precision=precision, devices=devices,
-                         strategy=strategy, patience=patience, seed=seed, grad_clip=grad_clip, name=name,
-                         progress=progress)
+    cfg = RecTrainConfig(
+        out=out,
+        data=data,
+        val=val,
+        arch=arch,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        height=height,
+        channels=channels,
+        charset=charset,
+        resume=resume,
+        finetune=finetune,
+        ema=ema,
+        workers=workers,
+        device=device,
+        val_every=val_every,
+        precision=precision,
+        devices=devices,
+        strategy=strategy,
+        patience=patience,
+        seed=seed,
+        grad_clip=grad_clip,
+        name=name,
+        progress=progress,
+        max_minutes=max_minutes,
+    )
     try:
         summary = train_recognizer(cfg, log=console.print)
     except TextlensError as exc:
@@ -67,3 +108,17 @@ def rec(
     if summary:
         console.print(json.dumps({k: summary[k] for k in ("steps", "samples_per_s", "final_val")}))
         console.print(f"exported to {out / 'export'}")
+
+
+if __name__ == "__main__":
+    app()
+
+
+def _register_other_families() -> None:
+    """The detection trainer's command lives in its own module; it is a `train` subcommand too."""
+    from textlens.cli.train_det import det
+
+    app.command("det")(det)
+
+
+_register_other_families()

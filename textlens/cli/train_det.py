@@ -14,11 +14,16 @@ console = Console(stderr=True)
 
 
 def det(
-    data: list[str] = typer.Option(..., "--data", help="Training pages (repeatable): synth-pages:kind=mixed[,crops=2]"
-                                   " | manifest:PATH[,start=I,stop=J] | fake-pages:n=32; add ,weight=W to mix."),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Training pages (repeatable): synth-pages:kind=mixed[,crops=2]"
+        " | manifest:PATH[,start=I,stop=J] | fake-pages:n=32; add ,weight=W to mix.",
+    ),
     out: Path = typer.Option(..., "--out", help="Run folder (checkpoints, logs, export/)."),
-    val: list[str] = typer.Option([], "--val", help="Validation pages (repeatable): manifest:PATH[,start=,stop=]"
-                                  " | fake-pages:n=8."),
+    val: list[str] = typer.Option(
+        [], "--val", help="Validation pages (repeatable): manifest:PATH[,start=,stop=] | fake-pages:n=8."
+    ),
     arch: str | None = typer.Option(None, help="Registered detector (default db_small, or --finetune's)."),
     steps: int = typer.Option(20_000, help="Optimiser steps in total."),
     batch: int = typer.Option(8, help="Crops per batch."),
@@ -26,32 +31,59 @@ def det(
     long_side: int = typer.Option(1024, "--long-side", help="Inference resize: the page's long side, px."),
     lr: float = typer.Option(2e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
-    finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
+    finetune: str | None = typer.Option(
+        None, help="Start from a bundled model, export folder or checkpoint."
+    ),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
     workers: int | None = typer.Option(None, help="DataLoader workers (default: cpus-1 on GPU, 1 on CPU)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     val_every: int = typer.Option(1000, help="Validate (and checkpoint) every N steps."),
-    precision: str = typer.Option("bf16", help="bf16 (mixed), fp16 (mixed, GPU) or fp32."),
-    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Stop (checkpoint, export) after this "
-                                             "much wall time."),
+    precision: str = typer.Option(
+        "auto", help="auto (bf16 on GPU and bf16-capable CPUs, else fp32), bf16, fp16 (GPU) or fp32."
+    ),
+    max_minutes: float | None = typer.Option(
+        None, "--max-minutes", help="Stop (checkpoint, export) after this much wall time."
+    ),
     seed: int = typer.Option(0, help="Seed of the data streams and initialisation."),
-    name: str | None = typer.Option(None, help="Model name written in export/config.json (default: OUT's name)."),
+    name: str | None = typer.Option(
+        None, help="Model name written in export/config.json (default: OUT's name)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Train a text detector; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/ (ONNX included)."""
+    """Train a text detector; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/ (with ONNX)."""
     import pytorch_lightning as pl
 
     from textlens.train.detection import DetTrainConfig, train_detector
 
     pl.seed_everything(seed, workers=True, verbose=False)
-    cfg = DetTrainConfig(out=out, data=data, val=val, arch=arch, steps=steps, batch=batch, size=size,
-                         long_side=long_side, lr=lr, resume=resume, finetune=finetune, ema=ema, workers=workers,
-                         device=device, val_every=val_every, precision=precision, max_minutes=max_minutes,
-                         seed=seed, name=name, progress=progress)
+    cfg = DetTrainConfig(
+        out=out,
+        data=data,
+        val=val,
+        arch=arch,
+        steps=steps,
+        batch=batch,
+        size=size,
+        long_side=long_side,
+        lr=lr,
+        resume=resume,
+        finetune=finetune,
+        ema=ema,
+        workers=workers,
+        device=device,
+        val_every=val_every,
+        precision=precision,
+        max_minutes=max_minutes,
+        seed=seed,
+        name=name,
+        progress=progress,
+    )
     try:
         summary = train_detector(cfg, log=console.print)
     except TextlensError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")}))
+    console.print(
+        json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")})
+    )
     console.print(f"exported to {out / 'export'}")

@@ -1,7 +1,7 @@
-"""Digit tasks for the glimpse models, generated on the fly from MNIST (or read from SVHN), deterministic for a
-seed: plain 28×28 MNIST, translated MNIST (60×60), cluttered MNIST (60×60 with 4 and 100×100 with 8 random
-8×8 fragments of other digits, as in Mnih et al. 2014) and strings of 1–5 MNIST digits side by side with
-jitter and scale changes (a stand-in for SVHN, as in Ba et al. 2015).
+"""Digit tasks for the glimpse models, generated on the fly from MNIST (or read from SVHN), deterministic
+for a seed: plain 28×28 MNIST, translated MNIST (60×60), cluttered MNIST (60×60 with 4 and 100×100 with 8
+random 8×8 fragments of other digits, as in Mnih et al. 2014) and strings of 1–5 MNIST digits side by side
+with jitter and scale changes (a stand-in for SVHN, as in Ba et al. 2015).
 
 Sample ``i`` of a task is drawn from ``np.random.default_rng((seed, i))``, so any sample can be regenerated
 alone and a data loader's workers need no shared state. The MNIST training file is split deterministically:
@@ -25,7 +25,9 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in canvas pixels
 SINGLE_TASKS = ("mnist", "translated", "cluttered60", "cluttered100")
 SEQUENCE_TASKS = ("multidigit", "svhn")
 TASKS = SINGLE_TASKS + SEQUENCE_TASKS
-DEFAULT_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+# Where MNIST is looked for without --data: beside the working folder, then beside the source checkout.
+MNIST_CANDIDATES = (Path("../shared/data/mnist"),
+                    Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist")
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,17 @@ class MnistSplits:
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         if name not in ("train", "val"):
             raise ConfigError(f"split must be 'train' or 'val', got {name!r}")
-        return (self.train_images, self.train_labels) if name == "train" else (self.val_images, self.val_labels)
+        return (
+            (self.train_images, self.train_labels) if name == "train" else (self.val_images, self.val_labels)
+        )
+
+
+def default_mnist() -> Path:
+    """The MNIST folder used when none is given."""
+    for candidate in MNIST_CANDIDATES:
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("no MNIST folder found (looked in ../shared/data/mnist): give --data PATH")
 
 
 def load_mnist_splits(path: str | Path, val_size: int = 5000) -> MnistSplits:
@@ -86,7 +98,7 @@ def load_mnist_splits(path: str | Path, val_size: int = 5000) -> MnistSplits:
 def _paste_max(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> Box:
     """Max-composite ``patch`` at (x, y), both fully inside the canvas; returns the patch box."""
     h, w = patch.shape
-    np.maximum(canvas[y:y + h, x:x + w], patch, out=canvas[y:y + h, x:x + w])
+    np.maximum(canvas[y : y + h, x : x + w], patch, out=canvas[y : y + h, x : x + w])
     return (x, y, x + w, y + h)
 
 
@@ -98,28 +110,41 @@ def place_digit(digit: np.ndarray, size: int, rng: np.random.Generator) -> tuple
     return canvas, box
 
 
-def add_clutter(canvas: np.ndarray, sources: Sequence[np.ndarray], rng: np.random.Generator,
-                fragment: int = 8) -> list[Box]:
+def add_clutter(
+    canvas: np.ndarray, sources: Sequence[np.ndarray], rng: np.random.Generator, fragment: int = 8
+) -> list[Box]:
     """Paste one random ``fragment``×``fragment`` piece of each source digit at a random place (in place)."""
     boxes = []
     height, width = canvas.shape
     for source in sources:
         # Crops from the digit's central area, where the ink is (MNIST digits sit in a 20×20 box).
         sy, sx = (int(rng.integers(2, source.shape[i] - fragment - 1)) for i in (0, 1))
-        piece = source[sy:sy + fragment, sx:sx + fragment]
+        piece = source[sy : sy + fragment, sx : sx + fragment]
         x, y = int(rng.integers(0, width - fragment + 1)), int(rng.integers(0, height - fragment + 1))
         boxes.append(_paste_max(canvas, piece, x, y))
     return boxes
 
 
+def shift(image: np.ndarray, rng: np.random.Generator, limit: int) -> np.ndarray:
+    """The image moved by a random (dx, dy) in [-limit, limit]², same size, black where it moved away."""
+    dx, dy = (int(v) for v in rng.integers(-limit, limit + 1, size=2))
+    h, w = image.shape
+    out = np.zeros_like(image)
+    out[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = image[
+        max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)
+    ]
+    return out
+
+
 def _ink_columns(digit: np.ndarray, threshold: int = 20) -> np.ndarray:
     """The digit cropped to its inked columns (all rows kept so baselines stay aligned)."""
     cols = np.flatnonzero(digit.max(axis=0) > threshold)
-    return digit if cols.size == 0 else digit[:, cols[0]:cols[-1] + 1]
+    return digit if cols.size == 0 else digit[:, cols[0] : cols[-1] + 1]
 
 
-def compose_string(digits: Sequence[np.ndarray], rng: np.random.Generator, height: int = 64,
-                   width: int = 160) -> tuple[np.ndarray, list[Box]]:
+def compose_string(
+    digits: Sequence[np.ndarray], rng: np.random.Generator, height: int = 64, width: int = 160
+) -> tuple[np.ndarray, list[Box]]:
     """Digits side by side on a ``height``×``width`` canvas with a random scale, gaps and vertical jitter."""
     crops = [_ink_columns(d) for d in digits]
     scale = float(rng.uniform(0.85, 1.45))
@@ -127,11 +152,19 @@ def compose_string(digits: Sequence[np.ndarray], rng: np.random.Generator, heigh
     gaps = [int(rng.integers(-1, 5)) for _ in crops[1:]]
     widths = [c.shape[1] * s for c, s in zip(crops, scales, strict=True)]
     # Shrink the whole string when it would not fit (long strings at a large scale).
-    fit = min(1.0, (width - 4 - sum(gaps)) / sum(widths), (height - 4) / (max(c.shape[0] * s for c, s in
-                                                                                  zip(crops, scales, strict=True))))
-    resized = [cv2.resize(c, (max(1, round(c.shape[1] * s * fit)), max(1, round(c.shape[0] * s * fit))),
-                          interpolation=cv2.INTER_AREA if s * fit < 1 else cv2.INTER_LINEAR)
-               for c, s in zip(crops, scales, strict=True)]
+    fit = min(
+        1.0,
+        (width - 4 - sum(gaps)) / sum(widths),
+        (height - 4) / (max(c.shape[0] * s for c, s in zip(crops, scales, strict=True))),
+    )
+    resized = [
+        cv2.resize(
+            c,
+            (max(1, round(c.shape[1] * s * fit)), max(1, round(c.shape[0] * s * fit))),
+            interpolation=cv2.INTER_AREA if s * fit < 1 else cv2.INTER_LINEAR,
+        )
+        for c, s in zip(crops, scales, strict=True)
+    ]
     total = sum(r.shape[1] for r in resized) + sum(gaps)
     canvas = np.zeros((height, width), np.uint8)
     x = int(rng.integers(0, max(0, width - total) + 1))
@@ -154,9 +187,18 @@ class DigitTask:
     only bounds the index range a loader walks.
     """
 
-    def __init__(self, task: str, images: np.ndarray, labels: np.ndarray, seed: int = 0, fixed: bool = False,
-                 length: int | None = None) -> None:
+    def __init__(
+        self,
+        task: str,
+        images: np.ndarray,
+        labels: np.ndarray,
+        seed: int = 0,
+        fixed: bool = False,
+        length: int | None = None,
+        jitter: int = 0,
+    ) -> None:
         self.spec = task_spec(task)
+        self.jitter = jitter  # plain MNIST training: shift each digit by up to ±jitter pixels
         if self.spec.name == "svhn":
             raise ConfigError("the svhn task reads SVHN files: use SvhnTask")
         if len(images) == 0 or len(images) != len(labels):
@@ -184,14 +226,18 @@ class DigitTask:
         pick = self._pick(rng, index)
         digit, label = self.images[pick], str(int(self.labels[pick]))
         if spec.name == "mnist":
-            return digit, label
+            return (shift(digit, rng, self.jitter) if self.jitter and not self.fixed else digit), label
         if spec.clutter:
             canvas = np.zeros((spec.height, spec.width), np.uint8)
             others = (rng.integers(len(self.labels), size=spec.clutter) + pick + 1) % len(self.labels)
             add_clutter(canvas, [self.images[i] for i in others], rng)
             h, w = digit.shape
-            _paste_max(canvas, digit, int(rng.integers(0, spec.width - w + 1)),
-                       int(rng.integers(0, spec.height - h + 1)))
+            _paste_max(
+                canvas,
+                digit,
+                int(rng.integers(0, spec.width - w + 1)),
+                int(rng.integers(0, spec.height - h + 1)),
+            )
             return canvas, label
         return place_digit(digit, spec.height, rng)[0], label
 
@@ -209,10 +255,12 @@ def fit_canvas(gray: np.ndarray, height: int, width: int, offset: float = 0.5) -
     h, w = gray.shape
     scale = min(height / h, width / w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = cv2.resize(gray, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        gray, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
     canvas = np.zeros((height, width), np.uint8)
     x, y = round((width - new_w) * offset), (height - new_h) // 2
-    canvas[y:y + new_h, x:x + new_w] = resized
+    canvas[y : y + new_h, x : x + new_w] = resized
     return canvas
 
 
@@ -221,8 +269,14 @@ class SvhnTask:
     into the task canvas. The last 5% of ``digitStruct.mat`` entries are the validation split; numbers of
     more than ``max_length`` digits are skipped (the paper drops them too)."""
 
-    def __init__(self, path: str | Path, split: str = "train", seed: int = 0, fixed: bool = False,
-                 val_fraction: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        split: str = "train",
+        seed: int = 0,
+        fixed: bool = False,
+        val_fraction: float = 0.05,
+    ) -> None:
         from textlens.data.readers.svhn import SvhnFullReader
 
         self.spec = task_spec("svhn")
@@ -240,7 +294,9 @@ class SvhnTask:
         from textlens.data.manifest import read_rgb
 
         rng = np.random.default_rng((self.seed, index))
-        entry = self.entries[index % len(self.entries) if self.fixed else int(rng.integers(len(self.entries)))]
+        entry = self.entries[
+            index % len(self.entries) if self.fixed else int(rng.integers(len(self.entries)))
+        ]
         image = cv2.cvtColor(read_rgb(entry.image), cv2.COLOR_RGB2GRAY)
         x0 = min(b[0] for _, b in entry.digits)
         y0 = min(b[1] for _, b in entry.digits)
@@ -248,8 +304,10 @@ class SvhnTask:
         y1 = max(b[3] for _, b in entry.digits)
         grow_x, grow_y = 0.15 * (x1 - x0), 0.15 * (y1 - y0)
         h, w = image.shape
-        crop = image[max(0, int(y0 - grow_y)):min(h, int(np.ceil(y1 + grow_y))),
-                     max(0, int(x0 - grow_x)):min(w, int(np.ceil(x1 + grow_x)))]
+        crop = image[
+            max(0, int(y0 - grow_y)) : min(h, int(np.ceil(y1 + grow_y))),
+            max(0, int(x0 - grow_x)) : min(w, int(np.ceil(x1 + grow_x))),
+        ]
         if crop.size == 0:
             crop = image
         offset = 0.5 if self.fixed else float(rng.uniform(0.0, 1.0))
@@ -261,8 +319,16 @@ class SvhnTask:
         return np.stack([p[0] for p in pairs]), [p[1] for p in pairs]
 
 
-def build_task(task: str, split: str, data: str | Path | None = None, seed: int = 0, val_size: int = 5000,
-               length: int | None = None, splits: MnistSplits | None = None) -> DigitTask | SvhnTask:
+def build_task(
+    task: str,
+    split: str,
+    data: str | Path | None = None,
+    seed: int = 0,
+    val_size: int = 5000,
+    length: int | None = None,
+    splits: MnistSplits | None = None,
+    jitter: int = 0,
+) -> DigitTask | SvhnTask:
     """The ``split`` ('train' or 'val') of ``task``; validation is fixed (same samples every time)."""
     spec = task_spec(task)
     fixed = split == "val"
@@ -273,7 +339,7 @@ def build_task(task: str, split: str, data: str | Path | None = None, seed: int 
             raise ConfigError("the svhn task needs --data: a folder with digitStruct.mat and its PNGs")
         return SvhnTask(data, split, stream, fixed)
     if splits is None:
-        path = Path(data) if data is not None else DEFAULT_MNIST
+        path = Path(data) if data is not None else default_mnist()
         splits = load_mnist_splits(path, val_size)
     images, labels = splits.split(split)
-    return DigitTask(task, images, labels, stream, fixed, length)
+    return DigitTask(task, images, labels, stream, fixed, length, jitter=0 if fixed else jitter)

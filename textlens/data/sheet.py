@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from textlens.data.samples import CropSample, LabelSample, PageSample
+from textlens.io.atomic import atomic_path
 
 Sample = CropSample | PageSample | LabelSample
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -121,12 +120,6 @@ def save_image_atomic(image: np.ndarray, path: str | Path) -> Path:
     """Write an image (format from the suffix) through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix or ".png")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -134,6 +134,7 @@ class _Report:
         self.html: list[str] = [f"<h1>{html.escape(title)}</h1>"]
 
     def summary(self, values: dict[str, Any]) -> None:
+        values = {k: "-" if v is None else v for k, v in values.items()}
         self.md += ["| metric | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in values.items()], ""]
         rows = "".join(
             f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in values.items()

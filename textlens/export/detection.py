@@ -58,9 +58,17 @@ def export_detector(model: Any, path: str | Path, opset: int = DEFAULT_OPSET) ->
         with torch.no_grad(), warnings.catch_warnings():
             # The exporter's deprecation and tracer notes are about torch internals, not the model.
             warnings.simplefilter("ignore")
-            torch.onnx.export(wrapper, (example,), str(tmp), dynamo=False, input_names=[INPUT_NAME],
-                              output_names=list(names), dynamic_axes=axes, opset_version=opset,
-                              do_constant_folding=True)
+            torch.onnx.export(
+                wrapper,
+                (example,),
+                str(tmp),
+                dynamo=False,
+                input_names=[INPUT_NAME],
+                output_names=list(names),
+                dynamic_axes=axes,
+                opset_version=opset,
+                do_constant_folding=True,
+            )
         onnx.checker.check_model(str(tmp))
         os.replace(tmp, path)
     except onnx.checker.ValidationError as exc:
@@ -77,8 +85,11 @@ def detector_parity(model: Any, onnx_path: str | Path, inputs: Any) -> float:
 
     from textlens.runtime.session import create_session
 
-    batch = inputs.detach().cpu().float() if isinstance(inputs, torch.Tensor) else torch.from_numpy(
-        np.ascontiguousarray(inputs, dtype=np.float32))
+    batch = (
+        inputs.detach().cpu().float()
+        if isinstance(inputs, torch.Tensor)
+        else torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+    )
     was_training = model.training
     model.eval()
     with torch.no_grad():

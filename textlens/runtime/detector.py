@@ -35,8 +35,13 @@ from textlens.runtime.session import get_session
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_INPUT = {"long_side": 1024, "multiple": 32, "max_upscale": 2.0, "mean": list(IMAGENET_MEAN),
-                 "std": list(IMAGENET_STD)}
+DEFAULT_INPUT = {
+    "long_side": 1024,
+    "multiple": 32,
+    "max_upscale": 2.0,
+    "mean": list(IMAGENET_MEAN),
+    "std": list(IMAGENET_STD),
+}
 TILE_OVERLAP = 0.25
 TILE_NMS_IOU = 0.3
 
@@ -45,7 +50,9 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     """An RGB uint8 H×W×3 view of a grey, RGB or RGBA uint8 array."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
-        raise CorruptImage(f"expected an RGB uint8 H×W×3 image, got {image.dtype} array of shape {image.shape}")
+        raise CorruptImage(
+            f"expected an RGB uint8 H×W×3 image, got {image.dtype} array of shape {image.shape}"
+        )
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:
@@ -60,23 +67,26 @@ def resize_scale(height: int, width: int, long_side: int, max_upscale: float = 2
 
 
 def normalize(image: np.ndarray, mean: Any, std: Any, multiple: int = 32) -> np.ndarray:
-    """RGB uint8 H×W×3 → float32 3×H'×W' normalised, zero-padded right/bottom to a multiple of ``multiple``."""
+    """RGB uint8 H×W×3 → float32 3×H'×W' normalised, zero-padded right/bottom to a ``multiple``."""
     height, width = image.shape[:2]
     out_h, out_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
     out = np.zeros((3, out_h, out_w), np.float32)
-    scaled = (image.astype(np.float32) * (1.0 / 255.0) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    scaled = (image.astype(np.float32) * (1.0 / 255.0) - np.asarray(mean, np.float32)) / np.asarray(
+        std, np.float32
+    )
     out[:, :height, :width] = scaled.transpose(2, 0, 1)
     return out
 
 
-def prepare_page(image: np.ndarray, input_spec: dict[str, Any],
-                 long_side: int | None = None) -> tuple[np.ndarray, tuple[float, float]]:
+def prepare_page(
+    image: np.ndarray, input_spec: dict[str, Any], long_side: int | None = None
+) -> tuple[np.ndarray, tuple[float, float]]:
     """A page as the model's 1×3×H×W input, and (sx, sy): model pixels per page pixel."""
     spec = {**DEFAULT_INPUT, **input_spec}
     image = as_rgb(image)
     height, width = image.shape[:2]
     scale = resize_scale(height, width, int(long_side or spec["long_side"]), float(spec["max_upscale"]))
-    new_w, new_h = max(1, int(round(width * scale))), max(1, int(round(height * scale)))
+    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     if (new_w, new_h) != (width, height):
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         image = cv2.resize(image, (new_w, new_h), interpolation=interp)
@@ -92,8 +102,15 @@ class OnnxDetector:
     ``tile=False`` turns tiled detection off; other keyword options override ``config["postprocess"]``.
     """
 
-    def __init__(self, folder: str | Path, config: dict[str, Any] | None = None, threads: int | None = None,
-                 long_side: int | None = None, tile: bool = True, **postprocess: Any) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        config: dict[str, Any] | None = None,
+        threads: int | None = None,
+        long_side: int | None = None,
+        tile: bool = True,
+        **postprocess: Any,
+    ) -> None:
         self.folder = Path(folder)
         if config is None:
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
@@ -121,11 +138,13 @@ class OnnxDetector:
         """Raw model outputs for a prepared N×3×H×W batch, by output name."""
         return dict(zip(self.output_names, self.session.run(None, {self.input_name: batch}), strict=True))
 
-    def _decode(self, maps: dict[str, np.ndarray], scale: tuple[float, float],
-                size: tuple[int, int]) -> list[Detection]:
+    def _decode(
+        self, maps: dict[str, np.ndarray], scale: tuple[float, float], size: tuple[int, int]
+    ) -> list[Detection]:
         if self.method == "east":
-            return east_postprocess(maps["prob"][0, 0], maps["geo"][0], self.stride, scale, size,
-                                    **self.postprocess)
+            return east_postprocess(
+                maps["prob"][0, 0], maps["geo"][0], self.stride, scale, size, **self.postprocess
+            )
         return db_postprocess(maps["prob"][0, 0], scale, size, **self.postprocess)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
@@ -141,24 +160,29 @@ class OnnxDetector:
         height, width = image.shape[:2]
         tile = int(self.input["long_side"])
         scale = 2 * tile / max(height, width)
-        work = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                          interpolation=cv2.INTER_AREA)
+        work = cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+        )
         wh, ww = work.shape[:2]
         overlap = int(tile * TILE_OVERLAP)
         found: list[Detection] = []
         for y0 in _tile_starts(wh, tile, overlap):
             for x0 in _tile_starts(ww, tile, overlap):
-                piece = work[y0:y0 + tile, x0:x0 + tile]
-                batch = normalize(piece, self.input["mean"], self.input["std"], int(self.input["multiple"]))[None]
+                piece = work[y0 : y0 + tile, x0 : x0 + tile]
+                batch = normalize(piece, self.input["mean"], self.input["std"], int(self.input["multiple"]))[
+                    None
+                ]
                 core = _core(x0, y0, piece.shape[1], piece.shape[0], ww, wh, overlap)
                 for det in self._decode(self.maps(batch), (1.0, 1.0), (piece.shape[1], piece.shape[0])):
-                    centre = det.polygon.mean(axis=0) + (x0, y0)
+                    centre = det.polygon.mean(axis=0) + np.array([x0, y0])
                     if core[0] <= centre[0] < core[2] and core[1] <= centre[1] < core[3]:
-                        polygon = ((det.polygon + (x0, y0)) / scale).astype(np.float32)
+                        polygon = ((det.polygon + np.array([x0, y0])) / scale).astype(np.float32)
                         found.append(Detection(polygon=polygon, score=det.score))
         if not found:
             return []
-        keep = nms_quads(np.stack([d.polygon for d in found]), np.array([d.score for d in found]), TILE_NMS_IOU)
+        keep = nms_quads(
+            np.stack([d.polygon for d in found]), np.array([d.score for d in found]), TILE_NMS_IOU
+        )
         return sort_reading([found[i] for i in keep])
 
 
@@ -173,5 +197,9 @@ def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 def _core(x0: int, y0: int, w: int, h: int, total_w: int, total_h: int, overlap: int) -> tuple[float, ...]:
     """The part of a tile whose detections it owns: half the overlap is trimmed on inner sides."""
     half = overlap / 2
-    return (x0 + half if x0 > 0 else -np.inf, y0 + half if y0 > 0 else -np.inf,
-            x0 + w - half if x0 + w < total_w else np.inf, y0 + h - half if y0 + h < total_h else np.inf)
+    return (
+        x0 + half if x0 > 0 else -np.inf,
+        y0 + half if y0 > 0 else -np.inf,
+        x0 + w - half if x0 + w < total_w else np.inf,
+        y0 + h - half if y0 + h < total_h else np.inf,
+    )

@@ -34,9 +34,9 @@ def available_models(family: str | None = None) -> list[str]:
     if WEIGHTS_ROOT.is_dir():
         for folder in sorted(WEIGHTS_ROOT.iterdir()):
             cfg = folder / "config.json"
-            if cfg.is_file() and (folder / "model.onnx").is_file():
-                if family is None or json.loads(cfg.read_text()).get("family") == family:
-                    names.append(folder.name)
+            if (cfg.is_file() and (folder / "model.onnx").is_file()
+                    and (family is None or json.loads(cfg.read_text()).get("family") == family)):
+                names.append(folder.name)
     return names
 
 
@@ -68,5 +68,15 @@ def load_recognizer(name_or_path: str | Path | None = None, **options: Any) -> R
     return _open(name_or_path or default_model("recognition"), "recognition", **options)
 
 
+# Detectors that need no weights: the classical fallback for clean documents.
+BUILTIN_DETECTORS = {"morph_lines": "textlens.runtime.classic:MorphologyDetector"}
+
+
 def load_detector(name_or_path: str | Path | None = None, **options: Any) -> Detector:
+    """A bundled or given ONNX detector; with no name and none bundled, the classical ``morph_lines``."""
+    if name_or_path is None and not available_models("detection"):
+        name_or_path = "morph_lines"
+    if str(name_or_path) in BUILTIN_DETECTORS:
+        module_name, cls_name = BUILTIN_DETECTORS[str(name_or_path)].split(":")
+        return getattr(importlib.import_module(module_name), cls_name)()
     return _open(name_or_path or default_model("detection"), "detection", **options)

@@ -20,7 +20,9 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 class AtomicCheckpointIO(TorchCheckpointIO):
     """torch.save to a temporary file in the checkpoint's folder, then os.replace onto the name."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -50,8 +52,9 @@ class Throughput(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._resume()
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.samples += len(batch["texts"]) * trainer.world_size
 
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -74,3 +77,16 @@ class Throughput(pl.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.samples = int(state_dict.get("samples", 0))
         self.train_seconds = float(state_dict.get("train_seconds", 0.0))
+
+
+class FinalCheckpoint(pl.Callback):
+    """Saves ``last.ckpt`` when training stops, so ``--resume`` starts from the very last step.
+
+    Placed before any weight-averaging callback, so the checkpoint still holds the raw weights.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        trainer.save_checkpoint(self.path)

@@ -7,6 +7,7 @@ Both prepare pixels with ``textlens.runtime.crops``, exactly as inference does.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -44,13 +45,18 @@ class LabelRules:
         if not text:
             return False
         if self.decoder == "ctc":
-            repeats = sum(a == b for a, b in zip(text, text[1:], strict=False))
+            repeats = sum(a == b for a, b in itertools.pairwise(text))
             return len(text) + repeats <= width // self.time_stride
         return len(text) <= self.max_len
 
 
-def prepare(sample: CropSample, spec: CropSpec, rules: LabelRules,
-            rng: np.random.Generator | None = None, augment: bool = False) -> Prepared | None:
+def prepare(
+    sample: CropSample,
+    spec: CropSpec,
+    rules: LabelRules,
+    rng: np.random.Generator | None = None,
+    augment: bool = False,
+) -> Prepared | None:
     """A sample as (C×H×W array, cleaned text), or None when it cannot be learned."""
     text = rules.clean(sample.text)
     image = sample.image
@@ -66,8 +72,11 @@ def collate(items: Sequence[Prepared], spec: CropSpec, rules: LabelRules) -> dic
     """Pad to the widest crop; CTC targets concatenated, attention targets as [SOS] text [EOS] PAD…"""
     images = torch.from_numpy(pad_batch([a for a, _ in items], spec))
     texts = [t for _, t in items]
-    batch: dict[str, Any] = {"images": images, "texts": texts,
-                             "widths": torch.tensor([a.shape[2] for a, _ in items], dtype=torch.long)}
+    batch: dict[str, Any] = {
+        "images": images,
+        "texts": texts,
+        "widths": torch.tensor([a.shape[2] for a, _ in items], dtype=torch.long),
+    }
     if rules.decoder == "ctc":
         tok = CTCTokenizer(rules.charset)
         ids = [tok.encode(t) for t in texts]
@@ -85,16 +94,27 @@ def _stream_seed(seed: int) -> int:
     """Distinct per distributed rank and DataLoader worker, so no two processes draw the same stream."""
     info = get_worker_info()
     worker = info.id if info is not None else 0
-    rank = torch.distributed.get_rank() if torch.distributed.is_available() and torch.distributed.is_initialized() \
+    rank = (
+        torch.distributed.get_rank()
+        if torch.distributed.is_available() and torch.distributed.is_initialized()
         else int(os.environ.get("RANK", 0))
+    )
     return seed * 1_000_003 + rank * 1009 + worker
 
 
 class TrainStream(IterableDataset):
     """Endless batches: sources mixed by weight, crops bucketed by width to keep padding small."""
 
-    def __init__(self, sources: Sequence[CropSource], weights: Sequence[float], spec: CropSpec, rules: LabelRules,
-                 batch_size: int, seed: int = 0, bucket_batches: int = 8) -> None:
+    def __init__(
+        self,
+        sources: Sequence[CropSource],
+        weights: Sequence[float],
+        spec: CropSpec,
+        rules: LabelRules,
+        batch_size: int,
+        seed: int = 0,
+        bucket_batches: int = 8,
+    ) -> None:
         if not sources:
             raise ConfigError("no training data: give at least one --data source")
         self.sources, self.spec, self.rules = list(sources), spec, rules
@@ -113,8 +133,10 @@ class TrainStream(IterableDataset):
             else:
                 dropped += 1
                 if dropped > 10_000:
-                    raise ConfigError(f"{self.sources[k]}: 10000 samples in a row had no usable label for the "
-                                      "charset/length limits; check --charset and the data")
+                    raise ConfigError(
+                        f"{self.sources[k]}: 10000 samples in a row had no usable label for the "
+                        "charset/length limits; check --charset and the data"
+                    )
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         cv2.setNumThreads(1)  # the workers are the parallelism; OpenCV threads would oversubscribe
@@ -123,7 +145,7 @@ class TrainStream(IterableDataset):
         pool_size = self.batch_size * self.bucket_batches
         while True:
             pool = sorted((next(samples) for _ in range(pool_size)), key=lambda item: item[0].shape[2])
-            chunks = [pool[i: i + self.batch_size] for i in range(0, pool_size, self.batch_size)]
+            chunks = [pool[i : i + self.batch_size] for i in range(0, pool_size, self.batch_size)]
             for j in rng.permutation(len(chunks)):
                 yield collate(chunks[int(j)], self.spec, self.rules)
 
@@ -140,7 +162,7 @@ class _IndexedCrops(Dataset):
 
 
 class ValCollate:
-    """Validation batches keep the true (unfiltered, NFC) text for honest metrics; unusable crops are dropped."""
+    """Validation batches keep the true (unfiltered) text, for honest metrics; unusable crops are dropped."""
 
     def __init__(self, spec: CropSpec, rules: LabelRules) -> None:
         self.spec, self.rules = spec, rules
@@ -152,9 +174,11 @@ class ValCollate:
                 items.append((prepare_crop(s.image, self.spec), s.text))
         if not items:
             return None
-        return {"images": torch.from_numpy(pad_batch([a for a, _ in items], self.spec)),
-                "texts": [t for _, t in items],
-                "widths": torch.tensor([a.shape[2] for a, _ in items], dtype=torch.long)}
+        return {
+            "images": torch.from_numpy(pad_batch([a for a, _ in items], self.spec)),
+            "texts": [t for _, t in items],
+            "widths": torch.tensor([a.shape[2] for a, _ in items], dtype=torch.long),
+        }
 
 
 def default_workers(accelerator: str) -> int:
@@ -165,28 +189,55 @@ def default_workers(accelerator: str) -> int:
 class RecognitionDataModule(pl.LightningDataModule):
     """Train stream and validation set for one model's crop spec and label rules."""
 
-    def __init__(self, train: Sequence[CropSource], weights: Sequence[float], val: Sequence[IndexedSource],
-                 spec: CropSpec, rules: LabelRules, batch_size: int = 64, workers: int = 1, seed: int = 0,
-                 val_batch_size: int | None = None, pin_memory: bool = False) -> None:
+    def __init__(
+        self,
+        train: Sequence[CropSource],
+        weights: Sequence[float],
+        val: Sequence[IndexedSource],
+        spec: CropSpec,
+        rules: LabelRules,
+        batch_size: int = 64,
+        workers: int = 1,
+        seed: int = 0,
+        val_batch_size: int | None = None,
+        pin_memory: bool = False,
+    ) -> None:
         super().__init__()
         self.train_sources, self.weights, self.val_sources = list(train), list(weights), list(val)
-        self.spec, self.rules, self.batch_size, self.workers, self.seed = spec, rules, batch_size, workers, seed
+        self.spec, self.rules, self.batch_size, self.workers, self.seed = (
+            spec,
+            rules,
+            batch_size,
+            workers,
+            seed,
+        )
         self.val_batch_size = val_batch_size or batch_size
         self.pin_memory = pin_memory
 
     def _loader_options(self) -> dict[str, Any]:
         if self.workers <= 0:
             return {"num_workers": 0}
-        return {"num_workers": self.workers, "persistent_workers": True, "prefetch_factor": 4,
-                "pin_memory": self.pin_memory}
+        return {
+            "num_workers": self.workers,
+            "persistent_workers": True,
+            "prefetch_factor": 4,
+            "pin_memory": self.pin_memory,
+        }
 
     def train_dataloader(self) -> DataLoader:
-        stream = TrainStream(self.train_sources, self.weights, self.spec, self.rules, self.batch_size, self.seed)
+        stream = TrainStream(
+            self.train_sources, self.weights, self.spec, self.rules, self.batch_size, self.seed
+        )
         return DataLoader(stream, batch_size=None, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_sources:
             return []
         dataset = ConcatDataset([_IndexedCrops(s) for s in self.val_sources])
-        return DataLoader(dataset, batch_size=self.val_batch_size, shuffle=False,
-                          collate_fn=ValCollate(self.spec, self.rules), **self._loader_options())
+        return DataLoader(
+            dataset,
+            batch_size=self.val_batch_size,
+            shuffle=False,
+            collate_fn=ValCollate(self.spec, self.rules),
+            **self._loader_options(),
+        )

@@ -41,7 +41,7 @@ from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
 
 KINDS = ("synth-pages", "manifest", "fake-pages")
 MIN_VISIBLE = 0.6
-MEAN_RGB = tuple(int(round(255 * m)) for m in DEFAULT_INPUT["mean"])
+MEAN_RGB = tuple(round(255 * m) for m in DEFAULT_INPUT["mean"])
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,28 @@ class ManifestPages(IndexedPages):
         return PageSample(image=record.load_image(), words=record.words, source=str(record.image))
 
 
-FAKE_WORDS = ("TOTAL", "Date:", "invoice", "12.50", "Name", "road", "No.", "2024", "cash", "tax", "the", "form",
-              "Page", "item", "QTY", "amount", "paid", "Street", "phone", "x")
+FAKE_WORDS = (
+    "TOTAL",
+    "Date:",
+    "invoice",
+    "12.50",
+    "Name",
+    "road",
+    "No.",
+    "2024",
+    "cash",
+    "tax",
+    "the",
+    "form",
+    "Page",
+    "item",
+    "QTY",
+    "amount",
+    "paid",
+    "Street",
+    "phone",
+    "x",
+)
 
 
 class FakePages(IndexedPages):
@@ -175,8 +195,9 @@ class FakePages(IndexedPages):
                 (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
                 if x + w > width - 4:
                     break
-                cv2.putText(image, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick,
-                            cv2.LINE_AA)
+                cv2.putText(
+                    image, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick, cv2.LINE_AA
+                )
                 words.append(WordAnnotation(text=text, box=(x - 1, y - 1, x + w + 1, y + h + base)))
                 x += w + int(rng.integers(int(8 * scale), int(24 * scale) + 2))
             y += int(text_h * rng.uniform(2.0, 3.2))
@@ -234,8 +255,13 @@ def page_geometry(words: Sequence[WordAnnotation]) -> tuple[list[np.ndarray], li
     return polygons, [w.is_dont_care for w in words]
 
 
-def _choose_scale(page: PageSample, polygons: list[np.ndarray], ignore: list[bool], policy: CropPolicy,
-                  rng: np.random.Generator) -> float:
+def _choose_scale(
+    page: PageSample,
+    polygons: list[np.ndarray],
+    ignore: list[bool],
+    policy: CropPolicy,
+    rng: np.random.Generator,
+) -> float:
     height, width = page.image.shape[:2]
     heights = [min_side(p) for p, ign in zip(polygons, ignore, strict=True) if not ign]
     if not heights or rng.random() < policy.policy_scale_prob:
@@ -283,8 +309,9 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def training_crop(page: PageSample, policy: CropPolicy,
-                  rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
+def training_crop(
+    page: PageSample, policy: CropPolicy, rng: np.random.Generator
+) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
     """One S×S RGB uint8 crop of ``page`` with its word polygons (crop pixels) and don't-care flags."""
     image = page.image if page.image.ndim == 3 else cv2.cvtColor(page.image, cv2.COLOR_GRAY2RGB)
     polygons, ignore = page_geometry(page.words)
@@ -303,8 +330,14 @@ def training_crop(page: PageSample, policy: CropPolicy,
         centre = np.array([rng.uniform(0, width), rng.uniform(0, height)])
     angle = float(rng.uniform(-policy.rotate, policy.rotate)) if rng.random() < policy.rotate_prob else 0.0
     matrix = _crop_matrix(np.asarray(centre, np.float64), scale, angle, policy.size)
-    crop = cv2.warpAffine(image, matrix, (policy.size, policy.size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=MEAN_RGB)
+    crop = cv2.warpAffine(
+        image,
+        matrix,
+        (policy.size, policy.size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=MEAN_RGB,
+    )
     out_polys, out_ignore = [], []
     for poly, ign in zip(polygons, ignore, strict=True):
         moved = (poly @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
@@ -316,16 +349,24 @@ def training_crop(page: PageSample, policy: CropPolicy,
     return colour_jitter(crop, rng), out_polys, out_ignore
 
 
-def make_targets(method: str, polygons: list[np.ndarray], ignore: list[bool], size: int,
-                 stride: int = 4) -> dict[str, np.ndarray]:
-    """Compact targets for one crop: masks as uint8, continuous maps as float16 (they travel between processes)."""
+def make_targets(
+    method: str, polygons: list[np.ndarray], ignore: list[bool], size: int, stride: int = 4
+) -> dict[str, np.ndarray]:
+    """Compact targets for one crop: masks as uint8, continuous maps as float16 (they cross processes)."""
     if method == "east":
         t = east_targets(polygons, ignore, size, size, stride=stride)
-        return {"score": t["score"].astype(np.uint8), "mask": t["mask"].astype(np.uint8),
-                "geo": t["geo"].astype(np.float32)}
+        return {
+            "score": t["score"].astype(np.uint8),
+            "mask": t["mask"].astype(np.uint8),
+            "geo": t["geo"].astype(np.float32),
+        }
     t = db_targets(polygons, ignore, size, size)
-    return {"gt": t["gt"].astype(np.uint8), "mask": t["mask"].astype(np.uint8),
-            "thresh": t["thresh"].astype(np.float16), "thresh_mask": t["thresh_mask"].astype(np.uint8)}
+    return {
+        "gt": t["gt"].astype(np.uint8),
+        "mask": t["mask"].astype(np.uint8),
+        "thresh": t["thresh"].astype(np.float16),
+        "thresh_mask": t["thresh_mask"].astype(np.uint8),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ datasets
@@ -344,8 +385,14 @@ def stream_seed(seed: int) -> int:
 class DetTrainStream(IterableDataset):
     """Endless training examples: sources mixed by weight, each page cut into crops with targets."""
 
-    def __init__(self, sources: Sequence[PageSource], weights: Sequence[float], policy: CropPolicy,
-                 method: str = "db", seed: int = 0) -> None:
+    def __init__(
+        self,
+        sources: Sequence[PageSource],
+        weights: Sequence[float],
+        policy: CropPolicy,
+        method: str = "db",
+        seed: int = 0,
+    ) -> None:
         if not sources:
             raise ConfigError("no training data: give at least one --data source")
         self.sources, self.policy, self.method, self.seed = list(sources), policy, method, seed
@@ -362,8 +409,10 @@ class DetTrainStream(IterableDataset):
                 continue
             for _ in range(self.sources[k].crops_per_page):
                 crop, polygons, ignore = training_crop(page, self.policy, rng)
-                yield {"images": np.ascontiguousarray(crop.transpose(2, 0, 1)),
-                       **make_targets(self.method, polygons, ignore, self.policy.size)}
+                yield {
+                    "images": np.ascontiguousarray(crop.transpose(2, 0, 1)),
+                    **make_targets(self.method, polygons, ignore, self.policy.size),
+                }
 
 
 class ValPages(Dataset):
@@ -380,7 +429,12 @@ class ValPages(Dataset):
         page: PageSample = self.data[index]
         batch, scale = prepare_page(page.image, self.input_spec)
         height, width = page.image.shape[:2]
-        return {"images": torch.from_numpy(batch), "scale": scale, "size": (width, height), "words": page.words}
+        return {
+            "images": torch.from_numpy(batch),
+            "scale": scale,
+            "size": (width, height),
+            "words": page.words,
+        }
 
 
 class _AsDataset(Dataset):
@@ -401,9 +455,19 @@ def _first(items: list[dict[str, Any]]) -> dict[str, Any]:
 class DetectionDataModule(pl.LightningDataModule):
     """Training stream and validation pages for one detector."""
 
-    def __init__(self, train: Sequence[PageSource], weights: Sequence[float], val: Sequence[IndexedPages],
-                 policy: CropPolicy, input_spec: dict[str, Any], method: str = "db", batch_size: int = 8,
-                 workers: int = 1, seed: int = 0, pin_memory: bool = False) -> None:
+    def __init__(
+        self,
+        train: Sequence[PageSource],
+        weights: Sequence[float],
+        val: Sequence[IndexedPages],
+        policy: CropPolicy,
+        input_spec: dict[str, Any],
+        method: str = "db",
+        batch_size: int = 8,
+        workers: int = 1,
+        seed: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
         super().__init__()
         self.train_sources, self.weights, self.val_sources = list(train), list(weights), list(val)
         self.policy, self.input_spec, self.method = policy, input_spec, method
@@ -412,8 +476,12 @@ class DetectionDataModule(pl.LightningDataModule):
     def _options(self, workers: int) -> dict[str, Any]:
         if workers <= 0:
             return {"num_workers": 0}
-        return {"num_workers": workers, "persistent_workers": True, "prefetch_factor": 4,
-                "pin_memory": self.pin_memory}
+        return {
+            "num_workers": workers,
+            "persistent_workers": True,
+            "prefetch_factor": 4,
+            "pin_memory": self.pin_memory,
+        }
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         # Validation batches carry frozen WordAnnotation dataclasses, which Lightning's mover rejects.
@@ -428,5 +496,10 @@ class DetectionDataModule(pl.LightningDataModule):
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_sources:
             return []
-        return DataLoader(ValPages(self.val_sources, self.input_spec), batch_size=1, shuffle=False,
-                          collate_fn=_first, **self._options(min(self.workers, 2)))
+        return DataLoader(
+            ValPages(self.val_sources, self.input_spec),
+            batch_size=1,
+            shuffle=False,
+            collate_fn=_first,
+            **self._options(min(self.workers, 2)),
+        )

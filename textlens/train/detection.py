@@ -51,10 +51,19 @@ def method_of(model: Any) -> str:
 class DetectionSystem(pl.LightningModule):
     """Owns a detector, its loss (the model's ``loss``), optimiser, schedule and validation P/R/F1."""
 
-    def __init__(self, arch: str, model_kwargs: dict[str, Any], lr: float = 2e-3, weight_decay: float = 1e-4,
-                 max_steps: int = 10_000, warmup: float = 0.03, schedule: str = "cosine",
-                 channels_last: bool = True, input_spec: dict[str, Any] | None = None,
-                 postprocess: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        arch: str,
+        model_kwargs: dict[str, Any],
+        lr: float = 2e-3,
+        weight_decay: float = 1e-4,
+        max_steps: int = 10_000,
+        warmup: float = 0.03,
+        schedule: str = "cosine",
+        channels_last: bool = True,
+        input_spec: dict[str, Any] | None = None,
+        postprocess: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = create_model(arch, **model_kwargs)
@@ -89,7 +98,9 @@ class DetectionSystem(pl.LightningModule):
         return losses["loss"]
 
     # ---------------------------------------------------------------- validation
-    def decode(self, outputs: dict[str, Tensor], scale: tuple[float, float], size: tuple[int, int]) -> list[Any]:
+    def decode(
+        self, outputs: dict[str, Tensor], scale: tuple[float, float], size: tuple[int, int]
+    ) -> list[Any]:
         prob = outputs["prob"].float().cpu().numpy()[0, 0]
         if self.method == "east":
             geo = outputs["geo"].float().cpu().numpy()[0]
@@ -102,7 +113,9 @@ class DetectionSystem(pl.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         outputs = self.model(self.images(batch))
         detections = self.decode(outputs, batch["scale"], batch["size"])
-        preds = [PredWord(text="", box=d.box, polygon=tuple(map(tuple, d.polygon.tolist()))) for d in detections]
+        preds = [
+            PredWord(text="", box=d.box, polygon=tuple(map(tuple, d.polygon.tolist()))) for d in detections
+        ]
         counts = match_page(batch["words"], preds, iou="box").counts
         self._val += (counts.gt, counts.pred, counts.matched)
 
@@ -120,8 +133,13 @@ class DetectionSystem(pl.LightningModule):
         for param in self.model.parameters():
             if param.requires_grad:
                 (no_decay if param.ndim <= 1 else decay).append(param)
-        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.hparams.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=self.hparams.lr,
+        )
         total, warmup, schedule = self.hparams.max_steps, self.hparams.warmup, self.hparams.schedule
 
         def factor(step: int) -> float:
@@ -134,8 +152,9 @@ class DetectionSystem(pl.LightningModule):
 class CropThroughput(Throughput):
     """Throughput counting training crops (the recogniser's meter counts texts)."""
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.samples += len(batch["images"]) * trainer.world_size
 
 
@@ -150,8 +169,9 @@ class WallClockBudget(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.started = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if time.perf_counter() - self.started >= self.seconds:
             self.hit = True
             trainer.should_stop = True
@@ -180,7 +200,7 @@ class DetTrainConfig:
     workers: int | None = None
     device: str = "auto"
     val_every: int = 1000
-    precision: str = "bf16"
+    precision: str = "auto"
     max_minutes: float | None = None
     seed: int = 0
     grad_clip: float = 5.0
@@ -203,9 +223,17 @@ def build_system(cfg: DetTrainConfig) -> tuple[DetectionSystem, str | None]:
         raise ConfigError(f"--arch {arch} is a {spec.family} model, not a detector")
     kwargs = dict(base_cfg.get("model", {})) if base_cfg.get("arch") == arch else {}
     input_spec = {**DEFAULT_INPUT, "long_side": cfg.long_side}
-    system = DetectionSystem(arch, kwargs, lr=cfg.lr, weight_decay=cfg.weight_decay, max_steps=cfg.steps,
-                             warmup=cfg.warmup, schedule=cfg.schedule, channels_last=cfg.channels_last,
-                             input_spec=input_spec)
+    system = DetectionSystem(
+        arch,
+        kwargs,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        max_steps=cfg.steps,
+        warmup=cfg.warmup,
+        schedule=cfg.schedule,
+        channels_last=cfg.channels_last,
+        input_spec=input_spec,
+    )
     note = None
     if state is not None:
         own = system.model.state_dict()
@@ -241,26 +269,55 @@ def build_datamodule(cfg: DetTrainConfig, system: DetectionSystem, accelerator: 
     for text in cfg.val:
         source = build_page_source(parse_page_source(text), cfg.seed + 1)
         if not isinstance(source, IndexedPages):
-            raise ConfigError(f"--val {text}: validation needs a fixed set (manifest or fake-pages), not a stream")
+            raise ConfigError(
+                f"--val {text}: validation needs a fixed set (manifest or fake-pages), not a stream"
+            )
         val.append(source)
     workers = default_workers(accelerator) if cfg.workers is None else cfg.workers
     policy = CropPolicy(size=cfg.size, long_side=cfg.long_side)
-    return DetectionDataModule(train, [s.weight for s in specs], val, policy, system.input_spec, system.method,
-                               batch_size=cfg.batch, workers=workers, seed=cfg.seed,
-                               pin_memory=accelerator == "cuda")
+    return DetectionDataModule(
+        train,
+        [s.weight for s in specs],
+        val,
+        policy,
+        system.input_spec,
+        system.method,
+        batch_size=cfg.batch,
+        workers=workers,
+        seed=cfg.seed,
+        pin_memory=accelerator == "cuda",
+    )
 
 
 def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple[Any, Any, Any, Any]:
     """The Lightning Trainer with checkpointing, throughput, the wall-clock budget and optional EMA."""
-    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, RichProgressBar, TQDMProgressBar
+    from pytorch_lightning.callbacks import (
+        LearningRateMonitor,
+        ModelCheckpoint,
+        RichProgressBar,
+        TQDMProgressBar,
+    )
     from pytorch_lightning.loggers import CSVLogger
 
     if has_val:
-        checkpoint = ModelCheckpoint(dirpath=cfg.out, filename="best", monitor="val/f1", mode="max", save_top_k=1,
-                                     save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
+        checkpoint = ModelCheckpoint(
+            dirpath=cfg.out,
+            filename="best",
+            monitor="val/f1",
+            mode="max",
+            save_top_k=1,
+            save_last=True,
+            enable_version_counter=False,
+            auto_insert_metric_name=False,
+        )
     else:
-        checkpoint = ModelCheckpoint(dirpath=cfg.out, save_top_k=0, save_last=True,
-                                     every_n_train_steps=cfg.val_every, enable_version_counter=False)
+        checkpoint = ModelCheckpoint(
+            dirpath=cfg.out,
+            save_top_k=0,
+            save_last=True,
+            every_n_train_steps=cfg.val_every,
+            enable_version_counter=False,
+        )
     throughput = CropThroughput()
     budget = WallClockBudget(cfg.max_minutes) if cfg.max_minutes else None
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
@@ -269,22 +326,51 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
     if cfg.ema:
         from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
 
-        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(500, cfg.steps // 10)))
+        callbacks.append(
+            EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(500, cfg.steps // 10))
+        )
     if cfg.progress:
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=20))
-    precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(cfg.precision)
+    precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(
+        resolve_precision(cfg.precision, accelerator)
+    )
     if precision is None:
-        raise ConfigError(f"--precision must be bf16, fp16 or fp32, got {cfg.precision!r}")
+        raise ConfigError(f"--precision must be auto, bf16, fp16 or fp32, got {cfg.precision!r}")
     trainer = pl.Trainer(
-        accelerator="gpu" if accelerator == "cuda" else "cpu", devices=1, precision=precision,
-        max_steps=cfg.steps, max_epochs=-1, val_check_interval=cfg.val_every if has_val else None,
-        check_val_every_n_epoch=None, limit_val_batches=None if has_val else 0, num_sanity_val_steps=0,
-        gradient_clip_val=cfg.grad_clip, default_root_dir=cfg.out, plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(cfg.out, name="logs", version=""), callbacks=callbacks,
-        log_every_n_steps=min(50, max(1, cfg.val_every)), enable_progress_bar=cfg.progress,
+        accelerator="gpu" if accelerator == "cuda" else "cpu",
+        devices=1,
+        precision=precision,
+        max_steps=cfg.steps,
+        max_epochs=-1,
+        val_check_interval=cfg.val_every if has_val else None,
+        check_val_every_n_epoch=None,
+        limit_val_batches=None if has_val else 0,
+        num_sanity_val_steps=0,
+        gradient_clip_val=cfg.grad_clip,
+        default_root_dir=cfg.out,
+        plugins=[AtomicCheckpointIO()],
+        logger=CSVLogger(cfg.out, name="logs", version=""),
+        callbacks=callbacks,
+        log_every_n_steps=min(50, max(1, cfg.val_every)),
+        enable_progress_bar=cfg.progress,
         enable_model_summary=cfg.progress,
     )
     return trainer, checkpoint, throughput, budget
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels (AVX512-BF16 or AMX); without them bf16 is emulated, slowly."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """``auto``: bf16 on CUDA and on CPUs with native bf16, else fp32 (emulated bf16 is many times slower)."""
+    if precision != "auto":
+        return precision
+    return "bf16" if accelerator == "cuda" or cpu_has_fast_bf16() else "fp32"
 
 
 def export_config(system: DetectionSystem, name: str, training: dict[str, Any]) -> dict[str, Any]:
@@ -292,9 +378,16 @@ def export_config(system: DetectionSystem, name: str, training: dict[str, Any]) 
     postprocess: dict[str, Any] = {"method": system.method, **system.postprocess}
     if system.method == "east":
         postprocess["stride"] = int(system.model.stride)
-    return {"name": name, "family": "detection", "arch": system.hparams.arch,
-            "model": json.loads(json.dumps(dict(system.hparams.model_kwargs))), "input": dict(system.input_spec),
-            "postprocess": postprocess, "runtime": RUNTIME, "training": training}
+    return {
+        "name": name,
+        "family": "detection",
+        "arch": system.hparams.arch,
+        "model": json.loads(json.dumps(dict(system.hparams.model_kwargs))),
+        "input": dict(system.input_spec),
+        "postprocess": postprocess,
+        "runtime": RUNTIME,
+        "training": training,
+    }
 
 
 def evaluate_export(folder: Path, val: list[IndexedPages]) -> dict[str, Any]:
@@ -316,8 +409,15 @@ def evaluate_export(folder: Path, val: list[IndexedPages]) -> dict[str, Any]:
     if pages == 0:
         return {}
     scores = prf(matched, pred, gt)
-    return {"precision": round(scores.precision, 4), "recall": round(scores.recall, 4), "f1": round(scores.f1, 4),
-            "pages": pages, "gt": gt, "pred": pred, "onnx_seconds_per_page": round(seconds / pages, 4)}
+    return {
+        "precision": round(scores.precision, 4),
+        "recall": round(scores.recall, 4),
+        "f1": round(scores.f1, 4),
+        "pages": pages,
+        "gt": gt,
+        "pred": pred,
+        "onnx_seconds_per_page": round(seconds / pages, 4),
+    }
 
 
 def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
@@ -349,18 +449,30 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
         load_weights(system.model, source)
     best_score = checkpoint.best_model_score
     summary: dict[str, Any] = {
-        "arch": system.hparams.arch, "steps": int(trainer.global_step), "batch": cfg.batch, "size": cfg.size,
-        "lr": cfg.lr, "samples": throughput.samples, "train_seconds": round(throughput.train_seconds, 2),
-        "samples_per_s": round(throughput.samples_per_second, 2), "device": accelerator,
-        "precision": cfg.precision, "ema": cfg.ema, "data": list(cfg.data), "val": list(cfg.val),
-        "finetune": cfg.finetune, "weights_from": source.name if source.is_file() else "final",
+        "arch": system.hparams.arch,
+        "steps": int(trainer.global_step),
+        "batch": cfg.batch,
+        "size": cfg.size,
+        "lr": cfg.lr,
+        "samples": throughput.samples,
+        "train_seconds": round(throughput.train_seconds, 2),
+        "samples_per_s": round(throughput.samples_per_second, 2),
+        "device": accelerator,
+        "precision": resolve_precision(cfg.precision, accelerator),
+        "ema": cfg.ema,
+        "data": list(cfg.data),
+        "val": list(cfg.val),
+        "finetune": cfg.finetune,
+        "weights_from": source.name if source.is_file() else "final",
         "stopped_by_budget": bool(budget and budget.hit),
         "best_val_f1": None if best_score is None else round(float(best_score), 4),
     }
     export_dir = cfg.out / "export"
     model = system.model.cpu().float().eval().to(memory_format=torch.contiguous_format)
     export_folder(model, export_config(system, cfg.name or cfg.out.name, summary), export_dir)
-    summary["final_val"] = evaluate_export(export_dir, datamodule.val_sources) if datamodule.val_sources else {}
+    summary["final_val"] = (
+        evaluate_export(export_dir, datamodule.val_sources) if datamodule.val_sources else {}
+    )
     summary["wall_seconds"] = round(time.perf_counter() - started, 2)
     atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

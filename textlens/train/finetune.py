@@ -25,7 +25,7 @@ CLASS_ROW_KEYS = ("classifier.weight", "classifier.bias", "embed.weight")
 def _state_from_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
     blob = torch.load(path, map_location="cpu", weights_only=False)
     state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
-    state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")} or dict(state)
+    state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")} or dict(state)
     hp = blob.get("hyper_parameters", {}) if isinstance(blob, dict) else {}
     config = {"arch": hp.get("arch"), "model": hp.get("model_kwargs", {}), "charset": hp.get("charset")}
     return config, state
@@ -41,8 +41,11 @@ def read_source(source: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
     if path.is_dir():
         config_path, weights = path / "config.json", path / "model.safetensors"
         if not weights.is_file():
-            raise MissingWeights(f"--finetune {source}: no model.safetensors (bundled name, export folder, "
-                                 ".safetensors or .ckpt expected)", path)
+            raise MissingWeights(
+                f"--finetune {source}: no model.safetensors (bundled name, export folder, "
+                ".safetensors or .ckpt expected)",
+                path,
+            )
         config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
         state = load_file(str(weights))
     elif path.suffix == ".safetensors":
@@ -61,8 +64,9 @@ def _class_index(chars: str, decoder: str) -> dict[str, int]:
     return {**specials, **{c: i + offset for i, c in enumerate(chars)}}
 
 
-def load_matching(model: torch.nn.Module, state: dict[str, Tensor], old_chars: str | None, new_chars: str,
-                  decoder: str) -> str:
+def load_matching(
+    model: torch.nn.Module, state: dict[str, Tensor], old_chars: str | None, new_chars: str, decoder: str
+) -> str:
     """Load every tensor whose name and shape match; remap class rows when the charset differs.
 
     Returns a one-line report of what was loaded and what kept its initialisation.
@@ -86,9 +90,11 @@ def load_matching(model: torch.nn.Module, state: dict[str, Tensor], old_chars: s
         else:
             skipped.append(key)
     model.load_state_dict(loaded, strict=False)
-    return (f"loaded {len(loaded)}/{len(target)} tensors"
-            + (f", class rows remapped for {remapped}" if remapped else "")
-            + (f", re-initialised {skipped[:6]}" if skipped else ""))
+    return (
+        f"loaded {len(loaded)}/{len(target)} tensors"
+        + (f", class rows remapped for {remapped}" if remapped else "")
+        + (f", re-initialised {skipped[:6]}" if skipped else "")
+    )
 
 
 def _remap_rows(source: Tensor, fresh: Tensor, old_chars: str, new_chars: str, decoder: str) -> Tensor:

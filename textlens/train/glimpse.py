@@ -30,6 +30,7 @@ from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError, ModelError
 from textlens.eval.classification import score_labels
 from textlens.models.glimpse.policy import reinforce_losses
+from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model
 from textlens.models.serialization import load_weights, save_weights
 from textlens.train.rec import resolve_accelerator
@@ -67,6 +68,7 @@ class GlimpseTrainConfig:
     max_minutes: float | None = None
     val_every: int = 1000
     val_size: int = 5000
+    holdout: int = 5000
     mc_samples: int = 10
     workers: int | None = None
     seed: int = 0
@@ -74,6 +76,8 @@ class GlimpseTrainConfig:
     warmup: float = 0.02
     name: str | None = None
     progress: bool = True
+    jitter: int = 0
+    init: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,17 +111,30 @@ def encode_targets(texts: list[str], arch: str, max_length: int) -> Tensor:
     out = torch.full((len(texts), max_length + 1), IGNORE, dtype=torch.long)
     for row, text in enumerate(texts):
         digits = [int(c) for c in text[:max_length]]
-        out[row, :len(digits)] = torch.tensor(digits, dtype=torch.long)
+        out[row, : len(digits)] = torch.tensor(digits, dtype=torch.long)
         out[row, len(digits)] = 10
     return out
 
 
 class GlimpseBatches(Dataset):
-    """Batch ``b`` of a task: samples ``start + b·B … start + (b+1)·B - 1`` as tensors (one item = one batch)."""
+    """Batch ``b`` of a task: samples ``start + b·B`` to ``start + (b+1)·B - 1`` as tensors (item = batch)."""
 
-    def __init__(self, task: DigitTask | SvhnTask, batch_size: int, batches: int, arch: str, start: int = 0,
-                 total: int | None = None) -> None:
-        self.task, self.batch_size, self.batches, self.arch, self.start = task, batch_size, batches, arch, start
+    def __init__(
+        self,
+        task: DigitTask | SvhnTask,
+        batch_size: int,
+        batches: int,
+        arch: str,
+        start: int = 0,
+        total: int | None = None,
+    ) -> None:
+        self.task, self.batch_size, self.batches, self.arch, self.start = (
+            task,
+            batch_size,
+            batches,
+            arch,
+            start,
+        )
         self.total = total  # a fixed set's size: the last batch is cut there
 
     def __len__(self) -> int:
@@ -128,15 +145,25 @@ class GlimpseBatches(Dataset):
         last = first + self.batch_size if self.total is None else min(first + self.batch_size, self.total)
         images, texts = self.task.batch(range(first, last))
         tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0)
-        return {"images": tensor, "texts": texts,
-                "targets": encode_targets(texts, self.arch, self.task.spec.max_length)}
+        return {
+            "images": tensor,
+            "texts": texts,
+            "targets": encode_targets(texts, self.arch, self.task.spec.max_length),
+        }
 
 
 class GlimpseSystem(pl.LightningModule):
-    """Owns a RAM or DRAM model, its hybrid loss, Adam with warm-up + cosine decay, and the validation error."""
+    """A RAM or DRAM model, its hybrid loss, Adam with warm-up + cosine decay, and the validation error."""
 
-    def __init__(self, arch: str, model_kwargs: dict[str, Any], task: str, lr: float = 1e-3,
-                 max_steps: int = 20_000, warmup: float = 0.02) -> None:
+    def __init__(
+        self,
+        arch: str,
+        model_kwargs: dict[str, Any],
+        task: str,
+        lr: float = 1e-3,
+        max_steps: int = 20_000,
+        warmup: float = 0.02,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = create_model(arch, **model_kwargs)
@@ -153,7 +180,9 @@ class GlimpseSystem(pl.LightningModule):
             reward = (logits.argmax(-1) == targets).float()
             returns = reward[:, None].expand_as(out["baselines"])
         else:
-            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+            nll = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE
+            )
             valid = targets != IGNORE
             correct = ((logits.argmax(-1) == targets) & valid).float()
             # Return-to-go per symbol, then repeated for each glimpse of that symbol.
@@ -161,8 +190,13 @@ class GlimpseSystem(pl.LightningModule):
             returns = to_go.repeat_interleave(self.model.glimpses_per_symbol, dim=1)
             reward = (correct.sum(1) == valid.sum(1)).float()  # whole string right, for the log
         reinforce, baseline = reinforce_losses(out["log_probs"], out["baselines"], returns)
-        return {"loss": nll + reinforce + baseline, "nll": nll, "reinforce": reinforce,
-                "baseline_mse": baseline, "reward": reward.mean()}
+        return {
+            "loss": nll + reinforce + baseline,
+            "nll": nll,
+            "reinforce": reinforce,
+            "baseline_mse": baseline,
+            "reward": reward.mean(),
+        }
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         terms = self.losses(batch)
@@ -203,22 +237,15 @@ class GlimpseSystem(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
-def predict_texts(model: Any, images: Tensor, samples: int = 1) -> list[str]:
-    """Labels of a batch: RAM's class, or DRAM's digits up to the end token (``samples`` > 1: Monte-Carlo)."""
-    was_training = model.training
-    model.eval()
-    try:
-        probs = model.predict_proba(images, samples=samples)
-    finally:
-        model.train(was_training)
-    if probs.ndim == 2:
-        return [str(int(i)) for i in probs.argmax(-1)]
-    return ["".join(str(d) for d in row) for row in model.decode(probs)]
-
-
 @torch.no_grad()
-def evaluate_task(model: Any, task: DigitTask | SvhnTask, count: int, batch_size: int = 256, samples: int = 1,
-                  device: str = "cpu") -> dict[str, Any]:
+def evaluate_task(
+    model: Any,
+    task: DigitTask | SvhnTask,
+    count: int,
+    batch_size: int = 256,
+    samples: int = 1,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """Accuracy and error of ``model`` on the first ``count`` samples of a (validation) task."""
     model = model.to(device)
     count = min(count, len(task))
@@ -228,8 +255,29 @@ def evaluate_task(model: Any, task: DigitTask | SvhnTask, count: int, batch_size
         tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0).to(device)
         pairs.extend(zip(texts, predict_texts(model, tensor, samples), strict=True))
     scores = score_labels(pairs)
-    return {"count": scores.count, "accuracy": round(scores.accuracy, 5), "error": round(scores.error, 5),
-            "samples": samples}
+    return {
+        "count": scores.count,
+        "accuracy": round(scores.accuracy, 5),
+        "error": round(scores.error, 5),
+        "samples": samples,
+    }
+
+
+class TimeLimit(pl.Callback):
+    """Stop after ``minutes`` of this process's training (unlike ``max_time``, not carried by --resume)."""
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = minutes * 60.0
+        self._start = time.perf_counter()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if time.perf_counter() - self._start > self.seconds:
+            trainer.should_stop = True
 
 
 def _seed_everything(seed: int) -> None:
@@ -243,38 +291,74 @@ def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tupl
 
     from textlens.train.callbacks import AtomicCheckpointIO, Throughput
 
-    checkpoint = ModelCheckpoint(dirpath=cfg.out, filename="best", monitor="val/error", mode="min", save_top_k=1,
-                                 save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
+    checkpoint = ModelCheckpoint(
+        dirpath=cfg.out,
+        filename="best",
+        monitor="val/error",
+        mode="min",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+        auto_insert_metric_name=False,
+    )
     throughput = Throughput()
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
+    if cfg.max_minutes:
+        callbacks.append(TimeLimit(cfg.max_minutes))
     if cfg.progress:
         from pytorch_lightning.callbacks import RichProgressBar
 
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=100))
     trainer = pl.Trainer(
-        accelerator="gpu" if accelerator == "cuda" else "cpu", devices=1, precision="32-true", max_steps=steps,
-        max_epochs=-1, max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
-        val_check_interval=min(cfg.val_every, steps), check_val_every_n_epoch=None, num_sanity_val_steps=0,
-        gradient_clip_val=cfg.grad_clip, default_root_dir=cfg.out, plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(cfg.out, name="logs", version=""), callbacks=callbacks,
-        log_every_n_steps=min(50, max(1, cfg.val_every)), enable_progress_bar=cfg.progress,
+        accelerator="gpu" if accelerator == "cuda" else "cpu",
+        devices=1,
+        precision="32-true",
+        max_steps=steps,
+        max_epochs=-1,
+        val_check_interval=min(cfg.val_every, steps),
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        gradient_clip_val=cfg.grad_clip,
+        default_root_dir=cfg.out,
+        plugins=[AtomicCheckpointIO()],
+        logger=CSVLogger(cfg.out, name="logs", version=""),
+        callbacks=callbacks,
+        log_every_n_steps=min(50, max(1, cfg.val_every)),
+        enable_progress_bar=cfg.progress,
         enable_model_summary=cfg.progress,
     )
     return trainer, checkpoint, throughput
 
 
-def _loaders(cfg: GlimpseTrainConfig, train: DigitTask | SvhnTask, val: DigitTask | SvhnTask, steps: int,
-             start: int, accelerator: str) -> tuple[DataLoader, DataLoader]:
-    workers = cfg.workers if cfg.workers is not None else (min(4, (os.cpu_count() or 1) - 1)
-                                                           if accelerator == "cuda" else 0)
+def _loaders(
+    cfg: GlimpseTrainConfig,
+    train: DigitTask | SvhnTask,
+    val: DigitTask | SvhnTask,
+    steps: int,
+    start: int,
+    accelerator: str,
+) -> tuple[DataLoader, DataLoader]:
+    workers = (
+        cfg.workers
+        if cfg.workers is not None
+        else (min(4, (os.cpu_count() or 1) - 1) if accelerator == "cuda" else 0)
+    )
     val_count = min(cfg.val_size, len(val))
     val_batch = 256
-    common: dict[str, Any] = {"batch_size": None, "num_workers": workers, "persistent_workers": workers > 0,
-                              "pin_memory": accelerator == "cuda"}
-    train_loader = DataLoader(GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start), shuffle=False,
-                              **common)
-    val_loader = DataLoader(GlimpseBatches(val, val_batch, math.ceil(val_count / val_batch), cfg.arch,
-                                           total=val_count), shuffle=False, **common)
+    common: dict[str, Any] = {
+        "batch_size": None,
+        "num_workers": workers,
+        "persistent_workers": workers > 0,
+        "pin_memory": accelerator == "cuda",
+    }
+    train_loader = DataLoader(
+        GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start), shuffle=False, **common
+    )
+    val_loader = DataLoader(
+        GlimpseBatches(val, val_batch, math.ceil(val_count / val_batch), cfg.arch, total=val_count),
+        shuffle=False,
+        **common,
+    )
     return train_loader, val_loader
 
 
@@ -283,11 +367,13 @@ def _tasks(cfg: GlimpseTrainConfig) -> tuple[DigitTask | SvhnTask, DigitTask | S
     data = cfg.data
     if spec.name == "svhn":
         return build_task("svhn", "train", data, cfg.seed), build_task("svhn", "val", data, cfg.seed)
-    from textlens.data.digits import DEFAULT_MNIST, load_mnist_splits
+    from textlens.data.digits import default_mnist, load_mnist_splits
 
-    splits: MnistSplits = load_mnist_splits(Path(data) if data else DEFAULT_MNIST)
-    return (build_task(cfg.task, "train", seed=cfg.seed, splits=splits),
-            build_task(cfg.task, "val", seed=cfg.seed, splits=splits))
+    splits: MnistSplits = load_mnist_splits(Path(data) if data else default_mnist(), cfg.holdout)
+    return (
+        build_task(cfg.task, "train", seed=cfg.seed, splits=splits, jitter=cfg.jitter),
+        build_task(cfg.task, "val", seed=cfg.seed, splits=splits),
+    )
 
 
 def total_steps(cfg: GlimpseTrainConfig, train_len: int) -> int:
@@ -304,6 +390,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {cfg.task!r}")
     spec = task_spec(cfg.task)
     accelerator = resolve_accelerator(cfg.device)
+    kwargs = None if cfg.resume else model_kwargs(cfg, spec)  # a bad arch/task pair fails before data loads
     _seed_everything(cfg.seed)
     train, val = _tasks(cfg)
     steps = total_steps(cfg, len(train))
@@ -316,14 +403,20 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         blob = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         hparams = dict(blob.get("hyper_parameters", {}))
         if hparams.get("arch") != cfg.arch or hparams.get("task") != cfg.task:
-            raise ModelError(f"checkpoint is {hparams.get('arch')} on {hparams.get('task')}, not {cfg.arch} on "
-                             f"{cfg.task}", ckpt_path)
+            raise ModelError(
+                f"checkpoint is {hparams.get('arch')} on {hparams.get('task')}, not {cfg.arch} on {cfg.task}",
+                ckpt_path,
+            )
         start = int(blob.get("global_step", 0)) * cfg.batch  # fresh samples after a restart
         hparams["max_steps"] = steps
         system = GlimpseSystem(**hparams)
     else:
-        system = GlimpseSystem(cfg.arch, model_kwargs(cfg, spec), cfg.task, lr=cfg.lr, max_steps=steps,
-                               warmup=cfg.warmup)
+        system = GlimpseSystem(
+            cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup
+        )
+        if cfg.init:  # start from trained weights (a checkpoint, safetensors or an export folder)
+            init = Path(cfg.init)
+            load_weights(system.model, init / "model.safetensors" if init.is_dir() else init)
     train_loader, val_loader = _loaders(cfg, train, val, steps, start, accelerator)
     trainer, checkpoint, throughput = build_trainer(cfg, accelerator, steps)
     trainer.fit(system, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
@@ -336,17 +429,27 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
     system.model.eval()
     final = {"greedy": evaluate_task(system.model, val, cfg.val_size, device=accelerator)}
     if cfg.mc_samples > 1:
-        final[f"mc{cfg.mc_samples}"] = evaluate_task(system.model, val, cfg.val_size, samples=cfg.mc_samples,
-                                                     device=accelerator)
+        final[f"mc{cfg.mc_samples}"] = evaluate_task(
+            system.model, val, cfg.val_size, samples=cfg.mc_samples, device=accelerator
+        )
     summary = {
-        "arch": cfg.arch, "task": cfg.task, "steps": int(trainer.global_step), "batch": cfg.batch, "lr": cfg.lr,
-        "samples": throughput.samples, "train_seconds": round(throughput.train_seconds, 2),
+        "arch": cfg.arch,
+        "task": cfg.task,
+        "steps": int(trainer.global_step),
+        "batch": cfg.batch,
+        "lr": cfg.lr,
+        "samples": throughput.samples,
+        "train_seconds": round(throughput.train_seconds, 2),
         "samples_per_s": round(throughput.samples_per_second, 2),
-        "wall_seconds": round(time.perf_counter() - started, 2), "device": accelerator,
-        "torch_threads": torch.get_num_threads(), "weights_from": source.name if source.is_file() else "final",
-        "best_val_error": None if checkpoint.best_model_score is None else round(float(checkpoint.best_model_score),
-                                                                                   5),
-        "final_val": final, "config": _jsonable({k: v for k, v in asdict(cfg).items() if k != "out"}),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "device": accelerator,
+        "torch_threads": torch.get_num_threads(),
+        "weights_from": source.name if source.is_file() else "final",
+        "best_val_error": None
+        if checkpoint.best_model_score is None
+        else round(float(checkpoint.best_model_score), 5),
+        "final_val": final,
+        "config": _jsonable({k: v for k, v in asdict(cfg).items() if k != "out"}),
     }
     export_glimpse(system.model.cpu(), cfg.out / "export", cfg.name or cfg.out.name, cfg.arch, spec, summary)
     atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -354,16 +457,27 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
     return summary
 
 
-def export_glimpse(model: Any, out_dir: Path, name: str, arch: str, spec: TaskSpec,
-                   training: dict[str, Any] | None = None) -> Path:
+def export_glimpse(
+    model: Any, out_dir: Path, name: str, arch: str, spec: TaskSpec, training: dict[str, Any] | None = None
+) -> Path:
     """``config.json`` ({name, family, arch, model, task, input}) + fp16 ``model.safetensors``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     save_weights(model, out_dir / "model.safetensors", half=True)
-    config = {"name": name, "family": "glimpse", "arch": arch, "model": _jsonable(model.config),
-              "task": {"name": spec.name, "height": spec.height, "width": spec.width,
-                       "max_length": spec.max_length, "sequence": spec.sequence},
-              "input": {"channels": 1, "polarity": "light-on-dark", "scale": "0..1"},
-              "training": training or {}}
+    config = {
+        "name": name,
+        "family": "glimpse",
+        "arch": arch,
+        "model": _jsonable(model.config),
+        "task": {
+            "name": spec.name,
+            "height": spec.height,
+            "width": spec.width,
+            "max_length": spec.max_length,
+            "sequence": spec.sequence,
+        },
+        "input": {"channels": 1, "polarity": "light-on-dark", "scale": "0..1"},
+        "training": training or {},
+    }
     atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2) + "\n")
     return out_dir
 

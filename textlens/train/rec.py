@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class RecTrainConfig:
     device: str = "auto"
     val_every: int = 1000
     val_batch: int | None = None
-    precision: str = "bf16"
+    precision: str = "auto"
     devices: int = 1
     strategy: str = "auto"
     patience: int | None = None
@@ -65,6 +66,7 @@ class RecTrainConfig:
     channels_last: bool = True
     progress: bool = True
     name: str | None = None
+    max_minutes: float | None = None  # stop (and export) after this much wall-clock training time
 
 
 def resolve_accelerator(device: str) -> str:
@@ -76,6 +78,27 @@ def resolve_accelerator(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for but torch sees no CUDA device")
     return device
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has native bf16 (AVX512-BF16 or AMX); elsewhere bf16 autocast is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """Lightning's precision string; ``auto`` is bf16-mixed where the hardware has bf16, else fp32."""
+    if precision == "auto":
+        if accelerator == "cuda":
+            return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+        return "bf16-mixed" if cpu_has_bf16() else "32-true"
+    table = {"bf16": "bf16-mixed", "fp16": "16-mixed", "fp32": "32-true"}
+    if precision not in table:
+        raise ConfigError(f"--precision must be auto, bf16, fp16 or fp32, got {precision!r}")
+    return table[precision]
 
 
 def model_decoder(arch: str) -> str:
@@ -95,8 +118,11 @@ def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
         base_cfg, state = read_source(cfg.finetune)
     arch = cfg.arch or base_cfg.get("arch") or DEFAULT_ARCH
     get_spec(arch)  # an unknown name fails here, listing the registered ones
-    charset = Charset.from_spec(cfg.charset) if cfg.charset else Charset(base_cfg.get("charset") or
-                                                                        Charset.from_spec("latin").chars)
+    charset = (
+        Charset.from_spec(cfg.charset)
+        if cfg.charset
+        else Charset(base_cfg.get("charset") or Charset.from_spec("latin").chars)
+    )
     decoder = model_decoder(arch)
     kwargs = dict(base_cfg.get("model", {})) if base_cfg.get("arch") == arch else {}
     if cfg.height is not None:
@@ -104,9 +130,17 @@ def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
     if cfg.channels is not None:
         kwargs["in_channels"] = cfg.channels
     kwargs["num_classes"] = num_classes(charset, decoder)
-    system = RecognitionSystem(arch, kwargs, charset.chars, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                               max_steps=cfg.steps, warmup=cfg.warmup, schedule=cfg.schedule,
-                               channels_last=cfg.channels_last)
+    system = RecognitionSystem(
+        arch,
+        kwargs,
+        charset.chars,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        max_steps=cfg.steps,
+        warmup=cfg.warmup,
+        schedule=cfg.schedule,
+        channels_last=cfg.channels_last,
+    )
     note = None
     if state is not None:
         report = load_matching(system.model, state, base_cfg.get("charset"), charset.chars, decoder)
@@ -115,7 +149,7 @@ def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
 
 
 def resume_system(cfg: RecTrainConfig, ckpt: Path) -> RecognitionSystem:
-    """The system a checkpoint was trained with (its architecture and charset), to continue for ``cfg.steps``."""
+    """The system a checkpoint was trained with (architecture, charset), to continue up to ``cfg.steps``."""
     blob = torch.load(ckpt, map_location="cpu", weights_only=False)
     hparams = dict(blob.get("hyper_parameters", {}))
     if "arch" not in hparams:
@@ -130,11 +164,17 @@ def crop_spec(system: RecognitionSystem) -> CropSpec:
 
 def label_rules(system: RecognitionSystem) -> LabelRules:
     model = system.model
-    return LabelRules(system.charset, system.decoder, int(getattr(model, "max_len", 25)),
-                      int(getattr(model, "time_stride", 4)))
+    return LabelRules(
+        system.charset,
+        system.decoder,
+        int(getattr(model, "max_len", 25)),
+        int(getattr(model, "time_stride", 4)),
+    )
 
 
-def build_datamodule(cfg: RecTrainConfig, system: RecognitionSystem, accelerator: str) -> RecognitionDataModule:
+def build_datamodule(
+    cfg: RecTrainConfig, system: RecognitionSystem, accelerator: str
+) -> RecognitionDataModule:
     if not cfg.data:
         raise ConfigError("no training data: give at least one --data source (e.g. synth:preset=mixed)")
     specs = [parse_source(s) for s in cfg.data]
@@ -143,12 +183,23 @@ def build_datamodule(cfg: RecTrainConfig, system: RecognitionSystem, accelerator
     for text in cfg.val:
         source = build_source(parse_source(text), system.charset, cfg.seed)
         if not isinstance(source, IndexedSource):
-            raise ConfigError(f"--val {text}: validation needs a fixed set (manifest, lmdb or fake), not a stream")
+            raise ConfigError(
+                f"--val {text}: validation needs a fixed set (manifest, lmdb or fake), not a stream"
+            )
         val.append(source)
     workers = default_workers(accelerator) if cfg.workers is None else cfg.workers
-    return RecognitionDataModule(train, [s.weight for s in specs], val, crop_spec(system), label_rules(system),
-                                 batch_size=cfg.batch, workers=workers, seed=cfg.seed,
-                                 val_batch_size=cfg.val_batch, pin_memory=accelerator == "cuda")
+    return RecognitionDataModule(
+        train,
+        [s.weight for s in specs],
+        val,
+        crop_spec(system),
+        label_rules(system),
+        batch_size=cfg.batch,
+        workers=workers,
+        seed=cfg.seed,
+        val_batch_size=cfg.val_batch,
+        pin_memory=accelerator == "cuda",
+    )
 
 
 def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple[Any, Any, Any]:
@@ -164,32 +215,62 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
     from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
     from pytorch_lightning.loggers import CSVLogger
 
-    from textlens.train.callbacks import AtomicCheckpointIO, Throughput
+    from textlens.train.callbacks import AtomicCheckpointIO, FinalCheckpoint, Throughput
 
     if has_val:
-        checkpoint = ModelCheckpoint(dirpath=cfg.out, filename="best", monitor="val/cer", mode="min", save_top_k=1,
-                                     save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
+        checkpoint = ModelCheckpoint(
+            dirpath=cfg.out,
+            filename="best",
+            monitor="val/cer",
+            mode="min",
+            save_top_k=1,
+            save_last=True,
+            enable_version_counter=False,
+            auto_insert_metric_name=False,
+        )
     else:
-        checkpoint = ModelCheckpoint(dirpath=cfg.out, save_top_k=0, save_last=True,
-                                     every_n_train_steps=cfg.val_every, enable_version_counter=False)
+        checkpoint = ModelCheckpoint(
+            dirpath=cfg.out,
+            save_top_k=0,
+            save_last=True,
+            every_n_train_steps=cfg.val_every,
+            enable_version_counter=False,
+        )
     throughput = Throughput()
-    callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
+    callbacks: list[Any] = [
+        checkpoint,
+        throughput,
+        FinalCheckpoint(cfg.out / "last.ckpt"),
+        LearningRateMonitor(logging_interval="step"),
+    ]
     if cfg.ema:
-        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10)))
+        callbacks.append(
+            EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10))
+        )
     if cfg.patience and has_val:
         callbacks.append(EarlyStopping(monitor="val/cer", mode="min", patience=cfg.patience))
     if cfg.progress:
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=50))
-    precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(cfg.precision)
-    if precision is None:
-        raise ConfigError(f"--precision must be bf16, fp16 or fp32, got {cfg.precision!r}")
+    precision = resolve_precision(cfg.precision, accelerator)
     trainer = pl.Trainer(
-        accelerator="gpu" if accelerator == "cuda" else "cpu", devices=cfg.devices, strategy=cfg.strategy,
-        precision=precision, max_steps=cfg.steps, max_epochs=-1, val_check_interval=cfg.val_every if has_val else None,
-        check_val_every_n_epoch=None, limit_val_batches=None if has_val else 0, num_sanity_val_steps=0,
-        gradient_clip_val=cfg.grad_clip, default_root_dir=cfg.out, plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(cfg.out, name="logs", version=""), callbacks=callbacks,
-        log_every_n_steps=min(50, max(1, cfg.val_every)), enable_progress_bar=cfg.progress,
+        accelerator="gpu" if accelerator == "cuda" else "cpu",
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        precision=precision,
+        max_steps=cfg.steps,
+        max_epochs=-1,
+        max_time=None if cfg.max_minutes is None else timedelta(minutes=cfg.max_minutes),
+        val_check_interval=cfg.val_every if has_val else None,
+        check_val_every_n_epoch=None,
+        limit_val_batches=None if has_val else 0,
+        num_sanity_val_steps=0,
+        gradient_clip_val=cfg.grad_clip,
+        default_root_dir=cfg.out,
+        plugins=[AtomicCheckpointIO()],
+        logger=CSVLogger(cfg.out, name="logs", version=""),
+        callbacks=callbacks,
+        log_every_n_steps=min(50, max(1, cfg.val_every)),
+        enable_progress_bar=cfg.progress,
         enable_model_summary=cfg.progress,
     )
     return trainer, checkpoint, throughput
@@ -209,7 +290,12 @@ def evaluate(system: RecognitionSystem, datamodule: RecognitionDataModule, devic
         batch = {**batch, "images": batch["images"].to(device)}
         for truth, pred in zip(batch["texts"], system.predict_texts(batch), strict=True):
             gt, hyp = normalize(truth), normalize(pred)
-            edits, chars, exact, count = edits + edit_distance(gt, hyp), chars + len(gt), exact + (gt == hyp), count + 1
+            edits, chars, exact, count = (
+                edits + edit_distance(gt, hyp),
+                chars + len(gt),
+                exact + (gt == hyp),
+                count + 1,
+            )
     if count == 0:
         return {}
     return {"cer": round(edits / max(chars, 1), 5), "word_acc": round(exact / count, 5), "count": count}
@@ -219,9 +305,18 @@ def export_model(system: RecognitionSystem, out_dir: Path, name: str, training: 
     """Write ``config.json`` (the schema the ONNX runtime reads) and fp16 ``model.safetensors``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     save_weights(system.model, out_dir / "model.safetensors", half=True)
-    config = {"name": name, "family": "recognition", "arch": system.hparams.arch, "decoder": system.decoder,
-              "model": _jsonable(system.hparams.model_kwargs), "charset": system.charset.chars,
-              "input": crop_spec(system).to_config(), "runtime": RUNTIME, "training": training}
+    config = {
+        "name": name,
+        "family": "recognition",
+        "arch": system.hparams.arch,
+        "decoder": system.decoder,
+        # The full builder kwargs (registry defaults included), so the config alone rebuilds the model.
+        "model": _jsonable({**get_spec(system.hparams.arch).defaults, **system.hparams.model_kwargs}),
+        "charset": system.charset.chars,
+        "input": crop_spec(system).to_config(),
+        "runtime": RUNTIME,
+        "training": training,
+    }
     atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     return out_dir
 
@@ -253,25 +348,51 @@ def train_recognizer(cfg: RecTrainConfig, log: Any = print) -> dict[str, Any]:
     return finish(cfg, system, datamodule, trainer, checkpoint, throughput, accelerator, started)
 
 
-def finish(cfg: RecTrainConfig, system: RecognitionSystem, datamodule: RecognitionDataModule, trainer: Any,
-           checkpoint: Any, throughput: Any, accelerator: str, started: float) -> dict[str, Any]:
+def finish(
+    cfg: RecTrainConfig,
+    system: RecognitionSystem,
+    datamodule: RecognitionDataModule,
+    trainer: Any,
+    checkpoint: Any,
+    throughput: Any,
+    accelerator: str,
+    started: float,
+) -> dict[str, Any]:
     """Pick the best (else last) weights, measure them on the validation set, export, write the summary."""
     best = cfg.out / "best.ckpt"
     source = best if best.is_file() else cfg.out / "last.ckpt"
     if source.is_file():
         load_weights(system.model, source)
-    best_score = checkpoint.best_model_score
+    # Under ddp_spawn this process did not train: the last checkpoint holds the counts and the best score.
+    last = cfg.out / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=False) if last.is_file() else {}
+    saved = state.get("callbacks", {})
+    counts = next((v for k, v in saved.items() if k.startswith("Throughput")), throughput.state_dict())
+    best_score = next(
+        (v.get("best_model_score") for k, v in saved.items() if k.startswith("ModelCheckpoint")),
+        checkpoint.best_model_score,
+    )
+    seconds = float(counts["train_seconds"])
     summary = {
-        "arch": system.hparams.arch, "steps": int(trainer.global_step), "batch": cfg.batch, "lr": cfg.lr,
-        "samples": throughput.samples, "train_seconds": round(throughput.train_seconds, 2),
-        "samples_per_s": round(throughput.samples_per_second, 2),
-        "wall_seconds": round(time.perf_counter() - started, 2), "device": accelerator, "devices": cfg.devices,
-        "precision": cfg.precision, "ema": cfg.ema, "data": list(cfg.data), "val": list(cfg.val),
-        "finetune": cfg.finetune, "weights_from": source.name if source.is_file() else "final",
+        "arch": system.hparams.arch,
+        "steps": int(state.get("global_step", trainer.global_step)),
+        "batch": cfg.batch,
+        "lr": cfg.lr,
+        "samples": int(counts["samples"]),
+        "train_seconds": round(seconds, 2),
+        "samples_per_s": round(counts["samples"] / seconds, 2) if seconds > 0 else 0.0,
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "device": accelerator,
+        "devices": cfg.devices,
+        "precision": resolve_precision(cfg.precision, accelerator),
+        "ema": cfg.ema,
+        "data": list(cfg.data),
+        "val": list(cfg.val),
+        "finetune": cfg.finetune,
+        "weights_from": source.name if source.is_file() else "final",
         "best_val_cer": None if best_score is None else round(float(best_score), 5),
         "final_val": evaluate(system, datamodule, accelerator) if datamodule.val_sources else {},
     }
     export_model(system.cpu(), cfg.out / "export", cfg.name or cfg.out.name, summary)
     atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
-

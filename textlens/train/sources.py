@@ -18,7 +18,6 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -26,7 +25,7 @@ import numpy as np
 from textlens.data.charset import Charset
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import CropSample, WordAnnotation
-from textlens.errors import ConfigError, CorruptImage, FileNotFound
+from textlens.errors import ConfigError
 
 KINDS = ("synth", "manifest", "lmdb", "fake")
 
@@ -95,7 +94,9 @@ class IndexedSource(CropSource):
                 yield self[int(i)]
 
 
-def _cut(page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None) -> np.ndarray:
+def _cut(
+    page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None
+) -> np.ndarray:
     """A crop of ``page`` at ``box``; in training (rng given) its edges move by up to 15% of its height."""
     x0, y0, x1, y1 = box
     if rng is not None:
@@ -114,8 +115,12 @@ def _line_annotations(words: tuple[WordAnnotation, ...], width: int, height: int
 
     kept = [Word(text=w.text, box=w.box) for w in words if not w.is_dont_care and w.text.strip()]
     page = Page.from_words(kept, width, height)
-    return [WordAnnotation(text=line.text, box=line.box) for block in page.blocks for line in block.lines
-            if line.box is not None]
+    return [
+        WordAnnotation(text=line.text, box=line.box)
+        for block in page.blocks
+        for line in block.lines
+        if line.box is not None
+    ]
 
 
 class ManifestSource(IndexedSource):
@@ -187,57 +192,36 @@ class ManifestSource(IndexedSource):
 
 
 class LmdbSource(IndexedSource):
-    """The LMDB layout of the common text-recognition benchmarks (1-based keys)."""
+    """The LMDB layout of the common text-recognition benchmarks (one store or a folder of shards)."""
 
     augment = True
 
     def __init__(self, path: str | Path) -> None:
+        from textlens.data.lmdb_store import LmdbReader
+
         self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFound("LMDB folder not found", self.path)
-        self._env: Any = None
-        with self._open().begin() as txn:
-            raw = txn.get(b"num-samples")
-        if raw is None:
-            raise ConfigError("LMDB has no 'num-samples' key", self.path)
-        self.count = int(raw)
-        self._env = None  # reopened lazily in each worker process: an LMDB handle must not cross a fork
+        self.reader = LmdbReader(self.path)  # opens its environments lazily in each worker process
 
     def __str__(self) -> str:
         return f"lmdb:{self.path}"
 
-    def _open(self) -> Any:
-        if self._env is None:
-            import lmdb
-
-            self._env = lmdb.open(str(self.path), readonly=True, lock=False, readahead=False, meminit=False)
-        return self._env
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_env": None}
-
     def __len__(self) -> int:
-        return self.count
+        return len(self.reader)
 
     def __getitem__(self, index: int) -> CropSample:
-        key = index + 1
-        with self._open().begin() as txn:
-            blob = txn.get(b"image-%09d" % key)
-            label = txn.get(b"label-%09d" % key)
-        where = f"{self.path}[{key}]"
-        if blob is None or label is None:
-            raise ConfigError(f"LMDB sample {key} is missing its image or label", where)
-        image = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise CorruptImage("cannot decode the LMDB image", where)
-        return CropSample(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), label.decode("utf-8"), where)
+        return self.reader[index]
 
 
 class FakeSource(IndexedSource):
     """Random words drawn with Pillow's default font: deterministic per (seed, index), no files needed."""
 
-    def __init__(self, n: int = 256, seed: int = 0, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789",
-                 max_chars: int = 8) -> None:
+    def __init__(
+        self,
+        n: int = 256,
+        seed: int = 0,
+        alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789",
+        max_chars: int = 8,
+    ) -> None:
         self.n, self.seed, self.alphabet, self.max_chars = n, seed, alphabet, max_chars
 
     def __str__(self) -> str:
@@ -273,21 +257,10 @@ class SynthSource(CropSource):
         return f"synth:preset={self.preset},fonts={self.fonts}"
 
     def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
-        seed = int(rng.integers(0, 2**31 - 1))
-        try:
-            from textlens.data.torch_data import SynthLineIterable
-        except ImportError:
-            SynthLineIterable = None  # noqa: N806 - the class, when the torch wrapper is installed
-        if SynthLineIterable is not None:
-            yield from SynthLineIterable(self.preset, self.charset, self.fonts, seed, length=None)
-            return
-        from textlens.data.synth.lines import LineRenderer
+        from textlens.data.torch_data import SynthLineIterable
 
-        renderer = LineRenderer(preset=self.preset, charset=self.charset, fonts=self.fonts, seed=seed)
-        index = 0
-        while True:
-            yield renderer.sample_at(index, seed)
-            index += 1
+        # The caller's generator is distinct per rank and worker already; the iterable adds its own ids too.
+        yield from SynthLineIterable(self.preset, self.charset, self.fonts, int(rng.integers(0, 2**31 - 1)))
 
 
 def _int_option(spec: SourceSpec, key: str, default: int | None) -> int | None:
@@ -302,22 +275,33 @@ def _int_option(spec: SourceSpec, key: str, default: int | None) -> int | None:
 
 def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSource:
     """Open the source a spec names (manifests are read now, so a bad path fails before training)."""
-    known = {"synth": {"preset", "fonts"}, "manifest": {"crops", "limit", "aug"}, "lmdb": {"aug"},
-             "fake": {"n", "seed", "alphabet", "max_chars"}}[spec.kind]
+    known = {
+        "synth": {"preset", "fonts"},
+        "manifest": {"crops", "limit", "aug"},
+        "lmdb": {"aug"},
+        "fake": {"n", "seed", "alphabet", "max_chars"},
+    }[spec.kind]
     unknown = set(spec.options) - known
     if unknown:
         raise ConfigError(f"data source {spec}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
     source: CropSource
     if spec.kind == "synth":
-        source = SynthSource(charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed)
+        source = SynthSource(
+            charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed
+        )
     elif spec.kind == "manifest":
-        source = ManifestSource(spec.path or "", spec.options.get("crops", "words"), _int_option(spec, "limit", None))
+        source = ManifestSource(
+            spec.path or "", spec.options.get("crops", "words"), _int_option(spec, "limit", None)
+        )
     elif spec.kind == "lmdb":
         source = LmdbSource(spec.path or "")
     else:
-        source = FakeSource(n=_int_option(spec, "n", 256) or 256, seed=_int_option(spec, "seed", 0) or 0,
-                            alphabet=spec.options.get("alphabet", "abcdefghijklmnopqrstuvwxyz0123456789"),
-                            max_chars=_int_option(spec, "max_chars", 8) or 8)
+        source = FakeSource(
+            n=_int_option(spec, "n", 256) or 256,
+            seed=_int_option(spec, "seed", 0) or 0,
+            alphabet=spec.options.get("alphabet", "abcdefghijklmnopqrstuvwxyz0123456789"),
+            max_chars=_int_option(spec, "max_chars", 8) or 8,
+        )
     if "aug" in spec.options:
         source.augment = spec.options["aug"] not in ("0", "false", "no")
     return source

@@ -1,4 +1,4 @@
-"""RecognitionSystem: the Lightning module that trains any registered recogniser (CTC, attention, parallel)."""
+"""RecognitionSystem: the Lightning module training any registered recogniser (CTC, attention, parallel)."""
 
 from __future__ import annotations
 
@@ -33,16 +33,28 @@ class RecognitionSystem(pl.LightningModule):
     keyword arguments and must agree with it (``num_classes``).
     """
 
-    def __init__(self, arch: str, model_kwargs: dict[str, Any], charset: str, lr: float = 1e-3,
-                 weight_decay: float = 0.01, max_steps: int = 10_000, warmup: float = 0.05,
-                 schedule: str = "cosine", label_smoothing: float = 0.1, channels_last: bool = True) -> None:
+    def __init__(
+        self,
+        arch: str,
+        model_kwargs: dict[str, Any],
+        charset: str,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        max_steps: int = 10_000,
+        warmup: float = 0.05,
+        schedule: str = "cosine",
+        label_smoothing: float = 0.1,
+        channels_last: bool = True,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.model = create_model(arch, **model_kwargs)
         self.charset = Charset(charset)
         self.decoder: str = self.model.decoder
         self.ctc_loss = nn.CTCLoss(blank=0, zero_infinity=True)
-        self.ce_loss = nn.CrossEntropyLoss(ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing)
+        self.ce_loss = nn.CrossEntropyLoss(
+            ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing
+        )
         self._val_totals = torch.zeros(4, dtype=torch.float64)  # edits, truth chars, exact matches, count
 
     # ---------------------------------------------------------------- steps
@@ -88,16 +100,19 @@ class RecognitionSystem(pl.LightningModule):
             return
         for truth, pred in zip(batch["texts"], self.predict_texts(batch), strict=True):
             gt, hyp = normalize(truth), normalize(pred)
-            self._val_totals += torch.tensor([edit_distance(gt, hyp), len(gt), gt == hyp, 1], dtype=torch.float64)
+            self._val_totals += torch.tensor(
+                [edit_distance(gt, hyp), len(gt), gt == hyp, 1], dtype=torch.float64
+            )
 
     def on_validation_epoch_end(self) -> None:
         totals = self.trainer.strategy.reduce(self._val_totals.to(self.device), reduce_op="sum")
         edits, chars, exact, count = (float(v) for v in totals)
         if count == 0:
             return
-        self.log("val/cer", edits / max(chars, 1.0), prog_bar=True, sync_dist=False)
-        self.log("val/word_acc", exact / count, prog_bar=True, sync_dist=False)
-        self.log("val/count", count, sync_dist=False)
+        # Already summed over ranks, so every rank logs the same value; sync_dist only averages equal numbers.
+        self.log("val/cer", edits / max(chars, 1.0), prog_bar=True, sync_dist=True)
+        self.log("val/word_acc", exact / count, prog_bar=True, sync_dist=True)
+        self.log("val/count", count, sync_dist=True)
 
     # ---------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> dict[str, Any]:
@@ -106,8 +121,13 @@ class RecognitionSystem(pl.LightningModule):
             if param.requires_grad:
                 # Norm weights, biases and learned position tables are not decayed (1-D or embeddings-like).
                 (no_decay if param.ndim <= 1 else decay).append(param)
-        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.hparams.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=self.hparams.lr,
+        )
         total, warmup, schedule = self.hparams.max_steps, self.hparams.warmup, self.hparams.schedule
 
         # A closure (not a stateful object) so a resumed run with more steps stretches the schedule.

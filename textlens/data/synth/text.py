@@ -8,6 +8,7 @@ charset.
 
 from __future__ import annotations
 
+import re
 import string
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,10 @@ import numpy as np
 from textlens.data.charset import LATIN
 
 DICT_PATHS = (Path("/usr/share/dict/words"), Path("/usr/share/dict/american-english"))
+# Slurs and obscenities are dropped from the dictionary: rendered samples end up in contact sheets and docs.
+_OFFENSIVE = re.compile(
+    r"fuck|shit|cunt|nigg|faggot|whore|slut|bitch|pussy|cocksuck|motherf|bastard|wank|twat", re.I
+)
 
 # The most frequent English words: scene text and forms are full of them, and a uniform draw from a 100k-word
 # dictionary almost never yields them.
@@ -157,7 +162,7 @@ def dictionary_words(path: str | None = None) -> tuple[str, ...]:
     for candidate in candidates:
         if candidate.is_file():
             words = candidate.read_text(encoding="utf-8", errors="ignore").split()
-            return tuple(w for w in words if "'" not in w)
+            return tuple(w for w in words if "'" not in w and not _OFFENSIVE.search(w))
     return ()
 
 

@@ -21,7 +21,7 @@ MOBILE_STAGES: dict[str, tuple[tuple[int, int, int, int], ...]] = {
 
 def _scaled(channels: int, width: float) -> int:
     # Multiples of 8 keep vectorised kernels (oneDNN, MLAS, cuDNN) on their fast paths.
-    return max(8, int(round(channels * width / 8)) * 8)
+    return max(8, round(channels * width / 8) * 8)
 
 
 class MobileEncoder(nn.Module):
@@ -52,7 +52,7 @@ class MobileEncoder(nn.Module):
 
 
 class FPN(nn.Module):
-    """Top-down feature pyramid fused at 1/4 scale: each level smoothed to ``inner // 4`` channels and concatenated."""
+    """Top-down feature pyramid fused at 1/4 scale: levels smoothed to ``inner // 4`` channels and stacked."""
 
     def __init__(self, in_channels: tuple[int, ...], inner: int = 64) -> None:
         super().__init__()
@@ -64,8 +64,9 @@ class FPN(nn.Module):
         laterals = [lat(f) for lat, f in zip(self.lateral, features, strict=True)]
         for i in range(len(laterals) - 1, 0, -1):
             # Sizes come from the finer map so inputs that are not multiples of 32 still line up.
-            laterals[i - 1] = laterals[i - 1] + F.interpolate(laterals[i], size=laterals[i - 1].shape[-2:],
-                                                              mode="nearest")
+            laterals[i - 1] = laterals[i - 1] + F.interpolate(
+                laterals[i], size=laterals[i - 1].shape[-2:], mode="nearest"
+            )
         target = laterals[0].shape[-2:]
         outs = [self.smooth[0](laterals[0])]
         for smooth, lat in zip(self.smooth[1:], laterals[1:], strict=True):

@@ -25,8 +25,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 def _up_head(channels: int, hidden: int) -> nn.Sequential:
     """3×3 conv, then two stride-2 transposed convs back to the input resolution: one logit channel."""
     return nn.Sequential(
-        nn.Conv2d(channels, hidden, 3, padding=1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
-        nn.ConvTranspose2d(hidden, hidden, 2, 2, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
+        nn.Conv2d(channels, hidden, 3, padding=1, bias=False),
+        nn.BatchNorm2d(hidden),
+        nn.ReLU(inplace=True),
+        nn.ConvTranspose2d(hidden, hidden, 2, 2, bias=False),
+        nn.BatchNorm2d(hidden),
+        nn.ReLU(inplace=True),
         nn.ConvTranspose2d(hidden, 1, 2, 2),
     )
 
@@ -96,7 +100,13 @@ class DBLoss(nn.Module):
         gt, mask = targets["gt"].float(), targets["mask"].float()
         l_prob = ohem_bce(prob, gt, mask)
         l_binary = dice_loss(outputs["binary"].float()[:, 0], gt, mask)
-        l_thresh = masked_l1(outputs["thresh"].float()[:, 0], targets["thresh"].float(),
-                             targets["thresh_mask"].float())
+        l_thresh = masked_l1(
+            outputs["thresh"].float()[:, 0], targets["thresh"].float(), targets["thresh_mask"].float()
+        )
         total = self.w_prob * l_prob + self.w_binary * l_binary + self.w_thresh * l_thresh
-        return {"loss": total, "prob": l_prob.detach(), "binary": l_binary.detach(), "thresh": l_thresh.detach()}
+        return {
+            "loss": total,
+            "prob": l_prob.detach(),
+            "binary": l_binary.detach(),
+            "thresh": l_thresh.detach(),
+        }

@@ -41,8 +41,11 @@ def offset_polygon(points: np.ndarray, distance: float) -> np.ndarray | None:
     When the offset splits a polygon, the largest piece is returned.
     """
     offset = pyclipper.PyclipperOffset()
-    offset.AddPath([tuple(p) for p in np.round(points).astype(np.int64).tolist()], pyclipper.JT_ROUND,
-                   pyclipper.ET_CLOSEDPOLYGON)
+    offset.AddPath(
+        [tuple(p) for p in np.round(points).astype(np.int64).tolist()],
+        pyclipper.JT_ROUND,
+        pyclipper.ET_CLOSEDPOLYGON,
+    )
     paths = offset.Execute(distance)
     if not paths:
         return None

@@ -17,8 +17,15 @@ from shapely.geometry import Polygon as ShapelyPolygon
 from textlens.models.detection.geometry import offset_polygon, order_points, polygon_area, polygon_perimeter
 from textlens.runtime.base import Detection
 
-DEFAULT_DB = {"thresh": 0.3, "box_thresh": 0.6, "unclip": 1.5, "min_size": 3, "shrink_ratio": 0.4,
-              "unclip_mode": "exact", "max_candidates": 3000}
+DEFAULT_DB = {
+    "thresh": 0.3,
+    "box_thresh": 0.6,
+    "unclip": 1.5,
+    "min_size": 3,
+    "shrink_ratio": 0.4,
+    "unclip_mode": "exact",
+    "max_candidates": 3000,
+}
 DEFAULT_EAST = {"score_thresh": 0.8, "nms_thresh": 0.2, "box_thresh": 0.1, "min_size": 3}
 
 
@@ -53,7 +60,7 @@ def _region_mean(prob: np.ndarray, points: np.ndarray) -> float:
     x1, y1 = np.clip(np.ceil(points.max(axis=0)).astype(int), 0, [width - 1, height - 1])
     mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
     cv2.fillPoly(mask, [np.round(points - [x0, y0]).astype(np.int32).reshape(-1, 1, 2)], 1)
-    return float(cv2.mean(prob[y0:y1 + 1, x0:x1 + 1], mask)[0])
+    return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
 
 
 def to_page(quad: np.ndarray, scale: tuple[float, float], size: tuple[int, int]) -> np.ndarray:
@@ -64,10 +71,18 @@ def to_page(quad: np.ndarray, scale: tuple[float, float], size: tuple[int, int])
     return order_points(out)
 
 
-def db_postprocess(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), size: tuple[int, int] | None = None,
-                   thresh: float = 0.3, box_thresh: float = 0.6, unclip: float = 1.5, min_size: float = 3,
-                   shrink_ratio: float = 0.4, unclip_mode: str = "exact",
-                   max_candidates: int = 3000) -> list[Detection]:
+def db_postprocess(
+    prob: np.ndarray,
+    scale: tuple[float, float] = (1.0, 1.0),
+    size: tuple[int, int] | None = None,
+    thresh: float = 0.3,
+    box_thresh: float = 0.6,
+    unclip: float = 1.5,
+    min_size: float = 3,
+    shrink_ratio: float = 0.4,
+    unclip_mode: str = "exact",
+    max_candidates: int = 3000,
+) -> list[Detection]:
     """Word quads from a DB probability map (H×W, values in [0, 1]).
 
     Threshold at ``thresh``; each contour's minimum-area rectangle is kept when its short side is at least
@@ -78,7 +93,7 @@ def db_postprocess(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), si
     if prob.ndim == 3:
         prob = prob[0]
     if size is None:
-        size = (int(round(prob.shape[1] / scale[0])), int(round(prob.shape[0] / scale[1])))
+        size = (round(prob.shape[1] / scale[0]), round(prob.shape[0] / scale[1]))
     bitmap = (prob > thresh).astype(np.uint8)
     contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     detections: list[Detection] = []
@@ -90,11 +105,16 @@ def db_postprocess(prob: np.ndarray, scale: tuple[float, float] = (1.0, 1.0), si
         # The kernel is much thinner than the word: its own size limit is a third of min_size.
         if min(w, h) + 1 < min_size / 3:
             continue
-        score = _region_mean(prob, points) if len(points) >= 3 else float(prob[int(points[0, 1]), int(points[0, 0])])
+        score = (
+            _region_mean(prob, points)
+            if len(points) >= 3
+            else float(prob[int(points[0, 1]), int(points[0, 0])])
+        )
         if score < box_thresh:
             continue
-        quad = unclip_box(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32), unclip, shrink_ratio,
-                          unclip_mode)
+        quad = unclip_box(
+            cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32), unclip, shrink_ratio, unclip_mode
+        )
         if quad is None:
             continue
         (_, _), (w, h), _ = cv2.minAreaRect(quad)
@@ -116,8 +136,15 @@ def restore_rboxes(xs: np.ndarray, ys: np.ndarray, geo: np.ndarray, stride: int)
     """Quads (K×4×2, input pixels) from pixel positions and their RBOX geometry (5×K)."""
     top, right, bottom, left, angle = geo
     cx, cy = (xs + 0.5) * stride, (ys + 0.5) * stride
-    local = np.stack([np.stack([-left, -top], 1), np.stack([right, -top], 1),
-                      np.stack([right, bottom], 1), np.stack([-left, bottom], 1)], 1)  # K×4×2
+    local = np.stack(
+        [
+            np.stack([-left, -top], 1),
+            np.stack([right, -top], 1),
+            np.stack([right, bottom], 1),
+            np.stack([-left, bottom], 1),
+        ],
+        1,
+    )  # K×4×2
     cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
     x = local[..., 0] * cos - local[..., 1] * sin + cx[:, None]
     y = local[..., 0] * sin + local[..., 1] * cos + cy[:, None]
@@ -135,8 +162,12 @@ def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def _aabb_overlap(quads: np.ndarray) -> np.ndarray:
     lo, hi = quads.min(axis=1), quads.max(axis=1)
-    return ((lo[:, None, 0] <= hi[None, :, 0]) & (lo[None, :, 0] <= hi[:, None, 0])
-            & (lo[:, None, 1] <= hi[None, :, 1]) & (lo[None, :, 1] <= hi[:, None, 1]))
+    return (
+        (lo[:, None, 0] <= hi[None, :, 0])
+        & (lo[None, :, 0] <= hi[:, None, 0])
+        & (lo[:, None, 1] <= hi[None, :, 1])
+        & (lo[None, :, 1] <= hi[:, None, 1])
+    )
 
 
 def nms_quads(quads: np.ndarray, scores: np.ndarray, iou_thresh: float) -> list[int]:
@@ -155,7 +186,9 @@ def nms_quads(quads: np.ndarray, scores: np.ndarray, iou_thresh: float) -> list[
     return keep
 
 
-def locality_aware_merge(quads: np.ndarray, scores: np.ndarray, iou_thresh: float) -> tuple[np.ndarray, np.ndarray]:
+def locality_aware_merge(
+    quads: np.ndarray, scores: np.ndarray, iou_thresh: float
+) -> tuple[np.ndarray, np.ndarray]:
     """EAST's first pass: consecutive (row-major) quads that overlap are merged, weighted by score."""
     merged: list[np.ndarray] = []
     merged_scores: list[float] = []
@@ -175,15 +208,26 @@ def locality_aware_merge(quads: np.ndarray, scores: np.ndarray, iou_thresh: floa
     return np.asarray(merged, np.float32).reshape(-1, 4, 2), np.asarray(merged_scores, np.float32)
 
 
-def east_postprocess(score: np.ndarray, geo: np.ndarray, stride: int = 4, scale: tuple[float, float] = (1.0, 1.0),
-                     size: tuple[int, int] | None = None, score_thresh: float = 0.8, nms_thresh: float = 0.2,
-                     box_thresh: float = 0.1, min_size: float = 3) -> list[Detection]:
+def east_postprocess(
+    score: np.ndarray,
+    geo: np.ndarray,
+    stride: int = 4,
+    scale: tuple[float, float] = (1.0, 1.0),
+    size: tuple[int, int] | None = None,
+    score_thresh: float = 0.8,
+    nms_thresh: float = 0.2,
+    box_thresh: float = 0.1,
+    min_size: float = 3,
+) -> list[Detection]:
     """Word quads from an EAST score map (h×w) and geometry (5×h×w) at 1/``stride`` resolution."""
     score = np.asarray(score, np.float32)
     if score.ndim == 3:
         score = score[0]
     if size is None:
-        size = (int(round(score.shape[1] * stride / scale[0])), int(round(score.shape[0] * stride / scale[1])))
+        size = (
+            round(score.shape[1] * stride / scale[0]),
+            round(score.shape[0] * stride / scale[1]),
+        )
     ys, xs = np.nonzero(score > score_thresh)
     if len(xs) == 0:
         return []

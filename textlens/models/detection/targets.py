@@ -45,14 +45,21 @@ def _draw_border(points: np.ndarray, distance: float, thresh: np.ndarray, thresh
     cv2.polylines(canvas, [outline], True, 0, 1, cv2.LINE_8, shift=4)
     dist = cv2.distanceTransform(canvas, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     value = 1.0 - np.clip(dist / distance, 0.0, 1.0)
-    value = value[cy0 - y0:cy1 - y0 + 1, cx0 - x0:cx1 - x0 + 1]
-    region = thresh[cy0:cy1 + 1, cx0:cx1 + 1]
+    value = value[cy0 - y0 : cy1 - y0 + 1, cx0 - x0 : cx1 - x0 + 1]
+    region = thresh[cy0 : cy1 + 1, cx0 : cx1 + 1]
     np.maximum(region, value, out=region)
 
 
-def db_targets(polygons: Sequence[np.ndarray], ignore: Sequence[bool], height: int, width: int,
-               shrink_ratio: float = 0.4, thresh_min: float = 0.3, thresh_max: float = 0.7,
-               min_text_size: float = 3.0) -> dict[str, np.ndarray]:
+def db_targets(
+    polygons: Sequence[np.ndarray],
+    ignore: Sequence[bool],
+    height: int,
+    width: int,
+    shrink_ratio: float = 0.4,
+    thresh_min: float = 0.3,
+    thresh_max: float = 0.7,
+    min_text_size: float = 3.0,
+) -> dict[str, np.ndarray]:
     """Targets for one H×W image: ``gt`` (shrunk text), ``mask`` (where the prob/binary losses count),
     ``thresh`` (threshold map) and ``thresh_mask`` (where the threshold loss counts); all float32 H×W."""
     gt = np.zeros((height, width), np.float32)
@@ -77,10 +84,17 @@ def db_targets(polygons: Sequence[np.ndarray], ignore: Sequence[bool], height: i
     return {"gt": gt, "mask": mask, "thresh": thresh, "thresh_mask": thresh_mask}
 
 
-def east_targets(polygons: Sequence[np.ndarray], ignore: Sequence[bool], height: int, width: int,
-                 stride: int = 4, shrink_ratio: float = 0.6, min_text_size: float = 4.0) -> dict[str, np.ndarray]:
+def east_targets(
+    polygons: Sequence[np.ndarray],
+    ignore: Sequence[bool],
+    height: int,
+    width: int,
+    stride: int = 4,
+    shrink_ratio: float = 0.6,
+    min_text_size: float = 4.0,
+) -> dict[str, np.ndarray]:
     """Targets at 1/``stride`` resolution: ``score``, ``mask`` (h×w) and ``geo`` (5×h×w: distances in input
-    pixels from each pixel centre to the top, right, bottom, left edges of the word's rectangle, and its angle)."""
+    pixels from each pixel centre to the top, right, bottom, left edges of the word's rectangle; angle)."""
     out_h, out_w = -(-height // stride), -(-width // stride)
     score = np.zeros((out_h, out_w), np.float32)
     mask = np.ones((out_h, out_w), np.float32)

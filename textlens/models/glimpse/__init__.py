@@ -1,4 +1,4 @@
-"""Glimpse models (RAM, DRAM): hard visual attention trained with REINFORCE; registers ``ram`` and ``dram``."""
+"""Glimpse models (RAM, DRAM): hard visual attention trained with REINFORCE; registers ram and dram."""
 
 from __future__ import annotations
 

@@ -28,7 +28,10 @@ def _conv_stack(in_channels: int, channels: tuple[int, ...]) -> nn.Sequential:
     """3×3 convolutions with ReLU; every layer after the first halves the resolution."""
     layers: list[nn.Module] = []
     for index, out in enumerate(channels):
-        layers += [nn.Conv2d(in_channels, out, 3, stride=1 if index == 0 else 2, padding=1), nn.ReLU(inplace=True)]
+        layers += [
+            nn.Conv2d(in_channels, out, 3, stride=1 if index == 0 else 2, padding=1),
+            nn.ReLU(inplace=True),
+        ]
         in_channels = out
     return nn.Sequential(*layers)
 
@@ -56,7 +59,9 @@ class WhatWhereGlimpse(nn.Module):
 class ContextNetwork(nn.Module):
     """Convolutions over a downsampled image → the initial hidden state of r(2)."""
 
-    def __init__(self, in_channels: int, size: tuple[int, int], channels: tuple[int, ...], hidden: int) -> None:
+    def __init__(
+        self, in_channels: int, size: tuple[int, int], channels: tuple[int, ...], hidden: int
+    ) -> None:
         super().__init__()
         self.size = tuple(size)
         self.convs = _conv_stack(in_channels, channels)
@@ -68,22 +73,41 @@ class ContextNetwork(nn.Module):
 
 
 class DRAM(nn.Module):
-    """The deep recurrent attention model; ``forward`` returns per-symbol logits and the glimpse trajectory."""
+    """The deep recurrent attention model; ``forward`` gives per-symbol logits and the glimpse path."""
 
     family = "glimpse"
     kind = "sequence"
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: tuple[int, int] = (64, 160),
-                 max_length: int = 5, glimpses_per_symbol: int = 3, glimpse_size: int = 12, scales: int = 2,
-                 hidden: int = 256, glimpse_channels: tuple[int, ...] = (16, 32, 32),
-                 context_size: tuple[int, int] = (16, 40), context_channels: tuple[int, ...] = (16, 32, 32),
-                 std: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: tuple[int, int] = (64, 160),
+        max_length: int = 5,
+        glimpses_per_symbol: int = 3,
+        glimpse_size: int = 12,
+        scales: int = 2,
+        hidden: int = 256,
+        glimpse_channels: tuple[int, ...] = (16, 32, 32),
+        context_size: tuple[int, int] = (16, 40),
+        context_channels: tuple[int, ...] = (16, 32, 32),
+        std: float = 0.1,
+    ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
-            "num_classes": num_classes, "in_channels": in_channels, "image_size": list(image_size),
-            "max_length": max_length, "glimpses_per_symbol": glimpses_per_symbol, "glimpse_size": glimpse_size,
-            "scales": scales, "hidden": hidden, "glimpse_channels": list(glimpse_channels),
-            "context_size": list(context_size), "context_channels": list(context_channels), "std": std}
+            "num_classes": num_classes,
+            "in_channels": in_channels,
+            "image_size": list(image_size),
+            "max_length": max_length,
+            "glimpses_per_symbol": glimpses_per_symbol,
+            "glimpse_size": glimpse_size,
+            "scales": scales,
+            "hidden": hidden,
+            "glimpse_channels": list(glimpse_channels),
+            "context_size": list(context_size),
+            "context_channels": list(context_channels),
+            "std": std,
+        }
         self.num_classes, self.eos = num_classes, num_classes
         self.in_channels, self.image_size = in_channels, tuple(image_size)
         self.max_length, self.glimpses_per_symbol = max_length, glimpses_per_symbol
@@ -97,8 +121,9 @@ class DRAM(nn.Module):
         self.rnn2 = nn.LSTMCell(hidden, hidden)  # location r(2)
         self.emission = LocationPolicy(hidden, std)
         self.baseline = Baseline(2 * hidden)
-        self.classifier = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-                                        nn.Linear(hidden, num_classes + 1))
+        self.classifier = nn.Sequential(
+            nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_classes + 1)
+        )
 
     def forward(self, images: Tensor, stochastic: bool | None = None) -> dict[str, Tensor]:
         """``images`` B×C×H×W in [0, 1] → logits B×S×(classes+1) with S = max_length + 1, and the path."""
@@ -118,8 +143,12 @@ class DRAM(nn.Module):
             state2 = self.rnn2(state1[0].detach(), state2)
             if (step + 1) % self.glimpses_per_symbol == 0:
                 logits.append(self.classifier(state1[0]))
-        return {"logits": torch.stack(logits, dim=1), "locations": torch.stack(locations, dim=1),
-                "log_probs": torch.stack(log_probs, dim=1), "baselines": torch.stack(baselines, dim=1)}
+        return {
+            "logits": torch.stack(logits, dim=1),
+            "locations": torch.stack(locations, dim=1),
+            "log_probs": torch.stack(log_probs, dim=1),
+            "baselines": torch.stack(baselines, dim=1),
+        }
 
     def decode(self, logits: Tensor) -> list[list[int]]:
         """Greedy symbols up to (not including) the first end token."""
@@ -133,4 +162,6 @@ class DRAM(nn.Module):
         """Per-symbol probabilities B×S×(classes+1); ``samples`` > 1 averages sampled glimpse paths."""
         if samples <= 1:
             return self(images, stochastic=False)["logits"].softmax(-1)
-        return torch.stack([self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]).mean(0)
+        return torch.stack(
+            [self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]
+        ).mean(0)

@@ -40,7 +40,7 @@ class LocationPolicy(nn.Module):
             return LocationSample(mean.detach(), mean.new_zeros(mean.shape[0]), mean)
         raw = (mean + self.std * torch.randn_like(mean)).detach()
         # Gaussian log-density of the raw draw (the clamp below only keeps the sensor on the canvas).
-        log_prob = (-((raw - mean) ** 2) / (2 * self.std**2) - math.log(self.std) - 0.5 * math.log(2 * math.pi))
+        log_prob = -((raw - mean) ** 2) / (2 * self.std**2) - math.log(self.std) - 0.5 * math.log(2 * math.pi)
         return LocationSample(raw.clamp(-1.0, 1.0), log_prob.sum(-1), mean)
 
 

@@ -46,8 +46,11 @@ class CoreNetwork(nn.Module):
         if cell not in ("rnn", "lstm"):
             raise ValueError(f"core cell must be 'rnn' or 'lstm', got {cell!r}")
         self.cell_type, self.hidden = cell, hidden
-        self.cell: nn.Module = (nn.RNNCell(input_size, hidden, nonlinearity="relu") if cell == "rnn"
-                                else nn.LSTMCell(input_size, hidden))
+        self.cell: nn.Module = (
+            nn.RNNCell(input_size, hidden, nonlinearity="relu")
+            if cell == "rnn"
+            else nn.LSTMCell(input_size, hidden)
+        )
 
     def initial(self, batch: int, like: Tensor) -> tuple[Tensor, ...]:
         zeros = like.new_zeros(batch, self.hidden)
@@ -66,14 +69,36 @@ class RAM(nn.Module):
     family = "glimpse"
     kind = "classifier"
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: tuple[int, int] = (28, 28),
-                 glimpses: int = 6, glimpse_size: int = 8, scales: int = 1, what: int = 128, where: int = 128,
-                 glimpse_out: int = 256, hidden: int = 256, cell: str = "rnn", std: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: tuple[int, int] = (28, 28),
+        glimpses: int = 6,
+        glimpse_size: int = 8,
+        scales: int = 1,
+        what: int = 128,
+        where: int = 128,
+        glimpse_out: int = 256,
+        hidden: int = 256,
+        cell: str = "rnn",
+        std: float = 0.1,
+    ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
-            "num_classes": num_classes, "in_channels": in_channels, "image_size": list(image_size),
-            "glimpses": glimpses, "glimpse_size": glimpse_size, "scales": scales, "what": what, "where": where,
-            "glimpse_out": glimpse_out, "hidden": hidden, "cell": cell, "std": std}
+            "num_classes": num_classes,
+            "in_channels": in_channels,
+            "image_size": list(image_size),
+            "glimpses": glimpses,
+            "glimpse_size": glimpse_size,
+            "scales": scales,
+            "what": what,
+            "where": where,
+            "glimpse_out": glimpse_out,
+            "hidden": hidden,
+            "cell": cell,
+            "std": std,
+        }
         self.glimpses, self.num_classes = glimpses, num_classes
         self.image_size = tuple(image_size)
         self.in_channels = in_channels
@@ -114,4 +139,6 @@ class RAM(nn.Module):
         """Class probabilities; ``samples`` > 1 averages that many sampled glimpse paths (Monte-Carlo)."""
         if samples <= 1:
             return self(images, stochastic=False)["logits"].softmax(-1)
-        return torch.stack([self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]).mean(0)
+        return torch.stack(
+            [self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]
+        ).mean(0)

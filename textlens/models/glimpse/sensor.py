@@ -40,8 +40,9 @@ def extract_patches(images: Tensor, locations: Tensor, size: int, scales: int, r
     return torch.cat(patches, dim=1)
 
 
-def patch_boxes(location: tuple[float, float], height: int, width: int, size: int, scales: int,
-                ratio: int = 2) -> list[tuple[float, float, float, float]]:
+def patch_boxes(
+    location: tuple[float, float], height: int, width: int, size: int, scales: int, ratio: int = 2
+) -> list[tuple[float, float, float, float]]:
     """The pixel boxes (x0, y0, x1, y1) the sensor reads at ``location``, finest first (for drawing)."""
     cx, cy = (location[0] + 1.0) * width / 2.0, (location[1] + 1.0) * height / 2.0
     boxes = []

@@ -19,8 +19,15 @@ def _pair(value: Stride) -> tuple[int, int]:
 class ConvBNAct(nn.Sequential):
     """Conv2d (no bias) → BatchNorm → activation (ReLU by default; ``act=None`` for none)."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int | tuple[int, int] = 3, stride: Stride = 1,
-                 groups: int = 1, act: type[nn.Module] | None = nn.ReLU) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int | tuple[int, int] = 3,
+        stride: Stride = 1,
+        groups: int = 1,
+        act: type[nn.Module] | None = nn.ReLU,
+    ) -> None:
         k = _pair(kernel)
         padding = (k[0] // 2, k[1] // 2)
         layers: list[nn.Module] = [
@@ -35,15 +42,23 @@ class ConvBNAct(nn.Sequential):
 class InvertedResidual(nn.Module):
     """MobileNetV2 block: 1×1 expand → 3×3 depthwise (strided) → 1×1 project, residual when shapes match."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: Stride = 1, expand: int = 4,
-                 act: type[nn.Module] = nn.Hardswish) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        stride: Stride = 1,
+        expand: int = 4,
+        act: type[nn.Module] = nn.Hardswish,
+    ) -> None:
         super().__init__()
         hidden = in_ch * expand
         layers: list[nn.Module] = []
         if expand != 1:
             layers.append(ConvBNAct(in_ch, hidden, 1, act=act))
-        layers += [ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=act),
-                   ConvBNAct(hidden, out_ch, 1, act=None)]
+        layers += [
+            ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=act),
+            ConvBNAct(hidden, out_ch, 1, act=None),
+        ]
         self.block = nn.Sequential(*layers)
         self.residual = _pair(stride) == (1, 1) and in_ch == out_ch
 
@@ -59,8 +74,11 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvBNAct(in_ch, out_ch, 3, stride)
         self.conv2 = ConvBNAct(out_ch, out_ch, 3, act=None)
-        self.shortcut: nn.Module = (nn.Identity() if _pair(stride) == (1, 1) and in_ch == out_ch
-                                    else ConvBNAct(in_ch, out_ch, 1, stride, act=None))
+        self.shortcut: nn.Module = (
+            nn.Identity()
+            if _pair(stride) == (1, 1) and in_ch == out_ch
+            else ConvBNAct(in_ch, out_ch, 1, stride, act=None)
+        )
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -77,8 +95,9 @@ def collapse_height(channels: int, feature_height: int, out_channels: int | None
     if feature_height == 1 and out == channels:
         return nn.Identity()
     # No padding: the kernel covers exactly the remaining rows.
-    return nn.Sequential(nn.Conv2d(channels, out, (feature_height, 1), bias=False), nn.BatchNorm2d(out),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(channels, out, (feature_height, 1), bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)
+    )
 
 
 def to_sequence(features: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from textlens.models.layers.attention import AdditiveAttention
+from textlens.models.layers.attention import AdditiveAttention, TransformerDecoderBlock
 from textlens.models.layers.conv import to_sequence
 from textlens.models.layers.positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding
 from textlens.models.layers.sequence import BiLSTM
@@ -34,10 +34,16 @@ class AttentionRecognizer(nn.Module):
     decoder = "attention"
     time_stride = 4
 
-    def __init__(self, num_classes: int, in_channels: int, height: int, backbone: str, enc_hidden: int,
-                 max_len: int) -> None:
+    def __init__(
+        self, num_classes: int, in_channels: int, height: int, backbone: str, enc_hidden: int, max_len: int
+    ) -> None:
         super().__init__()
-        self.num_classes, self.in_channels, self.height, self.max_len = num_classes, in_channels, height, max_len
+        self.num_classes, self.in_channels, self.height, self.max_len = (
+            num_classes,
+            in_channels,
+            height,
+            max_len,
+        )
         self.backbone = build_backbone(backbone, in_channels, height)
         self.encoder = BiLSTM(self.backbone.out_channels, enc_hidden, layers=2)
         self.memory_dim = self.encoder.out_features
@@ -84,7 +90,7 @@ class AttentionRecognizer(nn.Module):
     def beam_search(self, images: Tensor, beam: int = 5) -> list[tuple[list[int], float]]:
         """Per image: the best token ids (no SOS/EOS) and their summed log-probability."""
         memory = self.encode(images)
-        return [self._beam_one(memory[n: n + 1], beam) for n in range(memory.shape[0])]
+        return [self._beam_one(memory[n : n + 1], beam) for n in range(memory.shape[0])]
 
     def _beam_one(self, memory: Tensor, beam: int) -> tuple[list[int], float]:
         mem = memory.expand(beam, -1, -1)
@@ -111,7 +117,9 @@ class AttentionRecognizer(nn.Module):
             if not keep_rows or best_finished >= max(keep_scores):
                 break  # log-probs only fall, so no live hypothesis can beat the best finished one
             rows = torch.tensor(keep_rows + [keep_rows[0]] * (beam - len(keep_rows)), device=mem.device)
-            next_tokens = torch.tensor(keep_tokens + [keep_tokens[0]] * (beam - len(keep_rows)), device=mem.device)
+            next_tokens = torch.tensor(
+                keep_tokens + [keep_tokens[0]] * (beam - len(keep_rows)), device=mem.device
+            )
             tokens = torch.cat([tokens[rows], next_tokens[:, None]], 1)
             scores = torch.tensor(keep_scores + [float("-inf")] * (beam - len(keep_rows)), device=mem.device)
             state = self.reorder_state(state, rows)
@@ -128,9 +136,17 @@ class AttentionRecognizer(nn.Module):
 class BahdanauRecognizer(AttentionRecognizer):
     """LSTM-cell decoder with additive attention over the encoder memory."""
 
-    def __init__(self, num_classes: int = LATIN_ATTN_CLASSES, in_channels: int = 1, height: int = 32,
-                 backbone: str = "mobile", enc_hidden: int = 128, hidden: int = 256, embed_dim: int = 128,
-                 max_len: int = 25) -> None:
+    def __init__(
+        self,
+        num_classes: int = LATIN_ATTN_CLASSES,
+        in_channels: int = 1,
+        height: int = 32,
+        backbone: str = "mobile",
+        enc_hidden: int = 128,
+        hidden: int = 256,
+        embed_dim: int = 128,
+        max_len: int = 25,
+    ) -> None:
         super().__init__(num_classes, in_channels, height, backbone, enc_hidden, max_len)
         self.hidden = hidden
         self.embed = nn.Embedding(num_classes, embed_dim)
@@ -153,16 +169,28 @@ class BahdanauRecognizer(AttentionRecognizer):
 class MultiHeadRecognizer(AttentionRecognizer):
     """Transformer decoder (masked self-attention + multi-head cross-attention) over the memory."""
 
-    def __init__(self, num_classes: int = LATIN_ATTN_CLASSES, in_channels: int = 1, height: int = 32,
-                 backbone: str = "mobile", enc_hidden: int = 128, dim: int = 256, heads: int = 8,
-                 layers: int = 2, max_len: int = 25, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_classes: int = LATIN_ATTN_CLASSES,
+        in_channels: int = 1,
+        height: int = 32,
+        backbone: str = "mobile",
+        enc_hidden: int = 128,
+        dim: int = 256,
+        heads: int = 8,
+        layers: int = 2,
+        max_len: int = 25,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__(num_classes, in_channels, height, backbone, enc_hidden, max_len)
         self.memory_proj = nn.Linear(self.memory_dim, dim)
         self.memory_pos = SinusoidalPositionalEncoding(dim)
         self.embed = nn.Embedding(num_classes, dim)
         self.token_pos = LearnedPositionalEncoding(dim, max_len + 2)
-        layer = nn.TransformerDecoderLayer(dim, heads, 4 * dim, dropout, batch_first=True, norm_first=True)
-        self.decoder_layers = nn.TransformerDecoder(layer, layers, norm=nn.LayerNorm(dim))
+        self.blocks = nn.ModuleList(
+            TransformerDecoderBlock(dim, heads, dropout=dropout) for _ in range(layers)
+        )
+        self.norm = nn.LayerNorm(dim)
         self.classifier = nn.Linear(dim, num_classes)
 
     def encode(self, images: Tensor) -> Tensor:
@@ -172,10 +200,10 @@ class MultiHeadRecognizer(AttentionRecognizer):
         return None
 
     def _decode(self, memory: Tensor, tokens: Tensor) -> Tensor:
-        length = tokens.shape[1]
-        mask = torch.triu(torch.full((length, length), float("-inf"), device=tokens.device), 1)
         x = self.token_pos(self.embed(tokens))
-        return self.classifier(self.decoder_layers(x, memory, tgt_mask=mask))
+        for block in self.blocks:
+            x = block(x, memory)
+        return self.classifier(self.norm(x))
 
     def teacher_forced(self, memory: Tensor, targets: Tensor) -> Tensor:
         return self._decode(memory, targets)
@@ -185,15 +213,29 @@ class MultiHeadRecognizer(AttentionRecognizer):
         return self._decode(memory, tokens)[:, -1], None
 
 
-@register_model("attn_bahdanau", family="recognition", num_classes=LATIN_ATTN_CLASSES, in_channels=1,
-                height=32, backbone="mobile", max_len=25)
+@register_model(
+    "attn_bahdanau",
+    family="recognition",
+    num_classes=LATIN_ATTN_CLASSES,
+    in_channels=1,
+    height=32,
+    backbone="mobile",
+    max_len=25,
+)
 def attn_bahdanau(**kwargs: Any) -> BahdanauRecognizer:
     """Mobile backbone + BiLSTM encoder, LSTM decoder with additive (Bahdanau) attention."""
     return BahdanauRecognizer(**kwargs)
 
 
-@register_model("attn_mha", family="recognition", num_classes=LATIN_ATTN_CLASSES, in_channels=1,
-                height=32, backbone="mobile", max_len=25)
+@register_model(
+    "attn_mha",
+    family="recognition",
+    num_classes=LATIN_ATTN_CLASSES,
+    in_channels=1,
+    height=32,
+    backbone="mobile",
+    max_len=25,
+)
 def attn_mha(**kwargs: Any) -> MultiHeadRecognizer:
     """Mobile backbone + BiLSTM encoder, 2-layer transformer decoder with multi-head attention."""
     return MultiHeadRecognizer(**kwargs)

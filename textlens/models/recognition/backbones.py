@@ -38,8 +38,13 @@ class Backbone(nn.Module):
         return self.collapse(self.stages(x))
 
 
-def mobile_backbone(in_channels: int, height: int, channels: tuple[int, ...] = (32, 64, 128, 256),
-                    depths: tuple[int, ...] = (1, 2, 2, 2), expand: int = 2) -> Backbone:
+def mobile_backbone(
+    in_channels: int,
+    height: int,
+    channels: tuple[int, ...] = (32, 64, 128, 256),
+    depths: tuple[int, ...] = (1, 2, 2, 2),
+    expand: int = 2,
+) -> Backbone:
     """Light backbone of MobileNetV2 inverted residual blocks (fast on CPU)."""
     layers: list[nn.Module] = [ConvBNAct(in_channels, channels[0], 3, STAGE_STRIDES[0], act=nn.Hardswish)]
     prev = channels[0]
@@ -52,21 +57,32 @@ def mobile_backbone(in_channels: int, height: int, channels: tuple[int, ...] = (
     return Backbone(nn.Sequential(*layers), prev, height, prev)
 
 
-def vgg_backbone(in_channels: int, height: int, channels: tuple[int, ...] = (64, 128, 256, 256, 384, 384)
-                 ) -> Backbone:
+def vgg_backbone(
+    in_channels: int, height: int, channels: tuple[int, ...] = (64, 128, 256, 256, 384, 384)
+) -> Backbone:
     """The classic CRNN VGG: conv-pool(2,2), conv-pool(2,2), 2 convs-pool(2,1), 2 convs-pool(2,1)."""
     c = channels
     stages = nn.Sequential(
-        ConvBNAct(in_channels, c[0]), nn.MaxPool2d(2, 2),
-        ConvBNAct(c[0], c[1]), nn.MaxPool2d(2, 2),
-        ConvBNAct(c[1], c[2]), ConvBNAct(c[2], c[3]), nn.MaxPool2d((2, 1), (2, 1)),
-        ConvBNAct(c[3], c[4]), ConvBNAct(c[4], c[5]), nn.MaxPool2d((2, 1), (2, 1)),
+        ConvBNAct(in_channels, c[0]),
+        nn.MaxPool2d(2, 2),
+        ConvBNAct(c[0], c[1]),
+        nn.MaxPool2d(2, 2),
+        ConvBNAct(c[1], c[2]),
+        ConvBNAct(c[2], c[3]),
+        nn.MaxPool2d((2, 1), (2, 1)),
+        ConvBNAct(c[3], c[4]),
+        ConvBNAct(c[4], c[5]),
+        nn.MaxPool2d((2, 1), (2, 1)),
     )
     return Backbone(stages, c[5], height, c[5])
 
 
-def resnet_backbone(in_channels: int, height: int, channels: tuple[int, ...] = (64, 128, 256, 384),
-                    depths: tuple[int, ...] = (1, 2, 3, 2)) -> Backbone:
+def resnet_backbone(
+    in_channels: int,
+    height: int,
+    channels: tuple[int, ...] = (64, 128, 256, 384),
+    depths: tuple[int, ...] = (1, 2, 3, 2),
+) -> Backbone:
     """A ResNet of basic blocks, the bigger and more accurate choice."""
     layers: list[nn.Module] = [ConvBNAct(in_channels, channels[0] // 2, 3)]
     prev = channels[0] // 2

@@ -27,8 +27,16 @@ class CRNN(nn.Module):
     decoder = "ctc"
     time_stride = 4
 
-    def __init__(self, num_classes: int = LATIN_CTC_CLASSES, in_channels: int = 1, height: int = 32,
-                 backbone: str = "mobile", hidden: int = 160, lstm_layers: int = 2, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_classes: int = LATIN_CTC_CLASSES,
+        in_channels: int = 1,
+        height: int = 32,
+        backbone: str = "mobile",
+        hidden: int = 160,
+        lstm_layers: int = 2,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         self.height, self.in_channels, self.num_classes = height, in_channels, num_classes
         self.backbone = build_backbone(backbone, in_channels, height)
@@ -45,22 +53,43 @@ class CRNN(nn.Module):
         return {"logits": self.classifier(self.dropout(self.sequence(features)))}
 
 
-@register_model("crnn_small", family="recognition", num_classes=LATIN_CTC_CLASSES, in_channels=1, height=32,
-                backbone="mobile", hidden=160)
+@register_model(
+    "crnn_small",
+    family="recognition",
+    num_classes=LATIN_CTC_CLASSES,
+    in_channels=1,
+    height=32,
+    backbone="mobile",
+    hidden=160,
+)
 def crnn_small(**kwargs: Any) -> CRNN:
     """CRNN with a MobileNetV2-style backbone (32-64-128-256) and a BiLSTM of 160: the fast CPU default."""
     return CRNN(**kwargs)
 
 
-@register_model("crnn_vgg", family="recognition", num_classes=LATIN_CTC_CLASSES, in_channels=1, height=32,
-                backbone="vgg", hidden=256)
+@register_model(
+    "crnn_vgg",
+    family="recognition",
+    num_classes=LATIN_CTC_CLASSES,
+    in_channels=1,
+    height=32,
+    backbone="vgg",
+    hidden=256,
+)
 def crnn_vgg(**kwargs: Any) -> CRNN:
     """The classic CRNN: a VGG backbone and a BiLSTM of 256."""
     return CRNN(**kwargs)
 
 
-@register_model("crnn_base", family="recognition", num_classes=LATIN_CTC_CLASSES, in_channels=1, height=32,
-                backbone="resnet", hidden=256)
+@register_model(
+    "crnn_base",
+    family="recognition",
+    num_classes=LATIN_CTC_CLASSES,
+    in_channels=1,
+    height=32,
+    backbone="resnet",
+    hidden=256,
+)
 def crnn_base(**kwargs: Any) -> CRNN:
     """CRNN with a ResNet backbone (64-128-256-384) and a BiLSTM of 256: slower, more accurate."""
     return CRNN(**kwargs)

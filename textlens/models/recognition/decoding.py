@@ -21,8 +21,9 @@ def ctc_greedy_ids(logits: Tensor, lengths: Sequence[int] | Tensor | None = None
     return out
 
 
-def decode_output(output: dict[str, Tensor], decoder: str, charset: Charset,
-                  lengths: Sequence[int] | Tensor | None = None) -> list[str]:
+def decode_output(
+    output: dict[str, Tensor], decoder: str, charset: Charset, lengths: Sequence[int] | Tensor | None = None
+) -> list[str]:
     """Texts from a model's forward output. ``lengths`` (CTC only) limits each item's time steps."""
     if decoder == "ctc":
         tokenizer = CTCTokenizer(charset)

@@ -24,9 +24,19 @@ class ViTSTR(nn.Module):
 
     decoder = "parallel"
 
-    def __init__(self, num_classes: int = LATIN_ATTN_CLASSES, in_channels: int = 1, height: int = 32,
-                 width: int = 128, patch: tuple[int, int] = (4, 8), dim: int = 192, depth: int = 12,
-                 heads: int = 3, max_len: int = 25, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_classes: int = LATIN_ATTN_CLASSES,
+        in_channels: int = 1,
+        height: int = 32,
+        width: int = 128,
+        patch: tuple[int, int] = (4, 8),
+        dim: int = 192,
+        depth: int = 12,
+        heads: int = 3,
+        max_len: int = 25,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         patch = (int(patch[0]), int(patch[1]))
         if height % patch[0] or width % patch[1]:
@@ -39,14 +49,20 @@ class ViTSTR(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, max_len + 1 + num_patches, dim))
         nn.init.trunc_normal_(self.queries, std=0.02)
         nn.init.trunc_normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout, activation="gelu", batch_first=True,
-                                           norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, 4 * dim, dropout, activation="gelu", batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, depth, norm=nn.LayerNorm(dim), enable_nested_tensor=False)
         self.classifier = nn.Linear(dim, num_classes)
 
     def input_config(self) -> dict[str, Any]:
-        return {"height": self.height, "channels": self.in_channels, "min_width": self.width,
-                "max_width": self.width, "width_multiple": 1}
+        return {
+            "height": self.height,
+            "channels": self.in_channels,
+            "min_width": self.width,
+            "max_width": self.width,
+            "width_multiple": 1,
+        }
 
     def forward(self, images: Tensor) -> dict[str, Tensor]:
         patches = torch.flatten(self.patch_embed(images), 2).transpose(1, 2)
@@ -55,8 +71,18 @@ class ViTSTR(nn.Module):
         return {"logits": self.classifier(out[:, : self.max_len + 1])}
 
 
-@register_model("vitstr_tiny", family="recognition", num_classes=LATIN_ATTN_CLASSES, in_channels=1, height=32,
-                width=128, dim=192, depth=12, heads=3, max_len=25)
+@register_model(
+    "vitstr_tiny",
+    family="recognition",
+    num_classes=LATIN_ATTN_CLASSES,
+    in_channels=1,
+    height=32,
+    width=128,
+    dim=192,
+    depth=12,
+    heads=3,
+    max_len=25,
+)
 def vitstr_tiny(**kwargs: Any) -> ViTSTR:
     """ViTSTR-Tiny (192-d, 12 layers, 3 heads) on fixed 32×128 crops, parallel decoding."""
     return ViTSTR(**kwargs)

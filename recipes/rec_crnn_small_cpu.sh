@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The bundled crnn_small recogniser's training run on 2 CPU cores (fp32: this CPU has no native bf16).
+# Data: synthetic lines (all fonts, mixed preset) + word crops of FUNSD train pages 0-128 + line crops of
+# SROIE receipts 0-119 (recipes/prepare_real_crops.py). Validation: FUNSD pages 129-148 (held out).
+# Usage: recipes/rec_crnn_small_cpu.sh OUT MINUTES STEPS [extra textlens train rec options]
+set -euo pipefail
+out=$1 minutes=$2 steps=$3; shift 3
+crops=${CROPS:-runs/real-crops}
+[ -f "$crops/funsd_train_train/manifest.jsonl" ] || python recipes/prepare_real_crops.py --out "$crops"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=PASSIVE
+exec python -m textlens train rec --arch crnn_small --batch 32 --lr 1.5e-3 --steps "$steps" --max-minutes "$minutes" \
+  --precision fp32 --workers 1 --ema --val-every 1500 --no-progress --name crnn_small \
+  --data synth:preset=mixed,fonts=all,weight=0.7 \
+  --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15" \
+  --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15" \
+  --val "manifest:$crops/funsd_train_heldout/manifest.jsonl" \
+  --out "$out" "$@"

@@ -1,0 +1,46 @@
+"""The classical line detector used while no neural detector is bundled."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from textlens.runtime.classic import MorphologyDetector
+from textlens.runtime.loading import load_detector
+
+
+def render(lines: list[tuple[int, int, str]], size: tuple[int, int] = (700, 400), invert: bool = False) -> np.ndarray:
+    path = subprocess.run(["fc-match", "-f", "%{file}", "DejaVu Sans"], capture_output=True, text=True).stdout
+    font = ImageFont.truetype(path, 24) if path.endswith((".ttf", ".otf")) else ImageFont.load_default(24)
+    page = Image.new("RGB", size, "black" if invert else "white")
+    draw = ImageDraw.Draw(page)
+    for x, y, text in lines:
+        draw.text((x, y), text, fill="white" if invert else "black", font=font)
+    return np.asarray(page)
+
+
+def test_finds_each_line_and_splits_table_columns() -> None:
+    image = render([(40, 30, "Invoice: 2041, paid."), (40, 90, "Notebook A5"), (400, 90, "7.90"),
+                    (40, 150, "Thank you for your order!")])
+    boxes = sorted((d.box for d in MorphologyDetector().detect(image)), key=lambda b: (b[1], b[0]))
+    assert len(boxes) == 4
+    assert boxes[0][0] <= 40 and boxes[0][1] <= 34 and boxes[0][3] >= 52  # the first line, colon included
+    assert boxes[1][2] < 300 and boxes[2][0] > 380  # the price is its own region, apart from its label
+
+
+def test_light_text_on_dark_background_is_found() -> None:
+    image = render([(40, 30, "Exit only"), (40, 120, "Level 2")], invert=True)
+    assert len(MorphologyDetector().detect(image)) == 2
+
+
+def test_blank_page_has_no_text() -> None:
+    assert MorphologyDetector().detect(np.full((200, 300, 3), 255, dtype=np.uint8)) == []
+
+
+def test_is_the_default_detector_while_no_neural_one_is_bundled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("textlens.runtime.loading.available_models", lambda family=None: [])
+    assert load_detector().name == "morph_lines"
+    assert isinstance(load_detector("morph_lines"), MorphologyDetector)

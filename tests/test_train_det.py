@@ -1,0 +1,182 @@
+"""``train det``: sources, training crops, and the CLI training, exporting and resuming a tiny detector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from textlens.data.manifest import ManifestWriter
+from textlens.errors import ConfigError
+from textlens.train.det_data import (
+    CropPolicy,
+    FakePages,
+    ManifestPages,
+    make_targets,
+    parse_page_source,
+    training_crop,
+)
+
+
+def write_pages(folder: Path, n: int = 3) -> Path:
+    with ManifestWriter(folder) as writer:
+        for i in range(n):
+            writer.add(FakePages(n, seed=7)[i])
+    return writer.manifest_path
+
+
+def cli() -> typer.Typer:
+    from textlens.cli.train_det import det
+
+    app = typer.Typer()
+    app.command("det")(det)
+
+    @app.command("other")
+    def other() -> None:  # a second command keeps "det" a subcommand, as in the real CLI
+        """Unused."""
+
+    return app
+
+
+def test_source_specs_parse_paths_options_and_weights() -> None:
+    spec = parse_page_source("manifest:pages.jsonl,start=2,stop=5,weight=3")
+    assert (spec.kind, spec.path, spec.weight) == ("manifest", "pages.jsonl", 3.0)
+    assert spec.int_option("start", 0) == 2 and spec.int_option("stop", None) == 5
+    for bad in ("pages:x", "manifest:", "fake-pages:n=2,weight=0", "manifest:a,b"):
+        with pytest.raises(ConfigError):
+            parse_page_source(bad)
+
+
+def test_manifest_pages_take_the_requested_slice(tmp_path: Path) -> None:
+    manifest = write_pages(tmp_path, 3)
+    pages = ManifestPages(str(manifest), start=1)
+    assert len(pages) == 2
+    assert pages[0].words and pages[0].image.shape == (320, 256, 3)
+
+
+def test_training_crops_keep_words_on_their_ink() -> None:
+    page = FakePages(4, seed=3)[0]
+    rng = np.random.default_rng(0)
+    policy = CropPolicy(size=128, long_side=256, rotate_prob=0.0)
+    for _ in range(5):
+        crop, polygons, ignore = training_crop(page, policy, rng)
+        assert crop.shape == (128, 128, 3) and crop.dtype == np.uint8
+        targets = make_targets("db", polygons, ignore, 128)
+        assert targets["gt"].shape == (128, 128) and targets["thresh"].dtype == np.float16
+        grey = crop.mean(axis=2)
+        for poly, dont_care in zip(polygons, ignore, strict=True):
+            x0, y0 = np.clip(poly.min(axis=0), 0, 127).astype(int)
+            x1, y1 = np.clip(poly.max(axis=0), 0, 127).astype(int)
+            if not dont_care and x1 > x0 and y1 > y0:
+                # Ink (darker than the page) lies inside every fully visible word box.
+                assert grey[y0 : y1 + 1, x0 : x1 + 1].min() < np.median(grey) - 20
+
+
+def test_train_det_runs_exports_an_onnx_detector_and_resumes(tmp_path: Path) -> None:
+    from textlens.runtime.detector import OnnxDetector
+
+    manifest = write_pages(tmp_path / "val", 2)
+    out = tmp_path / "run"
+    args = [
+        "det",
+        "--arch",
+        "db_tiny",
+        "--data",
+        "fake-pages:n=8",
+        "--val",
+        f"manifest:{manifest}",
+        "--steps",
+        "3",
+        "--batch",
+        "2",
+        "--size",
+        "96",
+        "--long-side",
+        "256",
+        "--out",
+        str(out),
+        "--workers",
+        "0",
+        "--val-every",
+        "3",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--precision",
+        "fp32",
+    ]
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 3 and summary["final_val"]["pages"] == 2
+    config = json.loads((out / "export" / "config.json").read_text())
+    assert config["family"] == "detection" and config["arch"] == "db_tiny"
+    assert config["input"]["long_side"] == 256 and config["postprocess"]["thresh"] == 0.3
+    for name in ("model.safetensors", "model.onnx", "config.json"):
+        assert (out / "export" / name).is_file()
+    detector = OnnxDetector(out / "export", threads=1)
+    assert isinstance(detector.detect(FakePages(1)[0].image), list)
+
+    result = CliRunner().invoke(
+        cli(),
+        [*args[: args.index("--steps")], "--steps", "4", *args[args.index("--steps") + 2 :], "--resume"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text())["steps"] == 4
+
+
+def test_train_det_stops_at_the_wall_clock_budget_and_still_exports(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = [
+        "det",
+        "--arch",
+        "db_tiny",
+        "--data",
+        "fake-pages:n=4",
+        "--steps",
+        "1000",
+        "--batch",
+        "1",
+        "--size",
+        "64",
+        "--out",
+        str(out),
+        "--workers",
+        "0",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--max-minutes",
+        "0.0001",
+        "--precision",
+        "fp32",
+    ]
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped_by_budget"] and summary["steps"] < 1000
+    assert (out / "last.ckpt").is_file() and (out / "export" / "model.onnx").is_file()
+
+
+def test_train_det_reports_bad_sources_cleanly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli(),
+        [
+            "det",
+            "--data",
+            "nope:x",
+            "--out",
+            str(tmp_path / "r"),
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "kind must be one of" in result.output

@@ -1,0 +1,343 @@
+"""``train rec``: data sources, batches, the Lightning system and the CLI end to end (tiny runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("pytorch_lightning")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from textlens.cli.train import app  # noqa: E402
+from textlens.data.charset import Charset  # noqa: E402
+from textlens.data.manifest import ManifestWriter  # noqa: E402
+from textlens.data.samples import CropSample, PageSample, WordAnnotation  # noqa: E402
+from textlens.errors import ConfigError  # noqa: E402
+from textlens.models.serialization import load_weights  # noqa: E402
+from textlens.runtime.crops import CropSpec  # noqa: E402
+from textlens.train.callbacks import AtomicCheckpointIO  # noqa: E402
+from textlens.train.data import LabelRules, TrainStream, collate, prepare  # noqa: E402
+from textlens.train.finetune import load_matching  # noqa: E402
+from textlens.train.rec import RecTrainConfig, train_recognizer  # noqa: E402
+from textlens.train.sources import (  # noqa: E402
+    FakeSource,
+    LmdbSource,
+    ManifestSource,
+    build_source,
+    parse_source,
+    render_text,
+)
+from textlens.train.system import lr_factor  # noqa: E402
+
+LATIN = Charset.from_spec("latin")
+WORDS = ["TOTAL", "cash", "12.50", "Date:", "hello", "world"]
+
+
+@pytest.fixture(scope="module")
+def crop_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("crops")
+    with ManifestWriter(out) as writer:
+        for word in WORDS:
+            writer.add(CropSample(render_text(word, 22), word))
+    return out / "manifest.jsonl"
+
+
+@pytest.fixture(scope="module")
+def page_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One page with two lines of two words each, drawn at known boxes."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    out = tmp_path_factory.mktemp("pages")
+    page = Image.new("RGB", (400, 160), "white")
+    draw, font = ImageDraw.Draw(page), ImageFont.load_default(size=24)
+    words = []
+    for text, (x, y) in [("Hello", (20, 20)), ("there", (92, 20)), ("Total", (20, 90)), ("9.99", (90, 90))]:
+        draw.text((x, y), text, fill="black", font=font)
+        x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font)
+        words.append(WordAnnotation(text=text, box=(x0, y0, x1, y1)))
+    words.append(WordAnnotation(text="###", box=(300, 20, 380, 50)))
+    with ManifestWriter(out) as writer:
+        writer.add(PageSample(np.asarray(page), tuple(words)))
+    return out / "manifest.jsonl"
+
+
+def _invoke(*args: str) -> None:
+    result = CliRunner().invoke(app, ["rec", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- sources and batches
+
+
+def test_source_specs_parse_path_options_and_weight() -> None:
+    spec = parse_source("manifest:data/m.jsonl,crops=lines,weight=0.3")
+    assert (spec.kind, spec.path, spec.options, spec.weight) == (
+        "manifest",
+        "data/m.jsonl",
+        {"crops": "lines"},
+        0.3,
+    )
+    assert parse_source("synth:preset=mixed,fonts=train").options == {"preset": "mixed", "fonts": "train"}
+
+
+@pytest.mark.parametrize("bad", ["nope:x", "manifest:", "synth:weight=-1", "manifest:a,b", "fake:n=abc"])
+def test_bad_source_specs_are_config_errors(bad: str) -> None:
+    with pytest.raises(ConfigError):
+        build_source(parse_source(bad), LATIN)
+
+
+def test_unknown_source_option_is_named(crop_manifest: Path) -> None:
+    with pytest.raises(ConfigError, match="colour"):
+        build_source(parse_source(f"manifest:{crop_manifest},colour=red"), LATIN)
+
+
+def test_page_manifest_gives_word_crops_without_dont_cares(page_manifest: Path) -> None:
+    source = ManifestSource(page_manifest, crops="words")
+    assert [source[i].text for i in range(len(source))] == ["Hello", "there", "Total", "9.99"]
+    crop = source[0].image
+    assert crop.shape[0] < 40 and crop.min() < 100  # a tight crop holding dark ink
+
+
+def test_page_manifest_grouped_into_lines(page_manifest: Path) -> None:
+    source = ManifestSource(page_manifest, crops="lines")
+    assert sorted(source[i].text for i in range(len(source))) == ["Hello there", "Total 9.99"]
+
+
+def test_lmdb_source_reads_the_benchmark_layout(tmp_path: Path) -> None:
+    import cv2
+    import lmdb
+
+    env = lmdb.open(str(tmp_path / "db"), map_size=1 << 22)
+    with env.begin(write=True) as txn:
+        for i, word in enumerate(WORDS[:3], 1):
+            _, png = cv2.imencode(".png", render_text(word))
+            txn.put(b"image-%09d" % i, png.tobytes())
+            txn.put(b"label-%09d" % i, word.encode())
+        txn.put(b"num-samples", b"3")
+    env.close()
+    source = LmdbSource(tmp_path / "db")
+    assert len(source) == 3 and source[2].text == "12.50" and source[2].image.shape[2] == 3
+
+
+def test_ctc_rules_drop_labels_longer_than_the_time_steps() -> None:
+    rules = LabelRules(LATIN, "ctc")
+    assert rules.fits("abc", 16)  # 4 steps, 3 labels
+    assert not rules.fits("aab", 12)  # 3 steps, but the repeat needs a blank between: 4
+    assert not rules.fits("", 64)
+    spec = CropSpec()
+    assert prepare(CropSample(render_text("ab"), "abcdefghijklmnopqrstuvwxyz"), spec, rules) is None
+    assert (
+        prepare(CropSample(render_text("héllo"), "héllo"), spec, LabelRules(Charset("hlo"), "ctc"))[1]
+        == "hllo"
+    )
+
+
+def test_collate_pads_to_the_widest_crop_and_builds_targets() -> None:
+    spec = CropSpec()
+    items = [prepare(CropSample(render_text(w), w), spec, LabelRules(LATIN, "ctc")) for w in ("ab", "longer")]
+    batch = collate(items, spec, LabelRules(LATIN, "ctc"))
+    assert batch["images"].shape[3] == max(int(w) for w in batch["widths"])
+    assert batch["target_lengths"].tolist() == [2, 6] and batch["targets"].shape == (8,)
+    attn = collate(items, spec, LabelRules(LATIN, "attention"))
+    assert attn["targets"].shape == (2, 8) and attn["targets"][0, 0] == 1  # SOS text EOS PAD…
+    parallel = collate(items, spec, LabelRules(LATIN, "parallel", max_len=10))
+    assert parallel["targets"].shape == (2, 12)
+
+
+def test_train_stream_mixes_sources_into_width_sorted_batches() -> None:
+    sources = [FakeSource(n=16, alphabet="ab"), FakeSource(n=16, alphabet="xy")]
+    stream = TrainStream(
+        sources, [0.5, 0.5], CropSpec(), LabelRules(LATIN, "ctc"), batch_size=4, bucket_batches=4
+    )
+    batches = [b for _, b in zip(range(8), iter(stream), strict=False)]
+    letters = set("".join(t for b in batches for t in b["texts"]))
+    assert letters == set("abxy")
+    assert all(b["images"].shape[0] == 4 for b in batches)
+
+
+def test_schedule_warms_up_then_decays() -> None:
+    factors = [lr_factor(s, 100, 0.1, "cosine") for s in range(100)]
+    assert factors[0] < factors[5] < factors[9] == pytest.approx(1.0)
+    assert factors[99] < 0.05 and factors[50] < factors[20]
+
+
+def test_atomic_checkpoint_io_leaves_only_the_target(tmp_path: Path) -> None:
+    AtomicCheckpointIO().save_checkpoint({"x": torch.ones(2)}, tmp_path / "last.ckpt")
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+    assert torch.load(tmp_path / "last.ckpt")["x"].sum() == 2
+
+
+def test_finetune_loading_keeps_rows_of_shared_characters() -> None:
+    from textlens.models import create_model
+
+    old = create_model("crnn_small", num_classes=len(Charset("abc")) + 1)
+    new = create_model("crnn_small", num_classes=len(Charset("cxa")) + 1)
+    report = load_matching(new, old.state_dict(), Charset("abc").chars, Charset("cxa").chars, "ctc")
+    assert "remapped" in report
+    w_old, w_new = old.classifier.weight, new.classifier.weight
+    # " abc" -> rows 1..4; " cxa" -> rows 1..4: 'a' moves from row 2 to row 4, 'c' from 4 to 2.
+    assert (
+        torch.equal(w_new[4], w_old[2])
+        and torch.equal(w_new[2], w_old[4])
+        and torch.equal(w_new[0], w_old[0])
+    )
+    assert torch.equal(new.backbone.stages[0][0].weight, old.backbone.stages[0][0].weight)
+
+
+# ---------------------------------------------------------------- the CLI end to end
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory, crop_manifest: Path) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    _invoke(
+        "--data",
+        "fake:n=32,weight=0.5",
+        "--data",
+        f"manifest:{crop_manifest}",
+        "--val",
+        f"manifest:{crop_manifest}",
+        "--steps",
+        "3",
+        "--batch",
+        "4",
+        "--val-every",
+        "2",
+        "--out",
+        str(out),
+        "--workers",
+        "0",
+        "--precision",
+        "fp32",
+        "--no-progress",
+        "--charset",
+        "latin",
+    )
+    return out
+
+
+def test_cli_run_writes_checkpoints_summary_and_export(trained_run: Path) -> None:
+    assert (trained_run / "last.ckpt").is_file() and (trained_run / "best.ckpt").is_file()
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["steps"] == 3 and summary["samples"] == 12 and summary["final_val"]["count"] == len(WORDS)
+    config = json.loads((trained_run / "export" / "config.json").read_text())
+    assert set(config) == {
+        "name",
+        "family",
+        "arch",
+        "decoder",
+        "model",
+        "charset",
+        "input",
+        "runtime",
+        "training",
+    }
+    assert (config["name"], config["family"], config["arch"], config["decoder"]) == (
+        "tiny",
+        "recognition",
+        "crnn_small",
+        "ctc",
+    )
+    assert config["charset"] == LATIN.chars and config["model"]["num_classes"] == len(LATIN) + 1
+    assert CropSpec.from_config(config["input"]) == CropSpec(height=32, channels=1)
+    from textlens.models import create_model
+
+    model = create_model("crnn_small", **config["model"])
+    load_weights(model, trained_run / "export" / "model.safetensors")  # strict: every tensor fits
+
+
+def test_cli_resume_continues_from_last_checkpoint(trained_run: Path, crop_manifest: Path) -> None:
+    _invoke(
+        "--data",
+        f"manifest:{crop_manifest}",
+        "--steps",
+        "5",
+        "--batch",
+        "4",
+        "--val-every",
+        "2",
+        "--out",
+        str(trained_run),
+        "--workers",
+        "0",
+        "--precision",
+        "fp32",
+        "--no-progress",
+        "--resume",
+    )
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["steps"] == 5 and summary["samples"] == 20  # 3 steps before + 2 now, 4 crops each
+    assert torch.load(trained_run / "last.ckpt", weights_only=False)["global_step"] == 5
+
+
+def test_cli_finetune_to_another_charset(trained_run: Path, tmp_path: Path, crop_manifest: Path) -> None:
+    out = tmp_path / "digits"
+    _invoke(
+        "--data",
+        "fake:n=16,alphabet=0123456789",
+        "--finetune",
+        str(trained_run / "export"),
+        "--charset",
+        "digits",
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--out",
+        str(out),
+        "--workers",
+        "0",
+        "--precision",
+        "fp32",
+        "--no-progress",
+    )
+    config = json.loads((out / "export" / "config.json").read_text())
+    assert config["charset"] == " 0123456789" and config["model"]["num_classes"] == 12
+    assert config["training"]["finetune"] == str(trained_run / "export")
+
+
+def test_cli_reports_bad_input_as_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "rec",
+            "--data",
+            f"manifest:{tmp_path / 'missing.jsonl'}",
+            "--out",
+            str(tmp_path / "x"),
+            "--steps",
+            "1",
+        ],
+    )
+    assert result.exit_code == 2 and "missing.jsonl" in result.output
+
+
+def test_resume_without_a_checkpoint_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"last\.ckpt"):
+        train_recognizer(RecTrainConfig(out=tmp_path / "none", data=["fake:n=8"], resume=True))
+
+
+@pytest.mark.ddp
+def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
+    cfg = RecTrainConfig(
+        out=tmp_path / "ddp",
+        data=["fake:n=32"],
+        val=["fake:n=8,seed=3"],
+        steps=3,
+        batch=4,
+        val_every=2,
+        workers=0,
+        precision="fp32",
+        devices=2,
+        strategy="ddp_spawn",
+        device="cpu",
+        progress=False,
+    )
+    summary = train_recognizer(cfg)
+    assert summary["steps"] == 3 and summary["samples"] == 3 * 4 * 2
+    assert (tmp_path / "ddp" / "export" / "model.safetensors").is_file()

@@ -1,0 +1,77 @@
+"""A classical (non-learned) text-line detector for clean documents: binarise, smear, take the blobs.
+
+It is the fallback ``textlens read`` uses while no neural detector is bundled. It suits scans and
+renders of printed documents (dark text on a light, even background); scene photos need the DBNet
+detector. Nothing here is trained, so nothing here pretends to be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from textlens.runtime.base import Detection
+
+
+@dataclass
+class MorphologyDetector:
+    """Finds text lines by joining the ink of neighbouring characters into horizontal blobs.
+
+    ``gap`` is how far apart (in character heights) two glyphs may be and still join one line;
+    wider gaps (table columns, tab stops) start a new region.
+    """
+
+    name: str = "morph_lines"
+    gap: float = 1.2
+    min_height: int = 5
+    max_height_fraction: float = 0.25
+
+    def ink_mask(self, image: np.ndarray) -> np.ndarray:
+        """Text pixels as 255, from a Sauvola-style local threshold of the grey page (dark-on-light)."""
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        block = max(15, (min(gray.shape[:2]) // 40) | 1)
+        mask = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
+        if mask.mean() > 127:  # light text on a dark page: the threshold found the background
+            mask = 255 - mask
+        return mask
+
+    def character_height(self, mask: np.ndarray) -> float:
+        """Median height of character-sized connected components."""
+        _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        heights = stats[1:, cv2.CC_STAT_HEIGHT]
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        keep = (heights >= self.min_height) & (heights < mask.shape[0] * self.max_height_fraction) & (areas >= 8)
+        return float(np.median(heights[keep])) if keep.any() else 0.0
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        mask = self.ink_mask(image)
+        height = self.character_height(mask)
+        if height <= 0:
+            return []
+        # Drop large non-text blobs (rules, pictures) before smearing.
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        h = stats[:, cv2.CC_STAT_HEIGHT]
+        w = stats[:, cv2.CC_STAT_WIDTH]
+        area = stats[:, cv2.CC_STAT_AREA]
+        # Small marks (dots, commas, colons) stay: they bridge the gaps inside a line.
+        good = (area >= 2) & (h <= 3.0 * height) & (w <= mask.shape[1] * 0.9)
+        good[0] = False
+        clean = np.where(good[labels], 255, 0).astype(np.uint8)
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(self.gap * height)), 1))
+        smeared = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, kernel)
+        contours, _ = cv2.findContours(smeared, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        found: list[Detection] = []
+        pad_y, pad_x = 0.25 * height, 0.3 * height
+        rows, cols = image.shape[:2]
+        for contour in contours:
+            x, y, bw, bh = cv2.boundingRect(contour)
+            if bh < 0.5 * height or bw < 0.3 * height:
+                continue
+            x0, y0 = max(0.0, x - pad_x), max(0.0, y - pad_y)
+            x1, y1 = min(float(cols), x + bw + pad_x), min(float(rows), y + bh + pad_y)
+            quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+            ink = clean[y:y + bh, x:x + bw]
+            found.append(Detection(polygon=quad, score=float(min(1.0, 4 * ink.mean() / 255))))
+        return found
