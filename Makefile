@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check -q
+PIP := $(PY) -m pip --disable-pip-version-check -q --retries 10 --timeout 60
+# A dropped connection to the package index should not fail a whole run: try an install up to 3 times.
+RETRY := for attempt in 1 2 3; do eval "$$cmd" && break; [ $$attempt = 3 ] && exit 1; echo "retrying install ($$attempt)"; sleep 20; done
 # Fonts for the synthetic engine, Tesseract and poppler for benchmarks and PDF tests, a word list.
 APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-croscore fonts-crosextra-carlito \
@@ -20,16 +22,16 @@ $(PY):
 
 # The core install: inference on onnxruntime, no torch.
 $(VENV)/.core-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install -c constraints.txt -e .
+	cmd='$(PIP) install -c constraints.txt -e .'; $(RETRY)
 	touch $@
 
 # Everything the tests need: training (torch pinned by constraints.txt), dev tools.
 $(VENV)/.dev-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP) install -c constraints.txt -e ".[train,dev]"
+	cmd='$(PIP) install -c constraints.txt -e ".[train,dev]"'; $(RETRY)
 	touch $@ $(VENV)/.core-installed
 
 $(VENV)/.bench-installed: $(VENV)/.dev-installed
-	$(PIP) install -c constraints.txt -e ".[train,dev,bench]"
+	cmd='$(PIP) install -c constraints.txt -e ".[train,dev,bench]"'; $(RETRY)
 	touch $@
 
 system-deps:

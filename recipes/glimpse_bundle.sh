@@ -9,6 +9,7 @@ DEST=textlens/models/weights/$NAME
 [ -f "$RUN/export/config.json" ] && [ -f "$RUN/export/model.safetensors" ] || { echo "no export in $RUN" >&2; exit 2; }
 mkdir -p "$DEST"
 cp "$RUN/export/model.safetensors" "$DEST/model.safetensors"
+chmod 644 "$DEST/model.safetensors"
 python - "$RUN/export/config.json" "$DEST/config.json" "$NAME" <<'PY'
 import json, sys
 config = json.load(open(sys.argv[1]))

@@ -8,10 +8,12 @@ DEVICE=${2:-auto}
 common=(--data "$DATA" --device "$DEVICE" --batch 128 --val-every 2000 --no-progress)
 
 # RAM, 28×28 MNIST, 6 glimpses of 8×8 (1 scale), ReLU RNN core: the bundled ram_mnist was trained like
-# this (36k steps on one H100), then fine-tuned below with ±2 px jitter on the CPU.
+# this (36k steps on one H100), then fine-tuned twice below with ±2 px jitter on the CPU.
 textlens train glimpse --arch ram --task mnist --steps 36000 --lr 1e-3 --out runs/ram_mnist "${common[@]}"
-textlens train glimpse --arch ram --task mnist --steps 9000 --lr 3e-4 --jitter 2 --init runs/ram_mnist/export \
+textlens train glimpse --arch ram --task mnist --steps 14000 --lr 3e-4 --jitter 2 --init runs/ram_mnist/export \
   --out runs/ram_mnist_ft "${common[@]}"
+textlens train glimpse --arch ram --task mnist --steps 15000 --lr 3e-4 --jitter 2 --init runs/ram_mnist_ft/export \
+  --seed 1 --out runs/ram_mnist_ft2 "${common[@]}"
 
 # RAM, translated (60×60) and cluttered (60×60, 4 fragments) MNIST: 8 glimpses of 12×12 at 3 scales.
 textlens train glimpse --arch ram --task translated --steps 25000 --out runs/ram_translated "${common[@]}"

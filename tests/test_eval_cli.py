@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 import textlens.cli.eval as eval_cli
@@ -210,13 +210,22 @@ def test_page_command_rejects_an_unknown_level(pages: Path) -> None:
     assert result.exit_code == 2 and "char" in result.output
 
 
-def test_digits_without_a_classifier_runtime_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_digits_with_an_unknown_model_says_so(tmp_path: Path) -> None:
     Image.new("RGB", (8, 8)).save(tmp_path / "d.png")
     (tmp_path / "d.jsonl").write_text('{"image": "d.png", "label": "3"}\n')
-    monkeypatch.delattr(eval_cli.runtime, "load_model", raising=False)
-    result = runner.invoke(eval_cli.app, ["digits", "-m", str(tmp_path / "d.jsonl"), "--model", "glimpse"])
+    result = runner.invoke(eval_cli.app, ["digits", "-m", str(tmp_path / "d.jsonl"), "--model", "no_such_model"])
     assert result.exit_code == 1
-    assert "glimpse" in result.stderr and "load_model" in result.stderr
+    assert "no_such_model" in result.stderr
+
+
+def test_digits_runs_the_bundled_ram_model(tmp_path: Path) -> None:
+    for i, digit in enumerate("17"):
+        image = Image.new("L", (28, 28), 0)
+        ImageDraw.Draw(image).text((9, 6), digit, fill=255)
+        image.save(tmp_path / f"d{i}.png")
+    (tmp_path / "d.jsonl").write_text('{"image": "d0.png", "label": "1"}\n{"image": "d1.png", "label": "7"}\n')
+    out = _json(["digits", "-m", str(tmp_path / "d.jsonl"), "--model", "ram_mnist", "--json"])
+    assert out["count"] == 2 and out["accuracy"] + out["error"] == pytest.approx(1.0)
 
 
 def test_digits_with_an_injected_classifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

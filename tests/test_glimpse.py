@@ -465,6 +465,10 @@ def test_eval_command_reports_error_on_the_validation_split(trained_ram: Path, m
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
     assert scores["count"] == 10 and scores["error"] == pytest.approx(1 - scores["accuracy"])
+    args = ["eval", "--model", str(trained_ram / "export"), "--data", str(mnist_dir), "--limit", "10", "--json",
+            "--holdout", str(N_VAL), "--samples", "3"]
+    runs = [json.loads(CliRunner().invoke(app, args).output) for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0]["samples"] == 3  # sampled paths are seeded: scores repeat
 
 
 def test_show_reports_a_missing_image(trained_ram: Path, tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from textlens import runtime
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.document import Document
 from textlens.errors import AnnotationError, ModelError, TextlensError, UnknownModel
@@ -245,18 +244,18 @@ def page(
 
 
 def load_classifier(name: str) -> Callable[[np.ndarray], str]:
-    """A digit/character classifier as ``image -> label`` through ``textlens.runtime.load_model``."""
-    loader = getattr(runtime, "load_model", None)
-    if loader is None:
-        raise UnknownModel(
-            "no classifier runtime is available yet (textlens.runtime.load_model is missing)", name
-        )
-    model = loader(name)
-    if hasattr(model, "classify"):
-        return lambda image: str(model.classify([image])[0])
-    if callable(model):
-        return lambda image: str(model(image))
-    raise ModelError("the loaded model has no classify() method", name)
+    """A digit classifier as ``image -> label``: the glimpse models (RAM, DRAM), which run on torch."""
+    from textlens.models.registry import load_config
+
+    folder = Path(name) if Path(name).is_dir() else None
+    family = load_config(folder or name).get("family")
+    if family != "glimpse":
+        raise UnknownModel(f"{name!r} is a {family} model, not a digit classifier (bundled: ram_mnist, "
+                           "dram_multidigit)", name)
+    from textlens.models.glimpse.predict import load_glimpse_model
+
+    predict = load_glimpse_model(folder or name)
+    return lambda image: predict([image])[0]
 
 
 @app.command()

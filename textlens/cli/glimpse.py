@@ -240,7 +240,7 @@ def evaluate(
     samples: Annotated[
         int, typer.Option(help="Monte-Carlo glimpse paths to average (1: the mean path).")
     ] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the validation stream (the training run's).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the validation stream and of sampled paths.")] = 0,
     holdout: Annotated[
         int, typer.Option(help="Last MNIST training images kept as the validation split.")
     ] = 5000,
@@ -255,7 +255,11 @@ def evaluate(
         loaded = load_glimpse(model)
         name = task or loaded.config.get("task", {}).get("name", "mnist")
         val = build_task(name, "val", data, seed=seed, val_size=holdout)
-        result = {"model": model, "task": name, **evaluate_task(loaded.model, val, limit, samples=samples)}
+        result = {
+            "model": model,
+            "task": name,
+            **evaluate_task(loaded.model, val, limit, samples=samples, seed=seed),
+        }
     except TextlensError as exc:
         raise _fail(exc) from exc
     if json_out:

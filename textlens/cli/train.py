@@ -115,10 +115,12 @@ if __name__ == "__main__":
 
 
 def _register_other_families() -> None:
-    """The detection trainer's command lives in its own module; it is a `train` subcommand too."""
+    """Detection and glimpse trainers live in their own modules; they are `train` subcommands too."""
+    from textlens.cli.glimpse import train_glimpse
     from textlens.cli.train_det import det
 
     app.command("det")(det)
+    app.command("glimpse")(train_glimpse)
 
 
 _register_other_families()

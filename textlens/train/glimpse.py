@@ -245,15 +245,21 @@ def evaluate_task(
     batch_size: int = 256,
     samples: int = 1,
     device: str = "cpu",
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Accuracy and error of ``model`` on the first ``count`` samples of a (validation) task."""
+    """Accuracy and error of ``model`` on the first ``count`` samples of a (validation) task.
+
+    Sampled paths (``samples`` > 1) draw from a torch generator seeded with ``seed``, so a score repeats.
+    """
     model = model.to(device)
     count = min(count, len(task))
     pairs: list[tuple[str, str]] = []
-    for first in range(0, count, batch_size):
-        images, texts = task.batch(range(first, min(first + batch_size, count)))
-        tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0).to(device)
-        pairs.extend(zip(texts, predict_texts(model, tensor, samples), strict=True))
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if device == "cuda" else []):
+        torch.manual_seed(seed)
+        for first in range(0, count, batch_size):
+            images, texts = task.batch(range(first, min(first + batch_size, count)))
+            tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0).to(device)
+            pairs.extend(zip(texts, predict_texts(model, tensor, samples), strict=True))
     scores = score_labels(pairs)
     return {
         "count": scores.count,
