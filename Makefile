@@ -42,7 +42,7 @@ system-deps:
 	fi
 
 demo: $(VENV)/.core-installed
-	$(VENV)/bin/textlens read examples/sample.png
+	bash examples/demo.sh
 
 test: system-deps $(VENV)/.dev-installed
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(VENV)/bin/pytest
