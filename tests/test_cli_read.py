@@ -88,3 +88,15 @@ def test_missing_input_alone_exits_1_with_its_name(tmp_path: Path) -> None:
     result = runner.invoke(app, ["read", str(tmp_path / "ghost.png")])
     assert result.exit_code == 1
     assert "ghost.png" in result.output
+
+
+def test_several_formats_or_a_trailing_slash_make_the_output_a_folder(tmp_path: Path) -> None:
+    page = str(good_page(tmp_path / "page.png"))
+    result = runner.invoke(app, ["read", page, "-o", str(tmp_path / "many"), "-f", "text,hocr"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "many").iterdir()) == ["page.hocr", "page.txt"]
+    result = runner.invoke(app, ["read", page, "-o", str(tmp_path / "slash") + "/", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "slash" / "page.json").is_file()
+    result = runner.invoke(app, ["read", page, "-o", str(tmp_path / "one.tsv"), "-f", "tsv"])
+    assert result.exit_code == 0 and (tmp_path / "one.tsv").read_text().startswith("level\tpage_num")

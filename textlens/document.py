@@ -76,8 +76,7 @@ class Word:
     polygon: Polygon | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"text": self.text, "box": _round_box(self.box),
-                               "confidence": round(self.confidence, 4)}
+        out: dict[str, Any] = {"text": self.text, "box": _round_box(self.box), "confidence": round(self.confidence, 4)}
         if self.polygon is not None:
             out["polygon"] = [[round(x, 2), round(y, 2)] for x, y in self.polygon]
         return out
@@ -116,8 +115,11 @@ class Line:
 
     def to_dict(self) -> dict[str, Any]:
         assert self.box is not None
-        out: dict[str, Any] = {"box": _round_box(self.box), "confidence": round(self.confidence, 4),
-                               "words": [w.to_dict() for w in self.words]}
+        out: dict[str, Any] = {
+            "box": _round_box(self.box),
+            "confidence": round(self.confidence, 4),
+            "words": [w.to_dict() for w in self.words],
+        }
         if self.polygon is not None:
             out["polygon"] = [[round(x, 2), round(y, 2)] for x, y in self.polygon]
         return out
@@ -158,13 +160,18 @@ class Block:
 
     def to_dict(self) -> dict[str, Any]:
         assert self.box is not None
-        return {"box": _round_box(self.box), "confidence": round(self.confidence, 4),
-                "lines": [ln.to_dict() for ln in self.lines]}
+        return {
+            "box": _round_box(self.box),
+            "confidence": round(self.confidence, 4),
+            "lines": [ln.to_dict() for ln in self.lines],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Block:
-        return cls(lines=tuple(Line.from_dict(ln) for ln in data.get("lines", [])),
-                   box=_box(data["box"]) if "box" in data else None)
+        return cls(
+            lines=tuple(Line.from_dict(ln) for ln in data.get("lines", [])),
+            box=_box(data["box"]) if "box" in data else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -196,18 +203,26 @@ class Page:
         return _mean([w.confidence for w in self.words])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "width": self.width, "height": self.height, "dpi": self.dpi,
-                "source": self.source, "rotation": self.rotation,
-                "blocks": [b.to_dict() for b in self.blocks]}
+        return {
+            "index": self.index,
+            "width": self.width,
+            "height": self.height,
+            "dpi": self.dpi,
+            "source": self.source,
+            "rotation": self.rotation,
+            "blocks": [b.to_dict() for b in self.blocks],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Page:
         return cls(
-            width=int(data["width"]), height=int(data["height"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
             blocks=tuple(Block.from_dict(b) for b in data.get("blocks", [])),
             index=int(data.get("index", 0)),
             dpi=None if data.get("dpi") is None else float(data["dpi"]),
-            source=data.get("source"), rotation=int(data.get("rotation", 0)),
+            source=data.get("source"),
+            rotation=int(data.get("rotation", 0)),
         )
 
     @classmethod
@@ -232,15 +247,13 @@ class Document:
             yield from page.words
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "metadata": dict(self.metadata),
-                "pages": [p.to_dict() for p in self.pages]}
+        return {"schema": SCHEMA_VERSION, "metadata": dict(self.metadata), "pages": [p.to_dict() for p in self.pages]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
         if not isinstance(data, dict) or "pages" not in data:
             raise AnnotationError("a document dict needs a 'pages' list")
-        return cls(pages=tuple(Page.from_dict(p) for p in data["pages"]),
-                   metadata=dict(data.get("metadata", {})))
+        return cls(pages=tuple(Page.from_dict(p) for p in data["pages"]), metadata=dict(data.get("metadata", {})))
 
 
 # ---------------------------------------------------------------- reading order
@@ -279,9 +292,11 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
 
 def sort_lines(lines: Iterable[Line]) -> list[Line]:
     """Lines top to bottom by vertical centre, ties broken left to right."""
+
     def key(line: Line) -> tuple[float, float]:
         assert line.box is not None
         return ((line.box[1] + line.box[3]) / 2, line.box[0])
+
     return sorted(lines, key=key)
 
 
@@ -319,8 +334,7 @@ def find_column_gutters(boxes: Sequence[Box], page_width: float, min_gap_ratio: 
     return gutters
 
 
-def layout_blocks(words: Sequence[Word], page_width: float | None = None,
-                  paragraph_gap: float = 1.2) -> list[Block]:
+def layout_blocks(words: Sequence[Word], page_width: float | None = None, paragraph_gap: float = 1.2) -> list[Block]:
     """Arrange loose words into blocks of lines in reading order.
 
     Columns (found from white gutters) are read left to right, each top to bottom; within a column,

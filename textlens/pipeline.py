@@ -40,8 +40,7 @@ def crop_quad(image: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.nd
     width, height = max(width, 1), max(height, 1)
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad, target)
-    crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return crop, quad
 
 
@@ -76,8 +75,12 @@ def split_into_words(result: Recognition, quad: np.ndarray) -> list[Word]:
         end = 1.0 if j == n else (xs[j - 1] + xs[j]) / 2
         if i > 0 and text[i - 1] == " ":
             start = max(start, xs[i] - (xs[i] - xs[i - 1]) / 2)
-        poly = (_point_on_quad(quad, start, True), _point_on_quad(quad, end, True),
-                _point_on_quad(quad, end, False), _point_on_quad(quad, start, False))
+        poly = (
+            _point_on_quad(quad, start, True),
+            _point_on_quad(quad, end, True),
+            _point_on_quad(quad, end, False),
+            _point_on_quad(quad, start, False),
+        )
         conf = float(np.mean(confs[i:j]))
         words.append(Word(text=text[i:j], box=polygon_box(poly), confidence=conf, polygon=poly))
         i = j
@@ -93,16 +96,23 @@ class OCR:
     a transform, boxes are mapped back to the original page.
     """
 
-    def __init__(self, detector: str | Path | Detector | None = None,
-                 recognizer: str | Path | Recognizer | None = None,
-                 preprocess: Callable[[np.ndarray], Any] | None = None,
-                 threads: int | None = None, dpi: int = 200, max_pixels: int | None = None) -> None:
+    def __init__(
+        self,
+        detector: str | Path | Detector | None = None,
+        recognizer: str | Path | Recognizer | None = None,
+        preprocess: Callable[[np.ndarray], Any] | None = None,
+        threads: int | None = None,
+        dpi: int = 200,
+        max_pixels: int | None = None,
+    ) -> None:
         from textlens.runtime.loading import load_detector, load_recognizer
 
-        self.detector: Detector = (detector if isinstance(detector, Detector)
-                                   else load_detector(detector, threads=threads))
-        self.recognizer: Recognizer = (recognizer if isinstance(recognizer, Recognizer)
-                                       else load_recognizer(recognizer, threads=threads))
+        self.detector: Detector = (
+            detector if isinstance(detector, Detector) else load_detector(detector, threads=threads)
+        )
+        self.recognizer: Recognizer = (
+            recognizer if isinstance(recognizer, Recognizer) else load_recognizer(recognizer, threads=threads)
+        )
         self.preprocess = preprocess
         self.dpi = dpi
         self.max_pixels = max_pixels
@@ -120,13 +130,15 @@ class OCR:
         """Read already-loaded pages (``textlens.io.PageImage`` objects: image, index, source, dpi)."""
         started = time.perf_counter()
         read = [self.read_page(p.image, index=p.index, source=p.source, dpi=p.dpi) for p in pages]
-        meta = {"engine": "textlens", "detector": getattr(self.detector, "name", str(self.detector)),
-                "recognizer": getattr(self.recognizer, "name", str(self.recognizer)),
-                "seconds": round(time.perf_counter() - started, 4)}
+        meta = {
+            "engine": "textlens",
+            "detector": getattr(self.detector, "name", str(self.detector)),
+            "recognizer": getattr(self.recognizer, "name", str(self.recognizer)),
+            "seconds": round(time.perf_counter() - started, 4),
+        }
         return Document(pages=tuple(read), metadata=meta)
 
-    def read_page(self, image: np.ndarray, index: int = 0, source: str | None = None,
-                  dpi: float | None = None) -> Page:
+    def read_page(self, image: np.ndarray, index: int = 0, source: str | None = None, dpi: float | None = None) -> Page:
         """Read one RGB uint8 page image."""
         height, width = image.shape[:2]
         work, back = image, None
@@ -164,8 +176,12 @@ class OCR:
 
 def _map_word(word: Word, matrix: np.ndarray) -> Word:
     """Map a word's geometry through a 3×3 homogeneous matrix (back to the original page)."""
-    points = word.polygon or ((word.box[0], word.box[1]), (word.box[2], word.box[1]),
-                              (word.box[2], word.box[3]), (word.box[0], word.box[3]))
+    points = word.polygon or (
+        (word.box[0], word.box[1]),
+        (word.box[2], word.box[1]),
+        (word.box[2], word.box[3]),
+        (word.box[0], word.box[3]),
+    )
     pts = np.hstack([np.asarray(points, dtype=np.float64), np.ones((len(points), 1))]) @ matrix.T
     mapped = tuple((float(x / w), float(y / w)) for x, y, w in pts)
     return Word(text=word.text, box=polygon_box(mapped), confidence=word.confidence, polygon=mapped)

@@ -10,8 +10,13 @@ import typer
 
 from textlens import __version__
 
-app = typer.Typer(name="textlens", help="textlens: deep-learning OCR — read, train, evaluate.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    name="textlens",
+    help="textlens: deep-learning OCR — read, train, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
 
 # (module, attribute, name): a function registered as a command, or a typer app added as a group.
 COMMANDS: list[tuple[str, str, str]] = [

@@ -17,8 +17,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from textlens.errors import TextlensError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-INPUT_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pdf", ".jp2", ".pbm",
-                    ".pgm", ".ppm"}
+INPUT_EXTENSIONS = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".webp",
+    ".gif",
+    ".pdf",
+    ".jp2",
+    ".pbm",
+    ".pgm",
+    ".ppm",
+}
 
 console = Console(stderr=True, highlight=False)
 T = TypeVar("T")
@@ -51,16 +64,21 @@ def expand_inputs(inputs: Iterable[str]) -> list[Path]:
     return unique
 
 
-def output_path(source: Path, output: Path | None, extension: str, many: bool,
-                suffix: str = "") -> Path | None:
+def output_is_folder(output: str | None, inputs: int, formats: int) -> bool:
+    """Whether ``-o`` names a folder: it exists as one, ends in a separator, or must hold several files."""
+    if output is None:
+        return False
+    return inputs > 1 or formats > 1 or output.endswith(("/", os.sep)) or Path(output).is_dir()
+
+
+def output_path(source: Path, output: Path | None, extension: str, as_folder: bool, suffix: str = "") -> Path | None:
     """Where the result for ``source`` goes: None means standard output.
 
-    ``-o`` names a file for a single input, or a folder (existing, ending in a separator, or given
-    with several inputs) that receives ``<stem><suffix><extension>`` per input.
+    ``-o`` names a file for a single input and format, or a folder that receives
+    ``<stem><suffix><extension>`` per input (see ``output_is_folder``).
     """
     if output is None:
         return None
-    as_folder = many or output.is_dir() or str(output).endswith(os.sep)
     if as_folder:
         return output / f"{source.stem}{suffix}{extension}"
     return output
@@ -84,8 +102,13 @@ def _describe(exc: BaseException, item: Path) -> str:
     return f"{item}: {type(exc).__name__}: {exc}"
 
 
-def run_batch(items: Sequence[Path], work: Callable[[Path], T], jobs: int = 1,
-              on_result: Callable[[Path, T], None] | None = None, label: str = "reading") -> BatchReport:
+def run_batch(
+    items: Sequence[Path],
+    work: Callable[[Path], T],
+    jobs: int = 1,
+    on_result: Callable[[Path, T], None] | None = None,
+    label: str = "reading",
+) -> BatchReport:
     """Run ``work`` on every item, going on past failures; a progress bar shows for more than one item.
 
     With ``jobs > 1`` items run in worker processes (``work`` must then be picklable, e.g. a
@@ -93,8 +116,15 @@ def run_batch(items: Sequence[Path], work: Callable[[Path], T], jobs: int = 1,
     """
     report = BatchReport()
     show = len(items) > 1 and console.is_terminal
-    progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=console, transient=True, disable=not show)
+    progress = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not show,
+    )
 
     def finish(item: Path, result: T | None, exc: BaseException | None) -> None:
         if exc is not None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from textlens.cli.common import EXIT_USAGE, console, expand_inputs, output_path, run_batch
+from textlens.cli.common import EXIT_USAGE, console, expand_inputs, output_is_folder, output_path, run_batch
 from textlens.errors import ConfigError, TextlensError
 
 BINARY_FORMATS = {"pdf", "overlay"}
@@ -23,7 +23,7 @@ class ReadOptions:
 
     formats: tuple[str, ...]
     output: Path | None
-    many: bool
+    to_folder: bool
     detector: str | None = None
     recognizer: str | None = None
     deskew: bool = False
@@ -39,8 +39,16 @@ _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
 
 def build_ocr(options: ReadOptions) -> Any:
     """The OCR engine for these options, built once per process (model loading is the slow part)."""
-    key = (options.detector, options.recognizer, options.deskew, options.binarize, options.denoise,
-           options.dpi, options.max_pixels, options.threads)
+    key = (
+        options.detector,
+        options.recognizer,
+        options.deskew,
+        options.binarize,
+        options.denoise,
+        options.dpi,
+        options.max_pixels,
+        options.threads,
+    )
     if key not in _OCR_CACHE:
         from textlens.pipeline import OCR
 
@@ -48,11 +56,15 @@ def build_ocr(options: ReadOptions) -> Any:
         if options.deskew or options.binarize or options.denoise:
             from textlens.preprocess import from_options
 
-            preprocess = from_options(deskew=options.deskew, binarize=options.binarize,
-                                      denoise=options.denoise)
-        _OCR_CACHE[key] = OCR(detector=options.detector, recognizer=options.recognizer,
-                              preprocess=preprocess, threads=options.threads, dpi=options.dpi,
-                              max_pixels=options.max_pixels)
+            preprocess = from_options(deskew=options.deskew, binarize=options.binarize, denoise=options.denoise)
+        _OCR_CACHE[key] = OCR(
+            detector=options.detector,
+            recognizer=options.recognizer,
+            preprocess=preprocess,
+            threads=options.threads,
+            dpi=options.dpi,
+            max_pixels=options.max_pixels,
+        )
     return _OCR_CACHE[key]
 
 
@@ -70,7 +82,7 @@ def read_one(path: Path, options: ReadOptions) -> str | None:
     printed: list[str] = []
     for fmt in options.formats:
         extension = FORMATS[fmt][0]
-        target = output_path(path, options.output, extension, options.many)
+        target = output_path(path, options.output, extension, options.to_folder)
         if target is None:
             printed.append(str(render(document, fmt, images=images)))
         else:
@@ -90,10 +102,16 @@ def parse_formats(value: str) -> tuple[str, ...]:
 
 def read(
     inputs: Annotated[list[str], typer.Argument(help="Images, PDFs, globs or folders.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output",
-                      help="Output file (one input) or folder (several inputs).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f",
-                   help="text, json, hocr, alto, tsv, pdf or overlay; several separated by commas.")] = "text",
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="Output file (one input, one format) or folder (several, or ending in /)."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="text, json, hocr, alto, tsv, pdf or overlay; several separated by commas."
+        ),
+    ] = "text",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
     detector: Annotated[str | None, typer.Option(help="Detection model name or folder.")] = None,
     recognizer: Annotated[str | None, typer.Option(help="Recognition model name or folder.")] = None,
@@ -111,21 +129,34 @@ def read(
         console.print(f"[red]usage error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from exc
     items = expand_inputs(inputs)
-    many = len(items) > 1
+    to_folder = output_is_folder(output, len(items), len(formats))
     if output is None and any(f in BINARY_FORMATS for f in formats):
         console.print("[red]usage error[/red] pdf and overlay outputs need -o FILE or -o FOLDER")
         raise typer.Exit(EXIT_USAGE)
-    options = ReadOptions(formats=formats, output=output, many=many, detector=detector, recognizer=recognizer,
-                          deskew=deskew, binarize=binarize, denoise=denoise, dpi=dpi, max_pixels=max_pixels,
-                          threads=threads)
+    options = ReadOptions(
+        formats=formats,
+        output=None if output is None else Path(output),
+        to_folder=to_folder,
+        detector=detector,
+        recognizer=recognizer,
+        deskew=deskew,
+        binarize=binarize,
+        denoise=denoise,
+        dpi=dpi,
+        max_pixels=max_pixels,
+        threads=threads,
+    )
     try:
         ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded
     except TextlensError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
     if getattr(ocr.detector, "name", "") == "morph_lines" and options.detector is None:
-        console.print("[yellow]note[/yellow] no neural text detector is bundled yet: using the classical "
-                      "line detector, which suits clean printed documents, not photos of scenes", soft_wrap=True)
+        console.print(
+            "[yellow]note[/yellow] no neural text detector is bundled yet: using the classical "
+            "line detector, which suits clean printed documents, not photos of scenes",
+            soft_wrap=True,
+        )
 
     def emit(item: Path, text: str | None) -> None:
         if text is not None:

@@ -80,8 +80,13 @@ def _parse_word(raw: Any, where: str) -> WordAnnotation:
     if box[2] < box[0] or box[3] < box[1]:
         raise AnnotationError(f"{where}: box {list(box)} has x1 < x0 or y1 < y0")
     extra = {k: v for k, v in raw.items() if k not in _WORD_KEYS}
-    return WordAnnotation(text=str(raw["text"]), box=box, polygon=polygon,  # type: ignore[arg-type]
-                          ignore=bool(raw.get("ignore", False)), extra=extra)
+    return WordAnnotation(
+        text=str(raw["text"]),
+        box=box,
+        polygon=polygon,  # type: ignore[arg-type]
+        ignore=bool(raw.get("ignore", False)),
+        extra=extra,
+    )
 
 
 def parse_record(obj: Any, root: Path, where: str) -> ManifestRecord:
@@ -188,8 +193,12 @@ class ManifestWriter:
         self.prefix = prefix
         self.records: list[ManifestRecord] = []
 
-    def add(self, sample: CropSample | PageSample | LabelSample, name: str | None = None,
-            extra: dict[str, Any] | None = None) -> ManifestRecord:
+    def add(
+        self,
+        sample: CropSample | PageSample | LabelSample,
+        name: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> ManifestRecord:
         index = len(self.records)
         image_path = self.images_dir / (name or f"{self.prefix}{index:08d}.png")
         Image.fromarray(sample.image).save(image_path)

@@ -50,15 +50,21 @@ _REGISTRY: dict[str, ModelSpec] = {}
 _loaded_families: set[str] = set()
 
 
-def register_model(name: str, family: str, description: str = "",
-                   **defaults: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register_model(
+    name: str, family: str, description: str = "", **defaults: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``builder(**config) -> nn.Module`` under ``name`` with default config."""
 
     def wrap(builder: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY and _REGISTRY[name].builder is not builder:
             raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelSpec(name=name, family=family, builder=builder, defaults=dict(defaults),
-                                    description=description or (builder.__doc__ or "").strip().split("\n")[0])
+        _REGISTRY[name] = ModelSpec(
+            name=name,
+            family=family,
+            builder=builder,
+            defaults=dict(defaults),
+            description=description or (builder.__doc__ or "").strip().split("\n")[0],
+        )
         return builder
 
     return wrap
@@ -108,8 +114,7 @@ def load_config(name_or_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def create_model(name: str, pretrained: bool = False, checkpoint: str | Path | None = None,
-                 **overrides: Any) -> Any:
+def create_model(name: str, pretrained: bool = False, checkpoint: str | Path | None = None, **overrides: Any) -> Any:
     """Build a registered model as a torch module.
 
     ``pretrained=True`` loads the bundled weights (and their config); ``checkpoint`` loads a

@@ -72,6 +72,6 @@ class MorphologyDetector:
             x0, y0 = max(0.0, x - pad_x), max(0.0, y - pad_y)
             x1, y1 = min(float(cols), x + bw + pad_x), min(float(rows), y + bh + pad_y)
             quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
-            ink = clean[y:y + bh, x:x + bw]
+            ink = clean[y : y + bh, x : x + bw]
             found.append(Detection(polygon=quad, score=float(min(1.0, 4 * ink.mean() / 255))))
         return found

@@ -34,8 +34,11 @@ def available_models(family: str | None = None) -> list[str]:
     if WEIGHTS_ROOT.is_dir():
         for folder in sorted(WEIGHTS_ROOT.iterdir()):
             cfg = folder / "config.json"
-            if (cfg.is_file() and (folder / "model.onnx").is_file()
-                    and (family is None or json.loads(cfg.read_text()).get("family") == family)):
+            if (
+                cfg.is_file()
+                and (folder / "model.onnx").is_file()
+                and (family is None or json.loads(cfg.read_text()).get("family") == family)
+            ):
                 names.append(folder.name)
     return names
 
@@ -45,8 +48,9 @@ def _open(name_or_path: str | Path, family: str, **options: Any) -> Any:
     cfg_path = folder / "config.json"
     if not cfg_path.is_file() or not (folder / "model.onnx").is_file():
         bundled = ", ".join(available_models(family)) or "none is bundled yet"
-        raise MissingWeights(f"no ONNX {family} model at {folder} (bundled {family} models: {bundled})",
-                             str(name_or_path))
+        raise MissingWeights(
+            f"no ONNX {family} model at {folder} (bundled {family} models: {bundled})", str(name_or_path)
+        )
     config = json.loads(cfg_path.read_text(encoding="utf-8"))
     module_name, cls_name = config.get("runtime", DEFAULT_RUNTIMES[family]).split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
