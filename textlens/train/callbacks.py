@@ -90,3 +90,33 @@ class FinalCheckpoint(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         trainer.save_checkpoint(self.path)
+
+
+class WallClockBudget(pl.Callback):
+    """Stops training after ``minutes`` of this process's wall time (unlike ``max_time``, not carried by --resume)."""
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = minutes * 60.0
+        self.started = time.perf_counter()
+        self.hit = False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if time.perf_counter() - self.started >= self.seconds:
+            self.hit = True
+            trainer.should_stop = True
+
+
+def checkpoint_callback(out: Path, monitor: str | None, mode: str = "min", every_n_steps: int | None = None) -> Any:
+    """``best.ckpt`` by ``monitor`` plus ``last.ckpt``; without a metric, only ``last.ckpt`` every N steps."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    if monitor is not None:
+        return ModelCheckpoint(dirpath=out, filename="best", monitor=monitor, mode=mode, save_top_k=1,
+                               save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
+    return ModelCheckpoint(dirpath=out, save_top_k=0, save_last=True, every_n_train_steps=every_n_steps,
+                           enable_version_counter=False)

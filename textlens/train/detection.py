@@ -28,7 +28,7 @@ from textlens.models.detection.postprocess import DEFAULT_DB, DEFAULT_EAST, db_p
 from textlens.models.registry import create_model, get_spec
 from textlens.models.serialization import load_weights
 from textlens.runtime.detector import DEFAULT_INPUT
-from textlens.train.callbacks import AtomicCheckpointIO, Throughput
+from textlens.train.callbacks import AtomicCheckpointIO, Throughput, WallClockBudget, checkpoint_callback
 from textlens.train.det_data import (
     CropPolicy,
     DetectionDataModule,
@@ -158,25 +158,6 @@ class CropThroughput(Throughput):
         self.samples += len(batch["images"]) * trainer.world_size
 
 
-class WallClockBudget(pl.Callback):
-    """Stops training after ``minutes`` of wall time (counted from this process's fit start)."""
-
-    def __init__(self, minutes: float) -> None:
-        self.seconds = minutes * 60.0
-        self.started = time.perf_counter()
-        self.hit = False
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        if time.perf_counter() - self.started >= self.seconds:
-            self.hit = True
-            trainer.should_stop = True
-
-
 @dataclass
 class DetTrainConfig:
     """Everything ``train det`` takes; the CLI fills it from its options."""
@@ -293,31 +274,12 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
     """The Lightning Trainer with checkpointing, throughput, the wall-clock budget and optional EMA."""
     from pytorch_lightning.callbacks import (
         LearningRateMonitor,
-        ModelCheckpoint,
         RichProgressBar,
         TQDMProgressBar,
     )
     from pytorch_lightning.loggers import CSVLogger
 
-    if has_val:
-        checkpoint = ModelCheckpoint(
-            dirpath=cfg.out,
-            filename="best",
-            monitor="val/f1",
-            mode="max",
-            save_top_k=1,
-            save_last=True,
-            enable_version_counter=False,
-            auto_insert_metric_name=False,
-        )
-    else:
-        checkpoint = ModelCheckpoint(
-            dirpath=cfg.out,
-            save_top_k=0,
-            save_last=True,
-            every_n_train_steps=cfg.val_every,
-            enable_version_counter=False,
-        )
+    checkpoint = checkpoint_callback(cfg.out, "val/f1" if has_val else None, "max", cfg.val_every)
     throughput = CropThroughput()
     budget = WallClockBudget(cfg.max_minutes) if cfg.max_minutes else None
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]

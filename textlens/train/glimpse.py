@@ -269,48 +269,22 @@ def evaluate_task(
     }
 
 
-class TimeLimit(pl.Callback):
-    """Stop after ``minutes`` of this process's training (unlike ``max_time``, not carried by --resume)."""
-
-    def __init__(self, minutes: float) -> None:
-        self.seconds = minutes * 60.0
-        self._start = time.perf_counter()
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        if time.perf_counter() - self._start > self.seconds:
-            trainer.should_stop = True
-
-
 def _seed_everything(seed: int) -> None:
     pl.seed_everything(seed, workers=True, verbose=False)
 
 
 def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tuple[Any, Any, Any]:
     """Lightning Trainer with best/last checkpoints (val/error), throughput, CSV logs and a progress bar."""
-    from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+    from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
     from pytorch_lightning.loggers import CSVLogger
 
-    from textlens.train.callbacks import AtomicCheckpointIO, Throughput
+    from textlens.train.callbacks import AtomicCheckpointIO, Throughput, WallClockBudget, checkpoint_callback
 
-    checkpoint = ModelCheckpoint(
-        dirpath=cfg.out,
-        filename="best",
-        monitor="val/error",
-        mode="min",
-        save_top_k=1,
-        save_last=True,
-        enable_version_counter=False,
-        auto_insert_metric_name=False,
-    )
+    checkpoint = checkpoint_callback(cfg.out, "val/error", "min")
     throughput = Throughput()
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
     if cfg.max_minutes:
-        callbacks.append(TimeLimit(cfg.max_minutes))
+        callbacks.append(WallClockBudget(cfg.max_minutes))
     if cfg.progress:
         from pytorch_lightning.callbacks import RichProgressBar
 

@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,34 +207,21 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
     from pytorch_lightning.callbacks import (
         EarlyStopping,
         LearningRateMonitor,
-        ModelCheckpoint,
         RichProgressBar,
         TQDMProgressBar,
     )
     from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
     from pytorch_lightning.loggers import CSVLogger
 
-    from textlens.train.callbacks import AtomicCheckpointIO, FinalCheckpoint, Throughput
+    from textlens.train.callbacks import (
+        AtomicCheckpointIO,
+        FinalCheckpoint,
+        Throughput,
+        WallClockBudget,
+        checkpoint_callback,
+    )
 
-    if has_val:
-        checkpoint = ModelCheckpoint(
-            dirpath=cfg.out,
-            filename="best",
-            monitor="val/cer",
-            mode="min",
-            save_top_k=1,
-            save_last=True,
-            enable_version_counter=False,
-            auto_insert_metric_name=False,
-        )
-    else:
-        checkpoint = ModelCheckpoint(
-            dirpath=cfg.out,
-            save_top_k=0,
-            save_last=True,
-            every_n_train_steps=cfg.val_every,
-            enable_version_counter=False,
-        )
+    checkpoint = checkpoint_callback(cfg.out, "val/cer" if has_val else None, "min", cfg.val_every)
     throughput = Throughput()
     callbacks: list[Any] = [
         checkpoint,
@@ -247,6 +233,8 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
         callbacks.append(
             EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10))
         )
+    if cfg.max_minutes:
+        callbacks.append(WallClockBudget(cfg.max_minutes))
     if cfg.patience and has_val:
         callbacks.append(EarlyStopping(monitor="val/cer", mode="min", patience=cfg.patience))
     if cfg.progress:
@@ -259,7 +247,6 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
         precision=precision,
         max_steps=cfg.steps,
         max_epochs=-1,
-        max_time=None if cfg.max_minutes is None else timedelta(minutes=cfg.max_minutes),
         val_check_interval=cfg.val_every if has_val else None,
         check_val_every_n_epoch=None,
         limit_val_batches=None if has_val else 0,
