@@ -208,8 +208,14 @@ def _conv_ctc_model() -> object:
 
         def __init__(self) -> None:
             super().__init__()
-            self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            self.features = nn.Sequential(
+                nn.Conv2d(1, 8, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(8, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            )
             self.classifier = nn.Linear(16, K)
 
         def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -233,8 +239,13 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from textlens.export.bundle import bundle
 
     folder = tmp_path_factory.mktemp("bundles") / "conv_ctc"
-    config = {"name": "conv_ctc", "arch": "conv_ctc", "decoder": "ctc", "charset": CHARSET,
-              "input": {"height": 32, "channels": 1, "min_width": 16, "max_width": 256, "width_multiple": 4}}
+    config = {
+        "name": "conv_ctc",
+        "arch": "conv_ctc",
+        "decoder": "ctc",
+        "charset": CHARSET,
+        "input": {"height": 32, "channels": 1, "min_width": 16, "max_width": 256, "width_multiple": 4},
+    }
     bundle(_conv_ctc_model(), config, folder)
     return folder
 
@@ -357,26 +368,40 @@ def crop_files(tmp_path: Path) -> list[Path]:
 def test_cli_prints_one_text_line_per_image(bundle_dir: Path, crop_files: list[Path]) -> None:
     result = CliRunner().invoke(_cli(), ["recognize", *map(str, crop_files), "--model", str(bundle_dir)])
     assert result.exit_code == 0, result.output
-    expected = [r.text for r in OnnxRecognizer(bundle_dir).recognize([cv2.imread(str(p))[:, :, ::-1]
-                                                                     for p in crop_files])]
+    expected = [
+        r.text for r in OnnxRecognizer(bundle_dir).recognize([cv2.imread(str(p))[:, :, ::-1] for p in crop_files])
+    ]
     assert result.stdout.split("\n")[:-1] == expected
 
 
 def test_cli_jsonl_reports_text_and_confidence(bundle_dir: Path, crop_files: list[Path]) -> None:
-    result = CliRunner().invoke(_cli(), ["recognize", *map(str, crop_files), "-m", str(bundle_dir),
-                                         "--format", "jsonl", "--beam", "3", "--threads", "1"])
+    result = CliRunner().invoke(
+        _cli(),
+        [
+            "recognize",
+            *map(str, crop_files),
+            "-m",
+            str(bundle_dir),
+            "--format",
+            "jsonl",
+            "--beam",
+            "3",
+            "--threads",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["image"] for r in records] == [str(p) for p in crop_files]
     assert all(isinstance(r["text"], str) and 0 <= r["confidence"] <= 1 for r in records)
 
 
-def test_cli_reports_a_bad_image_and_goes_on(bundle_dir: Path, crop_files: list[Path],
-                                             tmp_path: Path) -> None:
+def test_cli_reports_a_bad_image_and_goes_on(bundle_dir: Path, crop_files: list[Path], tmp_path: Path) -> None:
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    result = CliRunner().invoke(_cli(), ["recognize", str(bad), str(crop_files[0]), "-m", str(bundle_dir),
-                                         "-f", "jsonl"])
+    result = CliRunner().invoke(
+        _cli(), ["recognize", str(bad), str(crop_files[0]), "-m", str(bundle_dir), "-f", "jsonl"]
+    )
     assert result.exit_code == 1
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 2 and "broken.png" in records[0]["error"] and "error" not in records[1]
@@ -387,3 +412,23 @@ def test_cli_without_a_model_fails_clearly(tmp_path: Path, crop_files: list[Path
     result = CliRunner().invoke(_cli(), ["recognize", str(crop_files[0]), "-m", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert "no ONNX recognition model" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Width buckets
+
+
+def test_width_buckets_cover_every_crop_once_and_limit_padding() -> None:
+    from textlens.runtime.crops import width_buckets
+
+    rng = np.random.default_rng(3)
+    widths = [int(w) for w in rng.integers(16, 600, 200) // 4 * 4]
+    batches = width_buckets(widths, max_batch=16, max_growth=1.15)
+    assert sorted(i for b in batches for i in b) == list(range(len(widths)))
+    for batch in batches:
+        assert len(batch) <= 16
+        narrow, wide = min(widths[i] for i in batch), max(widths[i] for i in batch)
+        assert wide <= narrow * 1.15
+    # Without the growth limit, the same crops pack into full batches of very different widths.
+    loose = width_buckets(widths, max_batch=16, max_growth=float("inf"), max_pixels=10**12)
+    assert len(loose) == math.ceil(len(widths) / 16) < len(batches)

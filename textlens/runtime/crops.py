@@ -69,14 +69,25 @@ def pad_batch(arrays: Sequence[np.ndarray], spec: CropSpec, width: int | None = 
     return batch
 
 
-def width_buckets(widths: Sequence[int], max_batch: int = 64, max_pixels: int = 64 * 32 * 512) -> list[list[int]]:
-    """Group crop indices of similar width into batches (sorted by width) to minimise padding."""
+def width_buckets(
+    widths: Sequence[int], max_batch: int = 64, max_pixels: int = 64 * 32 * 512, max_growth: float = 1.15
+) -> list[list[int]]:
+    """Group crop indices of similar width into batches (sorted by width) to minimise padding.
+
+    A batch also closes when a crop is more than ``max_growth`` times as wide as the batch's narrowest:
+    a recurrent model reads right-padding as input, and on ic13 batches of 16 arbitrary crops scored
+    1.4 points below one crop per call; with this limit they score the same (and run faster).
+    """
     order = sorted(range(len(widths)), key=lambda i: widths[i])
     batches: list[list[int]] = []
     current: list[int] = []
     for i in order:
         # Widths only grow within a batch, so the current crop's width bounds the padded size.
-        if current and (len(current) >= max_batch or (len(current) + 1) * widths[i] * 32 > max_pixels):
+        if current and (
+            len(current) >= max_batch
+            or (len(current) + 1) * widths[i] * 32 > max_pixels
+            or widths[i] > widths[current[0]] * max_growth
+        ):
             batches.append(current)
             current = []
         current.append(i)
