@@ -23,8 +23,14 @@ def render(lines: list[tuple[int, int, str]], size: tuple[int, int] = (700, 400)
 
 
 def test_finds_each_line_and_splits_table_columns() -> None:
-    image = render([(40, 30, "Invoice: 2041, paid."), (40, 90, "Notebook A5"), (400, 90, "7.90"),
-                    (40, 150, "Thank you for your order!")])
+    image = render(
+        [
+            (40, 30, "Invoice: 2041, paid."),
+            (40, 90, "Notebook A5"),
+            (400, 90, "7.90"),
+            (40, 150, "Thank you for your order!"),
+        ]
+    )
     boxes = sorted((d.box for d in MorphologyDetector().detect(image)), key=lambda b: (b[1], b[0]))
     assert len(boxes) == 4
     assert boxes[0][0] <= 40 and boxes[0][1] <= 34 and boxes[0][3] >= 52  # the first line, colon included
@@ -44,3 +50,14 @@ def test_is_the_default_detector_while_no_neural_one_is_bundled(monkeypatch: pyt
     monkeypatch.setattr("textlens.runtime.loading.available_models", lambda family=None: [])
     assert load_detector().name == "morph_lines"
     assert isinstance(load_detector("morph_lines"), MorphologyDetector)
+
+
+def test_form_rules_are_not_text_and_do_not_swell_the_line_above() -> None:
+    image = render([(40, 40, "Name:"), (40, 140, "Date:")]).copy()
+    image[60:62, 30:640] = 0  # a form's blank, touching the baseline of the field name
+    image[200:380, 660:662] = 0  # a table border
+    boxes = sorted((d.box for d in MorphologyDetector().detect(image)), key=lambda b: (b[1], b[0]))
+    assert len(boxes) == 2
+    assert boxes[0][2] < 200 and boxes[0][3] - boxes[0][1] < 45  # "Name:" alone, not its underline
+    kept = sorted((d.box for d in MorphologyDetector(rule_length=0).detect(image)), key=lambda b: (b[1], b[0]))
+    assert kept[0][2] > 600  # without rule removal the field name's region runs along its rule

@@ -34,10 +34,21 @@ def test_line_and_block_boxes_are_unions_of_their_words() -> None:
 
 
 def test_document_round_trips_through_json_with_polygons_and_unicode() -> None:
-    w = Word(text="Café €5 naïve", box=(1.5, 2, 30, 12), confidence=0.8125,
-             polygon=((1.5, 2.0), (30.0, 2.5), (30.0, 12.0), (1.5, 11.5)))
-    page = Page(width=100, height=50, blocks=(Block(lines=(Line(words=(w,)),)),), index=0, dpi=300.0,
-                source="scan.png", rotation=90)
+    w = Word(
+        text="Café €5 naïve",
+        box=(1.5, 2, 30, 12),
+        confidence=0.8125,
+        polygon=((1.5, 2.0), (30.0, 2.5), (30.0, 12.0), (1.5, 11.5)),
+    )
+    page = Page(
+        width=100,
+        height=50,
+        blocks=(Block(lines=(Line(words=(w,)),)),),
+        index=0,
+        dpi=300.0,
+        source="scan.png",
+        rotation=90,
+    )
     doc = Document(pages=(page, Page(width=10, height=10, index=1)), metadata={"engine": "textlens"})
     data = json.loads(json.dumps(doc.to_dict(), ensure_ascii=False))
     again = Document.from_dict(data)
@@ -56,8 +67,12 @@ def test_from_dict_rejects_malformed_boxes() -> None:
 
 
 def test_words_group_into_lines_top_to_bottom_left_to_right() -> None:
-    words = [word("world", 60, 12, 110, 30), word("second", 10, 50, 70, 68), word("Hello", 10, 10, 55, 30),
-             word("line", 80, 52, 120, 70)]
+    words = [
+        word("world", 60, 12, 110, 30),
+        word("second", 10, 50, 70, 68),
+        word("Hello", 10, 10, 55, 30),
+        word("line", 80, 52, 120, 70),
+    ]
     lines = group_words_into_lines(words)
     assert [ln.text for ln in lines] == ["Hello world", "second line"]
     assert reading_order_text(words) == "Hello world\nsecond line"
@@ -78,9 +93,30 @@ def test_paragraph_gap_starts_a_new_block() -> None:
 
 
 def test_page_from_words_keeps_every_word_once() -> None:
-    words = [word(f"w{i}", 10 + 40 * (i % 5), 10 + 25 * (i // 5), 45 + 40 * (i % 5), 30 + 25 * (i // 5))
-             for i in range(20)]
+    words = [
+        word(f"w{i}", 10 + 40 * (i % 5), 10 + 25 * (i // 5), 45 + 40 * (i % 5), 30 + 25 * (i // 5)) for i in range(20)
+    ]
     page = Page.from_words(words, width=300, height=200)
     assert sorted(w.text for w in page.words) == sorted(w.text for w in words)
     assert page.lines[0].text == "w0 w1 w2 w3 w4"
     assert page.confidence == pytest.approx(0.9)
+
+
+def test_lines_side_by_side_read_as_one_row_in_order() -> None:
+    from textlens.document import Line, Page, Word
+
+    def line(text: str, x0: float, y0: float) -> Line:
+        return Line(words=(Word(text=text, box=(x0, y0, x0 + 10 * len(text), y0 + 20)),))
+
+    # The amount of the second row sits 3 px higher than its label; the first row's amount 2 px lower.
+    # A heading spans both columns, so there is no column gutter: this is a table.
+    lines = [
+        line("1 x Pen", 10, 60),
+        line("24.50", 300, 57),
+        line("2 x Book", 10, 30),
+        line("7.90", 300, 32),
+        line("Items and their prices, in euros", 10, 4),
+    ]
+    page = Page.from_lines(lines, width=400, height=100)
+    assert [ln.text for ln in page.lines][1:] == ["2 x Book", "7.90", "1 x Pen", "24.50"]
+    assert page.text.endswith("\n2 x Book 7.90\n1 x Pen 24.50")

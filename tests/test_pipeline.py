@@ -32,8 +32,9 @@ def test_crop_quad_rectifies_a_rotated_region() -> None:
 def test_split_into_words_uses_character_positions() -> None:
     quad = np.array([[0, 0], [100, 0], [100, 10], [0, 10]], dtype=np.float32)
     text = "ab cd"
-    result = Recognition(text=text, confidence=0.9, char_confidences=(1, 1, 0.5, 0.5, 0.5),
-                         char_x=(0.05, 0.15, 0.5, 0.85, 0.95))
+    result = Recognition(
+        text=text, confidence=0.9, char_confidences=(1, 1, 0.5, 0.5, 0.5), char_x=(0.05, 0.15, 0.5, 0.85, 0.95)
+    )
     first, second = split_into_words(result, quad)
     assert (first.text, second.text) == ("ab", "cd")
     assert first.box[0] == 0 and first.box[2] == pytest.approx(32.5)
@@ -83,3 +84,43 @@ def test_ocr_maps_boxes_back_through_the_preprocessing_transform() -> None:
 def test_detection_box_is_the_polygon_bounds() -> None:
     det = Detection(polygon=np.array([[5, 1], [9, 2], [8, 7], [4, 6]], dtype=np.float32), score=0.5)
     assert det.box == (4, 1, 9, 7)
+
+
+class _LineDetector(InkBlobDetector):
+    level = "line"
+
+
+class _ConfidenceByWidth(WidthRecognizer):
+    """Narrow crops (specks) read with low confidence, like noise does with a real recogniser."""
+
+    def recognize(self, crops):  # type: ignore[no-untyped-def]
+        out = super().recognize(crops)
+        return [
+            Recognition(r.text, 0.2 if c.shape[1] < 40 else 0.9, r.char_confidences, r.char_x)
+            for r, c in zip(out, crops, strict=True)
+        ]
+
+
+def _receipt_row() -> np.ndarray:
+    image = np.full((120, 400, 3), 255, dtype=np.uint8)
+    image[20:40, 20:180] = 0  # a label ...
+    image[20:40, 220:320] = 0  # ... and its amount, apart on the same baseline
+    image[80:84, 200:206] = 0  # a speck
+    return image
+
+
+def test_a_line_detectors_regions_stay_separate_lines() -> None:
+    page = OCR(detector=_LineDetector(), recognizer=WidthRecognizer(), min_confidence=0).read(_receipt_row()).pages[0]
+    assert len(page.lines) == 3  # label, amount and speck: not joined because they share a baseline
+    assert [len(line.words) for line in page.lines if line.box[1] < 50] == [2, 2]
+    # A word-level detector's regions are grouped into lines by the layout analysis instead.
+    grouped = OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer(), min_confidence=0).read(_receipt_row())
+    assert len(grouped.pages[0].lines) == 2
+
+
+def test_regions_read_with_low_confidence_are_dropped() -> None:
+    keep_all = OCR(detector=_LineDetector(), recognizer=_ConfidenceByWidth(), min_confidence=0)
+    default = OCR(detector=_LineDetector(), recognizer=_ConfidenceByWidth())
+    assert len(keep_all.read(_receipt_row()).pages[0].lines) == 3
+    lines = default.read(_receipt_row()).pages[0].lines
+    assert len(lines) == 2 and all(line.box[1] < 50 for line in lines)

@@ -148,7 +148,14 @@ class Block:
 
     @property
     def text(self) -> str:
-        return "\n".join(ln.text for ln in self.lines)
+        """Lines joined by newlines, except that lines side by side on one row (a label and its amount,
+        kept apart by a line detector) are joined by a space, as they read."""
+        out = ""
+        for i, line in enumerate(self.lines):
+            if i:
+                out += " " if _side_by_side(self.lines[i - 1], line) else "\n"
+            out += line.text
+        return out
 
     @property
     def words(self) -> list[Word]:
@@ -230,6 +237,11 @@ class Page:
         """Build a page from loose words, grouping them into lines and blocks in reading order."""
         return cls(width=width, height=height, blocks=tuple(layout_blocks(list(words))), **meta)
 
+    @classmethod
+    def from_lines(cls, lines: Iterable[Line], width: int, height: int, **meta: Any) -> Page:
+        """Build a page from lines grouped already (by a line detector), ordering them into blocks."""
+        return cls(width=width, height=height, blocks=tuple(layout_lines(list(lines))), **meta)
+
 
 @dataclass(frozen=True)
 class Document:
@@ -290,14 +302,34 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
     return sort_lines(built)
 
 
+def _side_by_side(left: Line, right: Line) -> bool:
+    """``right`` continues ``left``'s row: they overlap vertically by half the shorter and it starts to the right."""
+    assert left.box is not None and right.box is not None
+    return _vertical_overlap(left.box, right.box) >= 0.5 and right.box[0] >= left.box[2] - 0.5 * (
+        left.box[3] - left.box[1]
+    )
+
+
 def sort_lines(lines: Iterable[Line]) -> list[Line]:
-    """Lines top to bottom by vertical centre, ties broken left to right."""
+    """Lines in rows top to bottom, each row left to right.
 
-    def key(line: Line) -> tuple[float, float]:
+    A row is a run of lines (by vertical centre) that overlap the row's first line vertically by at least
+    half the shorter height, so a label and an amount a line detector found apart read in order even when
+    the amount sits a pixel higher than the next label.
+    """
+
+    def centre(line: Line) -> float:
         assert line.box is not None
-        return ((line.box[1] + line.box[3]) / 2, line.box[0])
+        return (line.box[1] + line.box[3]) / 2
 
-    return sorted(lines, key=key)
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=centre):
+        assert line.box is not None
+        if rows and rows[-1][0].box is not None and _vertical_overlap(rows[-1][0].box, line.box) >= 0.5:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda ln: ln.box[0] if ln.box else 0.0)]
 
 
 def split_line_at_gaps(line: Line, gap_factor: float = 2.5) -> list[Line]:
@@ -342,8 +374,16 @@ def layout_blocks(words: Sequence[Word], page_width: float | None = None, paragr
     """
     if not words:
         return []
-    width = page_width if page_width is not None else max(w.box[2] for w in words)
     lines = [part for line in group_words_into_lines(words) for part in split_line_at_gaps(line)]
+    return layout_lines(lines, page_width, paragraph_gap)
+
+
+def layout_lines(lines: Sequence[Line], page_width: float | None = None, paragraph_gap: float = 1.2) -> list[Block]:
+    """Arrange lines that are already grouped (a line detector's regions) into blocks in reading order."""
+    lines = [ln for ln in lines if ln.words]
+    if not lines:
+        return []
+    width = page_width if page_width is not None else max(ln.box[2] for ln in lines if ln.box)
     gutters = find_column_gutters([ln.box for ln in lines if ln.box], width)
     columns: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
     for line in lines:

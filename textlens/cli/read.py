@@ -32,6 +32,7 @@ class ReadOptions:
     dpi: int = 200
     max_pixels: int | None = None
     threads: int | None = None
+    min_confidence: float = 0.5
 
 
 _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -48,6 +49,7 @@ def build_ocr(options: ReadOptions) -> Any:
         options.dpi,
         options.max_pixels,
         options.threads,
+        options.min_confidence,
     )
     if key not in _OCR_CACHE:
         from textlens.pipeline import OCR
@@ -64,6 +66,7 @@ def build_ocr(options: ReadOptions) -> Any:
             threads=options.threads,
             dpi=options.dpi,
             max_pixels=options.max_pixels,
+            min_confidence=options.min_confidence,
         )
     return _OCR_CACHE[key]
 
@@ -121,6 +124,9 @@ def read(
     dpi: Annotated[int, typer.Option(help="Resolution PDF pages are rendered at.")] = 200,
     max_pixels: Annotated[int | None, typer.Option(help="Refuse images with more pixels than this.")] = None,
     threads: Annotated[int | None, typer.Option(help="Inference threads per process.")] = None,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Drop regions read with a lower confidence (0 keeps all).")
+    ] = 0.5,
 ) -> None:
     """Read text from images and PDFs."""
     try:
@@ -145,6 +151,7 @@ def read(
         dpi=dpi,
         max_pixels=max_pixels,
         threads=threads,
+        min_confidence=min_confidence,
     )
     try:
         ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded

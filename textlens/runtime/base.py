@@ -38,6 +38,9 @@ class Recognition:
 
 @runtime_checkable
 class Detector(Protocol):
+    """Finds text regions. An optional ``level`` attribute ("word" or "line", default "word") tells the
+    pipeline whether a region is a whole line, to keep as one, or a word to group into lines."""
+
     name: str
 
     def detect(self, image: np.ndarray) -> list[Detection]:

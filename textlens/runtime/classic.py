@@ -24,9 +24,13 @@ class MorphologyDetector:
     """
 
     name: str = "morph_lines"
+    level: str = "line"  # each region is a whole line (the pipeline keeps it as one)
     gap: float = 1.2
     min_height: int = 5
     max_height_fraction: float = 0.25
+    pad_x: float = 0.3  # margins added around each blob, in character heights
+    pad_y: float = 0.25
+    rule_length: float = 3.0  # straight runs this many character heights long are rules, not text (0: keep)
 
     def ink_mask(self, image: np.ndarray) -> np.ndarray:
         """Text pixels as 255, from a Sauvola-style local threshold of the grey page (dark-on-light)."""
@@ -45,12 +49,23 @@ class MorphologyDetector:
         keep = (heights >= self.min_height) & (heights < mask.shape[0] * self.max_height_fraction) & (areas >= 8)
         return float(np.median(heights[keep])) if keep.any() else 0.0
 
+    def remove_rules(self, mask: np.ndarray, height: float) -> np.ndarray:
+        """Erase form rules and table borders: straight ink runs longer than ``rule_length`` character
+        heights. Left in, they join the text above them into one tall region and add false lines."""
+        if self.rule_length <= 0:
+            return mask
+        run = max(int(self.rule_length * height), 15)
+        horizontal = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1)))
+        vertical = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run)))
+        return cv2.subtract(mask, cv2.bitwise_or(horizontal, vertical))
+
     def detect(self, image: np.ndarray) -> list[Detection]:
         mask = self.ink_mask(image)
         height = self.character_height(mask)
         if height <= 0:
             return []
-        # Drop large non-text blobs (rules, pictures) before smearing.
+        mask = self.remove_rules(mask, height)
+        # Drop large non-text blobs (pictures, stamps) before smearing.
         _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         h = stats[:, cv2.CC_STAT_HEIGHT]
         w = stats[:, cv2.CC_STAT_WIDTH]
@@ -63,7 +78,7 @@ class MorphologyDetector:
         smeared = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, kernel)
         contours, _ = cv2.findContours(smeared, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         found: list[Detection] = []
-        pad_y, pad_x = 0.25 * height, 0.3 * height
+        pad_y, pad_x = self.pad_y * height, self.pad_x * height
         rows, cols = image.shape[:2]
         for contour in contours:
             x, y, bw, bh = cv2.boundingRect(contour)

@@ -50,9 +50,7 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     """An RGB uint8 H×W×3 view of a grey, RGB or RGBA uint8 array."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
-        raise CorruptImage(
-            f"expected an RGB uint8 H×W×3 image, got {image.dtype} array of shape {image.shape}"
-        )
+        raise CorruptImage(f"expected an RGB uint8 H×W×3 image, got {image.dtype} array of shape {image.shape}")
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:
@@ -71,9 +69,7 @@ def normalize(image: np.ndarray, mean: Any, std: Any, multiple: int = 32) -> np.
     height, width = image.shape[:2]
     out_h, out_w = -(-height // multiple) * multiple, -(-width // multiple) * multiple
     out = np.zeros((3, out_h, out_w), np.float32)
-    scaled = (image.astype(np.float32) * (1.0 / 255.0) - np.asarray(mean, np.float32)) / np.asarray(
-        std, np.float32
-    )
+    scaled = (image.astype(np.float32) * (1.0 / 255.0) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     out[:, :height, :width] = scaled.transpose(2, 0, 1)
     return out
 
@@ -116,6 +112,8 @@ class OnnxDetector:
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
         self.config = config
         self.name = str(config.get("name", self.folder.name))
+        # "word" when trained on word boxes (the pipeline groups words into lines), "line" for line boxes.
+        self.level = str(config.get("level", "word"))
         self.input = {**DEFAULT_INPUT, **config.get("input", {})}
         if long_side is not None:
             if long_side < 32:
@@ -142,9 +140,7 @@ class OnnxDetector:
         self, maps: dict[str, np.ndarray], scale: tuple[float, float], size: tuple[int, int]
     ) -> list[Detection]:
         if self.method == "east":
-            return east_postprocess(
-                maps["prob"][0, 0], maps["geo"][0], self.stride, scale, size, **self.postprocess
-            )
+            return east_postprocess(maps["prob"][0, 0], maps["geo"][0], self.stride, scale, size, **self.postprocess)
         return db_postprocess(maps["prob"][0, 0], scale, size, **self.postprocess)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
@@ -169,9 +165,7 @@ class OnnxDetector:
         for y0 in _tile_starts(wh, tile, overlap):
             for x0 in _tile_starts(ww, tile, overlap):
                 piece = work[y0 : y0 + tile, x0 : x0 + tile]
-                batch = normalize(piece, self.input["mean"], self.input["std"], int(self.input["multiple"]))[
-                    None
-                ]
+                batch = normalize(piece, self.input["mean"], self.input["std"], int(self.input["multiple"]))[None]
                 core = _core(x0, y0, piece.shape[1], piece.shape[0], ww, wh, overlap)
                 for det in self._decode(self.maps(batch), (1.0, 1.0), (piece.shape[1], piece.shape[0])):
                     centre = det.polygon.mean(axis=0) + np.array([x0, y0])
@@ -180,9 +174,7 @@ class OnnxDetector:
                         found.append(Detection(polygon=polygon, score=det.score))
         if not found:
             return []
-        keep = nms_quads(
-            np.stack([d.polygon for d in found]), np.array([d.score for d in found]), TILE_NMS_IOU
-        )
+        keep = nms_quads(np.stack([d.polygon for d in found]), np.array([d.score for d in found]), TILE_NMS_IOU)
         return sort_reading([found[i] for i in keep])
 
 
