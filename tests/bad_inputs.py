@@ -62,8 +62,7 @@ def png_claiming_size(width: int, height: int) -> bytes:
     """A PNG whose header says ``width``×``height`` but whose pixel data is a few bytes."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 16)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat)
-            + png_chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
 def png_with_bad_header_crc() -> bytes:
@@ -82,8 +81,15 @@ def bmp_claiming_size(width: int, height: int) -> bytes:
 def tiff_claiming_size(width: int, height: int) -> bytes:
     """A little-endian 8-bit gray TIFF announcing ``width``×``height`` with a one-byte strip."""
     entries = [  # (tag, type, count, value); type 3 = SHORT, 4 = LONG
-        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
-        (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, 1),
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8),
+        (277, 3, 1, 1),
+        (278, 4, 1, height),
+        (279, 4, 1, 1),
     ]
     ifd_offset = 8 + 1
     ifd = struct.pack("<H", len(entries))
@@ -97,7 +103,7 @@ def jpeg_claiming_size(width: int, height: int) -> bytes:
     """A real small JPEG whose SOF0 header is patched to announce ``width``×``height``."""
     data = bytearray(encode(page_image(), "JPEG", quality=80))
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
@@ -125,18 +131,22 @@ def minimal_pdf(objects: list[bytes], trailer: bytes = b"") -> bytes:
 def pdf_with_page(media_box: tuple[float, float, float, float] = (0, 0, 612, 792)) -> bytes:
     """A one-page PDF with an empty page of the given MediaBox (in points)."""
     box = b" ".join(b"%g" % v for v in media_box)
-    return minimal_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [%s] >>" % box,
-    ])
+    return minimal_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [%s] >>" % box,
+        ]
+    )
 
 
 def pdf_without_pages() -> bytes:
-    return minimal_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [] /Count 0 >>",
-    ])
+    return minimal_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [] /Count 0 >>",
+        ]
+    )
 
 
 def encrypted_pdf() -> bytes:
@@ -145,13 +155,14 @@ def encrypted_pdf() -> bytes:
     The /U entry does not match the empty password, so a reader needs a password to open it:
     exactly what a password-protected PDF looks like to PDFium.
     """
-    encrypt = (b"<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 "
-               b"/O <" + b"a1" * 32 + b"> /U <" + b"5c" * 32 + b"> >>")
+    encrypt = b"<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <" + b"a1" * 32 + b"> /U <" + b"5c" * 32 + b"> >>"
     return minimal_pdf(
-        [b"<< /Type /Catalog /Pages 2 0 R >>",
-         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
-         encrypt],
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+            encrypt,
+        ],
         trailer=b"/Encrypt 4 0 R /ID [<" + b"0f" * 16 + b"> <" + b"0f" * 16 + b">]",
     )
 
@@ -168,6 +179,7 @@ def _truncated(fmt: str, keep: float = 0.5, **options: object) -> Callable[[], b
     def build() -> bytes:
         data = encode(page_image(200, 160), fmt, **options)
         return data[: int(len(data) * keep)]
+
     return build
 
 
@@ -189,8 +201,10 @@ _BAD_FILES: dict[str, tuple[Callable[[], bytes], type[InputError]]] = {
     "notes.txt": (lambda: "Plain text, not an image: été\n".encode(), UnsupportedFormat),
     "page.html": (lambda: _HTML, UnsupportedFormat),
     "drawing.svg": (lambda: _SVG, UnsupportedFormat),
-    "random.bin": (lambda: np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
-                   UnsupportedFormat),
+    "random.bin": (
+        lambda: np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+        UnsupportedFormat,
+    ),
     "archive_renamed.jpg": (lambda: b"PK\x03\x04" + b"\x00" * 100, UnsupportedFormat),
     "garbage.pdf": (lambda: b"this is not a PDF at all" * 10, UnsupportedFormat),
     "one_pixel.png": (lambda: encode(Image.new("RGB", (1, 1), "white"), "PNG"), ImageTooSmall),
@@ -212,7 +226,9 @@ _BAD_FILES: dict[str, tuple[Callable[[], bytes], type[InputError]]] = {
 def _special_paths() -> list[tuple[str, type[InputError]]]:
     """Bad inputs that are not files with bad bytes (which of them this system can make)."""
     special: list[tuple[str, type[InputError]]] = [
-        ("a_folder.png", NotAFile), ("missing.png", FileNotFound), ("broken_link.png", FileNotFound),
+        ("a_folder.png", NotAFile),
+        ("missing.png", FileNotFound),
+        ("broken_link.png", FileNotFound),
     ]
     if hasattr(os, "mkfifo"):
         special.append(("pipe.png", NotAFile))

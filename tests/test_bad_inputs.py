@@ -45,7 +45,8 @@ def test_corpus_has_at_least_twenty_kinds_of_bad_input(
 
 @pytest.mark.parametrize("name", bad_input_names())
 def test_bad_input_raises_its_specific_error_naming_the_file(
-    corpus: dict[str, tuple[Path, type[InputError]]], name: str,
+    corpus: dict[str, tuple[Path, type[InputError]]],
+    name: str,
 ) -> None:
     path, expected = corpus[name]
     with pytest.raises(InputError) as caught:
@@ -57,7 +58,9 @@ def test_bad_input_raises_its_specific_error_naming_the_file(
 
 @pytest.mark.parametrize("name", ["bomb_40000.png", "bomb.bmp", "bomb.tif", "bomb.jpg", "huge_page.pdf"])
 def test_bombs_are_refused_from_the_header_without_decoding(
-    corpus: dict[str, tuple[Path, type[InputError]]], name: str, monkeypatch: pytest.MonkeyPatch,
+    corpus: dict[str, tuple[Path, type[InputError]]],
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     decoded: list[str] = []
     for owner in (ImageFile.ImageFile, pypdfium2.PdfPage):

@@ -22,8 +22,9 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """The read command with stand-in models: the batch mechanics are under test, not the models."""
-    monkeypatch.setattr(read_cli, "build_ocr",
-                        lambda options: OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer()))
+    monkeypatch.setattr(
+        read_cli, "build_ocr", lambda options: OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer())
+    )
 
 
 def good_page(path: Path) -> Path:
@@ -71,8 +72,9 @@ def test_folder_input_is_searched_and_each_output_named_after_its_input(tmp_path
 def test_glob_input_and_jobs(tmp_path: Path) -> None:
     for i in range(3):
         good_page(tmp_path / f"p{i}.png")
-    result = runner.invoke(app, ["read", str(tmp_path / "p*.png"), "-o", str(tmp_path / "o"), "-f", "tsv",
-                                 "--jobs", "2"])
+    result = runner.invoke(
+        app, ["read", str(tmp_path / "p*.png"), "-o", str(tmp_path / "o"), "-f", "tsv", "--jobs", "2"]
+    )
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "o").glob("*.tsv"))) == 3
 

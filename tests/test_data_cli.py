@@ -21,8 +21,8 @@ def make_icdar2015(folder: Path) -> Path:
     image[10:30, 10:60] = 0
     Image.fromarray(image).save(folder / "img_1.jpg", quality=90)
     (folder / "gt_img_1.txt").write_bytes(
-        "\ufeff10,10,60,10,60,30,10,30,Hello\n70,40,110,45,108,60,68,55,tilted\n1,1,5,1,5,5,1,5,###\n"
-        .encode("utf-8"))
+        "\ufeff10,10,60,10,60,30,10,30,Hello\n70,40,110,45,108,60,68,55,tilted\n1,1,5,1,5,5,1,5,###\n".encode("utf-8")
+    )
     return folder
 
 
@@ -60,11 +60,13 @@ def test_convert_with_crops_cuts_words_and_skips_dont_care(tmp_path: Path) -> No
 def test_convert_writes_in_memory_label_images_as_png(tmp_path: Path) -> None:
     from scipy.io import savemat
 
-    savemat(tmp_path / "train_32x32.mat", {"X": np.zeros((32, 32, 3, 2), np.uint8),
-                                           "y": np.array([[10], [4]], np.uint8)})
+    savemat(
+        tmp_path / "train_32x32.mat", {"X": np.zeros((32, 32, 3, 2), np.uint8), "y": np.array([[10], [4]], np.uint8)}
+    )
     out = tmp_path / "svhn"
-    result = runner.invoke(app, ["convert", "--from", "svhn_cropped", str(tmp_path / "train_32x32.mat"),
-                                 str(out), "--limit", "1"])
+    result = runner.invoke(
+        app, ["convert", "--from", "svhn_cropped", str(tmp_path / "train_32x32.mat"), str(out), "--limit", "1"]
+    )
     assert result.exit_code == 0, result.output
     (record,) = read_manifest(out / "manifest.jsonl")
     assert record.label == "0" and record.image.suffix == ".png" and record.load_image().shape == (32, 32, 3)
@@ -83,8 +85,9 @@ def test_unknown_format_and_bad_option_are_usage_errors(tmp_path: Path) -> None:
     result = runner.invoke(app, ["convert", "--from", "nope", str(tmp_path), str(tmp_path / "o")])
     assert result.exit_code == 2 and "unknown dataset format" in result.output
     src = make_icdar2015(tmp_path / "ic15")
-    result = runner.invoke(app, ["convert", "--from", "icdar2015", str(src), str(tmp_path / "o"),
-                                 "--opt", "colour=red"])
+    result = runner.invoke(
+        app, ["convert", "--from", "icdar2015", str(src), str(tmp_path / "o"), "--opt", "colour=red"]
+    )
     assert result.exit_code == 2 and "bad --opt" in result.output
 
 
@@ -97,14 +100,27 @@ def test_show_draws_a_sheet_from_a_manifest(tmp_path: Path) -> None:
     out = tmp_path / "m"
     assert runner.invoke(app, ["convert", "--from", "icdar2015", str(src), str(out)]).exit_code == 0
     sheet = tmp_path / "sheet.png"
-    result = runner.invoke(app, ["show", str(out / "manifest.jsonl"), "-o", str(sheet), "--limit", "4",
-                                 "--cols", "2"])
+    result = runner.invoke(app, ["show", str(out / "manifest.jsonl"), "-o", str(sheet), "--limit", "4", "--cols", "2"])
     assert result.exit_code == 0, result.output
     with Image.open(sheet) as im:
         assert im.width == 192  # one page: one column of the default cell width
     crops_sheet = tmp_path / "crops.png"
-    result = runner.invoke(app, ["show", str(src), "--format", "icdar2015", "--crops", "-o", str(crops_sheet),
-                                 "--cols", "2", "--cell-width", "100"])
+    result = runner.invoke(
+        app,
+        [
+            "show",
+            str(src),
+            "--format",
+            "icdar2015",
+            "--crops",
+            "-o",
+            str(crops_sheet),
+            "--cols",
+            "2",
+            "--cell-width",
+            "100",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with Image.open(crops_sheet) as im:
         assert im.width == 200  # two crops side by side

@@ -58,9 +58,7 @@ def _json(args: list[str]) -> dict:
     return json.loads(result.stdout)
 
 
-def test_rec_json_has_exactly_the_documented_keys_and_values(
-    crops: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rec_json_has_exactly_the_documented_keys_and_values(crops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict = {}
 
     def fake_load(name: str | None = None, **options: object) -> ShadeReader:
@@ -116,9 +114,7 @@ def test_missing_manifest_exits_1_naming_it(tmp_path: Path) -> None:
     assert "nope.jsonl" in result.stderr and "not found" in result.stderr
 
 
-def test_malformed_manifest_line_exits_1_naming_file_and_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_malformed_manifest_line_exits_1_naming_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "m.jsonl").write_text('{"image": "a.png", "text": "a"}\n{"image": 3}\n')
     monkeypatch.setattr(eval_cli, "load_recognizer", lambda name=None, **kw: ShadeReader())
     result = runner.invoke(eval_cli.app, ["rec", "--manifest", str(tmp_path / "m.jsonl")])
@@ -143,9 +139,7 @@ def test_score_crops_from_a_prediction_file(crops: Path, tmp_path: Path) -> None
 
 def test_score_counts_a_missing_prediction_as_empty(crops: Path, tmp_path: Path) -> None:
     (tmp_path / "pred.jsonl").write_text('{"image": "w0.png", "pred": "Hello"}\n')  # matched by file name
-    result = runner.invoke(
-        eval_cli.app, ["score", "-m", str(crops), "--pred", str(tmp_path / "pred.jsonl"), "--json"]
-    )
+    result = runner.invoke(eval_cli.app, ["score", "-m", str(crops), "--pred", str(tmp_path / "pred.jsonl"), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["word_acc"] == 0.25
     assert "3 manifest images have no prediction" in result.stderr
@@ -162,9 +156,7 @@ def test_score_pages_at_word_level_splits_predicted_lines(pages: Path, tmp_path:
         ],
     }
     (tmp_path / "pred.jsonl").write_text(json.dumps(pred) + "\n")
-    out = _json(
-        ["score", "-m", str(pages), "--pred", str(tmp_path / "pred.jsonl"), "--level", "word", "--json"]
-    )
+    out = _json(["score", "-m", str(pages), "--pred", str(tmp_path / "pred.jsonl"), "--level", "word", "--json"])
     assert tuple(out) == PAGE_KEYS
     assert out["pages"] == 1
     assert (out["det_precision"], out["det_recall"]) == (0.5, 1.0)

@@ -34,9 +34,15 @@ class TinyCRNN(nn.Module):
 
     def __init__(self, num_classes: int = len(CHARSET) + 1) -> None:
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-                                      nn.MaxPool2d(2))
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
         self.rnn = nn.LSTM(32 * 8, 48, bidirectional=True, batch_first=True)
         self.classifier = nn.Linear(96, num_classes)
 
@@ -47,8 +53,13 @@ class TinyCRNN(nn.Module):
         return {"logits": self.classifier(sequence)}
 
 
-TINY_CONFIG = {"name": "tiny", "arch": "tiny", "decoder": "ctc", "charset": CHARSET,
-               "input": {"height": 32, "channels": 1, "min_width": 16, "max_width": 512, "width_multiple": 4}}
+TINY_CONFIG = {
+    "name": "tiny",
+    "arch": "tiny",
+    "decoder": "ctc",
+    "charset": CHARSET,
+    "input": {"height": 32, "channels": 1, "min_width": 16, "max_width": 512, "width_multiple": 4},
+}
 
 
 def render_word(text: str, height: int = 36) -> np.ndarray:
@@ -85,8 +96,9 @@ def test_export_writes_a_checked_graph_with_dynamic_batch_and_width(tiny_onnx: P
     assert not list(tiny_onnx.parent.glob(".*"))  # no temporary files left behind
 
 
-def test_tiny_crnn_onnx_matches_torch_on_rendered_words(tiny: TinyCRNN, tiny_onnx: Path,
-                                                        word_crops: list[np.ndarray]) -> None:
+def test_tiny_crnn_onnx_matches_torch_on_rendered_words(
+    tiny: TinyCRNN, tiny_onnx: Path, word_crops: list[np.ndarray]
+) -> None:
     parity = check_parity(tiny, tiny_onnx, prepared_batch(word_crops, TINY_CONFIG), TINY_CONFIG)
     assert parity.max_abs_diff < LOGIT_TOLERANCE
     assert parity.texts_equal and len(parity.onnx_texts) == len(WORDS)
@@ -96,8 +108,13 @@ def test_tiny_crnn_onnx_matches_torch_on_rendered_words(tiny: TinyCRNN, tiny_onn
 
 
 # Smaller versions of the heavier registered models keep the test fast; the operators are the same.
-FAST_OVERRIDES = {"vitstr_tiny": {"depth": 2}, "crnn_vgg": {"hidden": 64}, "crnn_base": {"hidden": 64},
-                  "attn_mha": {"max_len": 2, "layers": 1}, "attn_bahdanau": {"max_len": 6}}
+FAST_OVERRIDES = {
+    "vitstr_tiny": {"depth": 2},
+    "crnn_vgg": {"hidden": 64},
+    "crnn_base": {"hidden": 64},
+    "attn_mha": {"max_len": 2, "layers": 1},
+    "attn_bahdanau": {"max_len": 6},
+}
 # Models whose traced graph only works at the traced width (torch's nn.MultiheadAttention bakes the
 # memory length into a Reshape): they export with a static width until the model is made trace-friendly.
 STATIC_WIDTH_ONLY = {"attn_mha"}
@@ -112,8 +129,9 @@ def _registered(name: str) -> tuple[nn.Module, dict]:
 
 
 @pytest.mark.parametrize("name", sorted(set(list_models("recognition")) - STATIC_WIDTH_ONLY))
-def test_every_registered_recognizer_exports_with_parity(name: str, tmp_path: Path,
-                                                         word_crops: list[np.ndarray]) -> None:
+def test_every_registered_recognizer_exports_with_parity(
+    name: str, tmp_path: Path, word_crops: list[np.ndarray]
+) -> None:
     model, config = _registered(name)
     path = export_onnx(model, config, tmp_path / f"{name}.onnx")
     parity = check_parity(model, path, prepared_batch(word_crops, config), config)
@@ -124,8 +142,9 @@ def test_every_registered_recognizer_exports_with_parity(name: str, tmp_path: Pa
     _assert_runtime_reads_like_torch(model, config, path, word_crops[:3])
 
 
-def _assert_runtime_reads_like_torch(model: nn.Module, config: dict, onnx_path: Path,
-                                     crops: list[np.ndarray], fixed_width: int | None = None) -> None:
+def _assert_runtime_reads_like_torch(
+    model: nn.Module, config: dict, onnx_path: Path, crops: list[np.ndarray], fixed_width: int | None = None
+) -> None:
     """OnnxRecognizer on a folder holding the graph reads each crop as torch's greedy decoding does."""
     (onnx_path.parent / "config.json").write_text(json.dumps(config))
     onnx_path.rename(onnx_path.parent / "model.onnx")
@@ -137,8 +156,9 @@ def _assert_runtime_reads_like_torch(model: nn.Module, config: dict, onnx_path: 
 
 
 @pytest.mark.parametrize("name", sorted(STATIC_WIDTH_ONLY & set(list_models("recognition"))))
-def test_width_baking_models_export_with_a_static_width(name: str, tmp_path: Path,
-                                                        word_crops: list[np.ndarray]) -> None:
+def test_width_baking_models_export_with_a_static_width(
+    name: str, tmp_path: Path, word_crops: list[np.ndarray]
+) -> None:
     model, config = _registered(name)
     path = export_onnx(model, config, tmp_path / "static.onnx", dynamic_width=False)
     parity = check_parity(model, path, prepared_batch(word_crops, config, fixed_width=128), config)
@@ -154,9 +174,9 @@ def test_a_graph_that_only_works_at_the_traced_width_is_refused(tiny: TinyCRNN, 
         _check_other_width(tiny, static, TINY_CONFIG, 512, tmp_path / "dynamic.onnx")
 
 
-def test_int8_dynamic_quantisation_runs_with_the_same_output_shape(tiny: TinyCRNN, tiny_onnx: Path,
-                                                                   tmp_path: Path,
-                                                                   word_crops: list[np.ndarray]) -> None:
+def test_int8_dynamic_quantisation_runs_with_the_same_output_shape(
+    tiny: TinyCRNN, tiny_onnx: Path, tmp_path: Path, word_crops: list[np.ndarray]
+) -> None:
     path = export_onnx(tiny, TINY_CONFIG, tmp_path / "tiny.int8.onnx", int8=True)
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert "DynamicQuantizeLSTM" in ops or "MatMulInteger" in ops
@@ -165,8 +185,9 @@ def test_int8_dynamic_quantisation_runs_with_the_same_output_shape(tiny: TinyCRN
     assert np.isfinite(parity.max_abs_diff)
 
 
-def test_static_quantisation_calibrates_on_a_manifest(tiny: TinyCRNN, tmp_path: Path,
-                                                      word_crops: list[np.ndarray]) -> None:
+def test_static_quantisation_calibrates_on_a_manifest(
+    tiny: TinyCRNN, tmp_path: Path, word_crops: list[np.ndarray]
+) -> None:
     lines = []
     for i, (crop, word) in enumerate(zip(word_crops, WORDS, strict=True)):
         cv2.imwrite(str(tmp_path / f"w{i}.png"), crop)
@@ -179,8 +200,9 @@ def test_static_quantisation_calibrates_on_a_manifest(tiny: TinyCRNN, tmp_path: 
     assert sorted(p.name for p in tmp_path.glob("*.onnx")) == ["tiny.qdq.onnx"]
 
 
-def test_bundle_writes_config_fp16_weights_and_onnx_the_runtime_reads(tiny: TinyCRNN, tmp_path: Path,
-                                                                      word_crops: list[np.ndarray]) -> None:
+def test_bundle_writes_config_fp16_weights_and_onnx_the_runtime_reads(
+    tiny: TinyCRNN, tmp_path: Path, word_crops: list[np.ndarray]
+) -> None:
     from safetensors import safe_open
 
     folder = tmp_path / "weights" / "tiny"
@@ -188,8 +210,7 @@ def test_bundle_writes_config_fp16_weights_and_onnx_the_runtime_reads(tiny: Tiny
     (folder / "MODEL.md").write_text("# tiny\n")
     (folder / "model.onnx").write_bytes(b"old")
     report = bundle(tiny, TINY_CONFIG, folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["MODEL.md", "config.json", "model.onnx",
-                                                       "model.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["MODEL.md", "config.json", "model.onnx", "model.safetensors"]
     config = json.loads((folder / "config.json").read_text())
     assert config["runtime"] == "textlens.runtime.recognizer:OnnxRecognizer"
     assert config["family"] == "recognition" and config["onnx_dtype"] == "float32"
@@ -201,8 +222,7 @@ def test_bundle_writes_config_fp16_weights_and_onnx_the_runtime_reads(tiny: Tiny
     assert len(texts) == len(WORDS)
 
 
-def test_bundle_refuses_files_over_the_size_limit_and_keeps_the_old_bundle(tiny: TinyCRNN,
-                                                                           tmp_path: Path) -> None:
+def test_bundle_refuses_files_over_the_size_limit_and_keeps_the_old_bundle(tiny: TinyCRNN, tmp_path: Path) -> None:
     folder = tmp_path / "tiny"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
@@ -255,8 +275,7 @@ def test_cli_bundle_turns_a_trainer_export_into_a_runtime_bundle(tmp_path: Path)
     model = create_model("crnn_small", hidden=32).eval()
     export = tmp_path / "runs" / "x" / "export"
     save_weights(model, export / "model.safetensors")
-    (export / "config.json").write_text(json.dumps({**model_config(model, "crnn_small"),
-                                                    "model": {"hidden": 32}}))
+    (export / "config.json").write_text(json.dumps({**model_config(model, "crnn_small"), "model": {"hidden": 32}}))
     out = tmp_path / "weights" / "crnn_test"
     result = CliRunner().invoke(_cli(), ["bundle", "--checkpoint", str(export), "-o", str(out), "--default"])
     assert result.exit_code == 0, result.output

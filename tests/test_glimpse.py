@@ -108,9 +108,7 @@ def test_sensor_returns_one_patch_per_scale_centred_on_the_location() -> None:
     # The coarser patches average the same dot over more pixels: fainter, same ink per area.
     assert patches[0, 1].max() < 1.0 and patches[0, 1].sum() == pytest.approx(1.0)
     # At the corner, three quarters of the patch are off the image and read as 0.
-    assert patches[1, 0, 2:, 2:].min() > 0.99 and float(patches[1, 0, :2].sum()) == pytest.approx(
-        0.0, abs=1e-5
-    )
+    assert patches[1, 0, 2:, 2:].min() > 0.99 and float(patches[1, 0, :2].sum()) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_sensor_is_differentiable_with_respect_to_the_image_only() -> None:
@@ -213,9 +211,7 @@ def test_reinforce_moves_the_policy_towards_rewarded_locations_and_the_baseline_
 
 
 def test_hybrid_loss_has_all_three_terms_for_both_models() -> None:
-    ram = GlimpseSystem(
-        "ram", {"glimpses": 2, "hidden": 16, "what": 8, "where": 8, "glimpse_out": 16}, "mnist"
-    )
+    ram = GlimpseSystem("ram", {"glimpses": 2, "hidden": 16, "what": 8, "where": 8, "glimpse_out": 16}, "mnist")
     terms = ram.losses({"images": torch.rand(4, 1, 28, 28), "targets": torch.tensor([0, 1, 2, 3])})
     assert set(terms) >= {"loss", "nll", "reinforce", "baseline_mse"}
     assert torch.isclose(terms["loss"], terms["nll"] + terms["reinforce"] + terms["baseline_mse"])
@@ -257,9 +253,7 @@ def test_clutter_adds_the_asked_number_of_fragments_inside_the_canvas() -> None:
     sources = [np.full((28, 28), 50 + i, np.uint8) for i in range(8)]
     boxes = add_clutter(canvas, sources, np.random.default_rng(0))
     assert len(boxes) == 8
-    assert all(
-        x1 - x0 == 8 and y1 - y0 == 8 and x0 >= 0 and x1 <= 100 and y1 <= 100 for x0, y0, x1, y1 in boxes
-    )
+    assert all(x1 - x0 == 8 and y1 - y0 == 8 and x0 >= 0 and x1 <= 100 and y1 <= 100 for x0, y0, x1, y1 in boxes)
     assert canvas.max() > 0
 
 
@@ -465,8 +459,20 @@ def test_eval_command_reports_error_on_the_validation_split(trained_ram: Path, m
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
     assert scores["count"] == 10 and scores["error"] == pytest.approx(1 - scores["accuracy"])
-    args = ["eval", "--model", str(trained_ram / "export"), "--data", str(mnist_dir), "--limit", "10", "--json",
-            "--holdout", str(N_VAL), "--samples", "3"]
+    args = [
+        "eval",
+        "--model",
+        str(trained_ram / "export"),
+        "--data",
+        str(mnist_dir),
+        "--limit",
+        "10",
+        "--json",
+        "--holdout",
+        str(N_VAL),
+        "--samples",
+        "3",
+    ]
     runs = [json.loads(CliRunner().invoke(app, args).output) for _ in range(2)]
     assert runs[0] == runs[1] and runs[0]["samples"] == 3  # sampled paths are seeded: scores repeat
 
@@ -501,8 +507,31 @@ def test_svhn_task_crops_numbers_into_the_canvas_and_trains_dram(tmp_path: Path)
     assert len(train) == 19 and len(val) == 1  # the last 5 % validate
     image, label = val.sample(0)
     assert image.shape == (64, 160) and label == "20"  # entry 19: digits 2 and 0 (label 10)
-    result = CliRunner().invoke(app, ["train", "--arch", "dram", "--task", "svhn", "--data", str(tmp_path),
-                                      "--out", str(tmp_path / "run"), "--steps", "1", "--batch", "2",
-                                      "--val-every", "1", "--mc-samples", "0", "--glimpses", "1",
-                                      "--device", "cpu", "--no-progress"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--arch",
+            "dram",
+            "--task",
+            "svhn",
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "run"),
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--val-every",
+            "1",
+            "--mc-samples",
+            "0",
+            "--glimpses",
+            "1",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output

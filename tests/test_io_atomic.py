@@ -62,8 +62,10 @@ def test_failure_inside_the_block_keeps_the_old_file_and_removes_the_temp(tmp_pa
 
 
 def test_os_error_inside_the_block_becomes_output_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match=r"out\.pdf: cannot write the file: No space left"), \
-            atomic_path(tmp_path / "out.pdf"):
+    with (
+        pytest.raises(OutputError, match=r"out\.pdf: cannot write the file: No space left"),
+        atomic_path(tmp_path / "out.pdf"),
+    ):
         raise OSError(28, "No space left on device")
     assert list(tmp_path.iterdir()) == []
 

@@ -81,8 +81,9 @@ def test_every_tiff_page_is_loaded(tmp_path: Path) -> None:
 
 def test_animated_gif_gives_its_first_frame_only(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (30, 20), color) for color in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
-    path = _write(tmp_path / "anim.gif", encode(frames[0], "GIF", save_all=True, append_images=frames[1:],
-                                                duration=100, loop=0))
+    path = _write(
+        tmp_path / "anim.gif", encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    )
     pages = load(path)
     assert len(pages) == 1
     assert tuple(pages[0].image[10, 15]) == (255, 0, 0)
@@ -285,8 +286,9 @@ def test_numpy_input_is_copied_and_made_contiguous() -> None:
     assert page.image.flags["C_CONTIGUOUS"] and not np.shares_memory(page.image, array)
 
 
-@pytest.mark.parametrize("array", [np.zeros((5, 5, 2), np.uint8), np.zeros((5, 5), np.int64),
-                                   np.full((5, 5), 3.0), np.zeros(25, np.uint8)])
+@pytest.mark.parametrize(
+    "array", [np.zeros((5, 5, 2), np.uint8), np.zeros((5, 5), np.int64), np.full((5, 5), 3.0), np.zeros(25, np.uint8)]
+)
 def test_unusable_arrays_are_refused(array: np.ndarray) -> None:
     with pytest.raises(UnsupportedFormat, match="<array>"):
         load(array)
@@ -310,9 +312,18 @@ def test_unknown_source_type_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("head", "fmt"),
-    [(b"\x89PNG\r\n\x1a\nxxxx", "PNG"), (b"\xff\xd8\xff\xe0", "JPEG"), (b"II*\x00", "TIFF"),
-     (b"MM\x00*", "TIFF"), (b"BM\x00\x00", "BMP"), (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "WEBP"),
-     (b"GIF89a", "GIF"), (b"%PDF-1.7", "PDF"), (b"\n\n%PDF-1.4", "PDF"), (b"hello", None)],
+    [
+        (b"\x89PNG\r\n\x1a\nxxxx", "PNG"),
+        (b"\xff\xd8\xff\xe0", "JPEG"),
+        (b"II*\x00", "TIFF"),
+        (b"MM\x00*", "TIFF"),
+        (b"BM\x00\x00", "BMP"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "WEBP"),
+        (b"GIF89a", "GIF"),
+        (b"%PDF-1.7", "PDF"),
+        (b"\n\n%PDF-1.4", "PDF"),
+        (b"hello", None),
+    ],
 )
 def test_sniff_format_reads_magic_bytes(head: bytes, fmt: str | None) -> None:
     assert sniff_format(head) == fmt
@@ -320,9 +331,15 @@ def test_sniff_format_reads_magic_bytes(head: bytes, fmt: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("head", "looks_like"),
-    [(b"<svg xmlns='x'>", "SVG"), (b"<!DOCTYPE html><html>", "HTML"), (b"PK\x03\x04", "ZIP"),
-     (b"\x00\x00\x00\x18ftypheic", "HEIC"), (b"P6\n10 10\n255\n", "Netpbm"), (b"just words", "plain text"),
-     (b"\x00\x01\x02\xff", "binary")],
+    [
+        (b"<svg xmlns='x'>", "SVG"),
+        (b"<!DOCTYPE html><html>", "HTML"),
+        (b"PK\x03\x04", "ZIP"),
+        (b"\x00\x00\x00\x18ftypheic", "HEIC"),
+        (b"P6\n10 10\n255\n", "Netpbm"),
+        (b"just words", "plain text"),
+        (b"\x00\x01\x02\xff", "binary"),
+    ],
 )
 def test_unknown_bytes_are_described(head: bytes, looks_like: str) -> None:
     assert looks_like in describe_unknown(head)
@@ -331,6 +348,12 @@ def test_unknown_bytes_are_described(head: bytes, looks_like: str) -> None:
 def test_importing_textlens_io_does_not_import_torch_or_pdfium() -> None:
     code = "import sys, textlens.io; print('torch' in sys.modules, 'pypdfium2' in sys.modules)"
     root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
-                         env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+    )
     assert out.stdout.split() == ["False", "False"]

@@ -16,8 +16,7 @@ from textlens.errors import FileNotFound
 def _samples(n: int) -> list[CropSample]:
     rng = np.random.default_rng(0)
     return [
-        CropSample(image=rng.integers(0, 256, size=(8, 10 + i, 3), dtype=np.uint8), text=f"wörd {i}")
-        for i in range(n)
+        CropSample(image=rng.integers(0, 256, size=(8, 10 + i, 3), dtype=np.uint8), text=f"wörd {i}") for i in range(n)
     ]
 
 

@@ -16,9 +16,14 @@ from textlens.errors import AnnotationError, FileNotFound
 def test_reads_crops_pages_and_labels(tmp_path: Path) -> None:
     lines = [
         {"image": "a.png", "text": "Tiredness"},
-        {"image": "p.png", "words": [{"text": "TOTAL", "box": [1, 2, 30, 12]},
-                                     {"text": "###", "poly": [[0, 0], [5, 0], [5, 5], [0, 5]]},
-                                     {"text": "x", "box": [0, 0, 1, 1], "ignore": True, "label": "answer"}]},
+        {
+            "image": "p.png",
+            "words": [
+                {"text": "TOTAL", "box": [1, 2, 30, 12]},
+                {"text": "###", "poly": [[0, 0], [5, 0], [5, 5], [0, 5]]},
+                {"text": "x", "box": [0, 0, 1, 1], "ignore": True, "label": "answer"},
+            ],
+        },
         {"image": "d.png", "label": "7"},
     ]
     path = tmp_path / "manifest.jsonl"
@@ -32,13 +37,16 @@ def test_reads_crops_pages_and_labels(tmp_path: Path) -> None:
     assert len(read_manifest(path, limit=2)) == 2
 
 
-@pytest.mark.parametrize("line, message", [
-    ("{not json", "not valid JSON"),
-    ('{"text": "no image"}', "'image' path"),
-    ('{"image": "a.png"}', "needs 'text', 'words' or 'label'"),
-    ('{"image": "a.png", "words": [{"box": [0, 0, 1, 1]}]}', "'text' field"),
-    ('{"image": "a.png", "words": [{"text": "a", "box": [0, 0, 1]}]}', "'box' must be"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"text": "no image"}', "'image' path"),
+        ('{"image": "a.png"}', "needs 'text', 'words' or 'label'"),
+        ('{"image": "a.png", "words": [{"box": [0, 0, 1, 1]}]}', "'text' field"),
+        ('{"image": "a.png", "words": [{"text": "a", "box": [0, 0, 1]}]}', "'box' must be"),
+    ],
+)
 def test_malformed_lines_name_the_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"image": "ok.png", "text": "fine"}\n' + line + "\n")

@@ -40,9 +40,7 @@ def _batch(model: torch.nn.Module) -> tuple[torch.Tensor, list[int]]:
 
 
 def test_every_family_is_registered() -> None:
-    assert {"crnn_small", "crnn_vgg", "crnn_base", "attn_bahdanau", "attn_mha", "vitstr_tiny"} <= set(
-        RECOGNIZERS
-    )
+    assert {"crnn_small", "crnn_vgg", "crnn_base", "attn_bahdanau", "attn_mha", "vitstr_tiny"} <= set(RECOGNIZERS)
 
 
 @pytest.mark.parametrize("name", RECOGNIZERS)
@@ -132,9 +130,7 @@ def test_ctc_greedy_merges_repeats_and_drops_blanks() -> None:
     logits = torch.nn.functional.one_hot(torch.tensor([path]), 4).float()
     assert ctc_greedy_ids(logits) == [[1, 1, 2]]
     assert ctc_greedy_ids(logits, lengths=[3]) == [[1]]
-    assert decode_output({"logits": logits}, "ctc", Charset("ab")) == [
-        "  a"
-    ]  # id 1 is the space, always first
+    assert decode_output({"logits": logits}, "ctc", Charset("ab")) == ["  a"]  # id 1 is the space, always first
 
 
 def test_attention_decoding_stops_at_the_first_eos() -> None:
@@ -143,9 +139,7 @@ def test_attention_decoding_stops_at_the_first_eos() -> None:
     ids = [*tok.encode("ab")[1:], tok.index["a"], tok.pad]
     out = {"logits": torch.nn.functional.one_hot(torch.tensor([ids]), tok.num_classes).float()}
     assert decode_output(out, "parallel", charset) == ["ab"]
-    assert decode_output({"logits": out["logits"], "tokens": torch.tensor([ids])}, "attention", charset) == [
-        "ab"
-    ]
+    assert decode_output({"logits": out["logits"], "tokens": torch.tensor([ids])}, "attention", charset) == ["ab"]
 
 
 @pytest.mark.parametrize("name", [n for n in RECOGNIZERS if n.startswith("attn")])

@@ -28,8 +28,22 @@ def write_png(path: Path, width: int = 60, height: int = 40, value: int = 200) -
 
 def test_registry_lists_every_format_and_resolves_aliases() -> None:
     formats = list_formats()
-    for name in ("mnist", "svhn_full", "svhn_cropped", "svt", "iiit5k", "icdar2013", "icdar2015",
-                 "icdar_words", "kaist", "dhcd", "funsd", "sroie", "lmdb", "manifest"):
+    for name in (
+        "mnist",
+        "svhn_full",
+        "svhn_cropped",
+        "svt",
+        "iiit5k",
+        "icdar2013",
+        "icdar2015",
+        "icdar_words",
+        "kaist",
+        "dhcd",
+        "funsd",
+        "sroie",
+        "lmdb",
+        "manifest",
+    ):
         assert name in formats
     assert reader_class("IC15") is reader_class("icdar2015")
     assert reader_class("svhn-full") is reader_class("svhn_full")
@@ -55,8 +69,10 @@ def idx_bytes(array: np.ndarray, type_code: int) -> bytes:
 
 def write_mnist(folder: Path, images: np.ndarray, labels: np.ndarray, gz: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, data in (("train-images-idx3-ubyte", idx_bytes(images, 0x08)),
-                       ("train-labels-idx1-ubyte", idx_bytes(labels, 0x08))):
+    for name, data in (
+        ("train-images-idx3-ubyte", idx_bytes(images, 0x08)),
+        ("train-labels-idx1-ubyte", idx_bytes(labels, 0x08)),
+    ):
         if gz:
             (folder / f"{name}.gz").write_bytes(gzip.compress(data))
         else:
@@ -130,10 +146,13 @@ def test_svhn_full_reads_single_and_multi_digit_boxes_with_10_as_zero(tmp_path: 
     write_png(tmp_path / "1.png", 80, 50)
     write_png(tmp_path / "2.png", 80, 50)
     # (label, top, left, width, height)
-    write_digit_struct(tmp_path / "digitStruct.mat", [
-        ("1.png", [(1, 5, 10, 8, 20), (10, 6, 19, 9, 21)]),
-        ("2.png", [(7, 3, 30, 10, 30)]),
-    ])
+    write_digit_struct(
+        tmp_path / "digitStruct.mat",
+        [
+            ("1.png", [(1, 5, 10, 8, 20), (10, 6, 19, 9, 21)]),
+            ("2.png", [(7, 3, 30, 10, 30)]),
+        ],
+    )
     reader = open_dataset("svhn_full", tmp_path)
     pages = list(reader)
     assert len(reader) == 2 and all(isinstance(p, PageSample) for p in pages)
@@ -188,8 +207,10 @@ def test_svt_reads_pages_crops_and_lexicons(tmp_path: Path) -> None:
     (tmp_path / "test.xml").write_text(SVT_XML, encoding="utf-8")
     reader = open_dataset("svt", tmp_path)
     (page,) = list(reader)
-    assert [(w.text, w.box) for w in page.words] == [("LIVING", (5.0, 4.0, 25.0, 14.0)),
-                                                     ("ROOM", (30.0, 20.0, 55.0, 32.0))]
+    assert [(w.text, w.box) for w in page.words] == [
+        ("LIVING", (5.0, 4.0, 25.0, 14.0)),
+        ("ROOM", (30.0, 20.0, 55.0, 32.0)),
+    ]
     assert reader.entries[0].lexicon == ("LIVING", "ROOM", "THEATERS", "OTHER")
     crops = list(reader.crops())
     assert [c.text for c in crops] == ["LIVING", "ROOM"] and crops[1].image.shape == (12, 25, 3)
@@ -209,11 +230,14 @@ def test_iiit5k_reads_crops_and_keeps_lexicons(tmp_path: Path) -> None:
 
     write_png(tmp_path / "test" / "1002_1.png", 50, 20)
     write_png(tmp_path / "test" / "1009_2.png", 40, 20)
-    table = np.zeros((1, 2), dtype=[("ImgName", "O"), ("GroundTruth", "O"), ("smallLexi", "O"),
-                                    ("mediumLexi", "O")])
+    table = np.zeros((1, 2), dtype=[("ImgName", "O"), ("GroundTruth", "O"), ("smallLexi", "O"), ("mediumLexi", "O")])
     for i, (name, text) in enumerate((("test/1002_1.png", "PRIVATE"), ("test/1009_2.png", "MILK"))):
-        table[0, i] = (name, text, np.array(["PRIVATE", "MILK", "SALE"], dtype=object),
-                       np.array(["PRIVATE", "MILK", "SALE", "OPEN"], dtype=object))
+        table[0, i] = (
+            name,
+            text,
+            np.array(["PRIVATE", "MILK", "SALE"], dtype=object),
+            np.array(["PRIVATE", "MILK", "SALE", "OPEN"], dtype=object),
+        )
     savemat(tmp_path / "testdata.mat", {"testdata": table})
     reader = open_dataset("iiit5k", tmp_path)
     crops = list(reader)
@@ -229,12 +253,13 @@ def test_iiit5k_reads_crops_and_keeps_lexicons(tmp_path: Path) -> None:
 def test_icdar2013_reads_comma_space_and_space_separated_lines(tmp_path: Path) -> None:
     write_png(tmp_path / "100.jpg")
     write_png(tmp_path / "101.jpg")
-    (tmp_path / "gt_100.txt").write_text('38, 4, 50, 15, "Tiredness"\n2, 3, 9, 30, "a, b"\n',
-                                         encoding="utf-8")
+    (tmp_path / "gt_100.txt").write_text('38, 4, 50, 15, "Tiredness"\n2, 3, 9, 30, "a, b"\n', encoding="utf-8")
     (tmp_path / "gt_101.txt").write_text('1 2 30 20 "Footpath"\n', encoding="utf-8")
     pages = list(open_dataset("icdar2013", tmp_path))
-    assert [(w.text, w.box) for w in pages[0].words] == [("Tiredness", (38.0, 4.0, 50.0, 15.0)),
-                                                         ("a, b", (2.0, 3.0, 9.0, 30.0))]
+    assert [(w.text, w.box) for w in pages[0].words] == [
+        ("Tiredness", (38.0, 4.0, 50.0, 15.0)),
+        ("a, b", (2.0, 3.0, 9.0, 30.0)),
+    ]
     assert [w.text for w in pages[1].words] == ["Footpath"]
 
 
@@ -269,8 +294,7 @@ def test_icdar2015_gt_without_image_is_reported(tmp_path: Path) -> None:
 def test_icdar_word_gt_reads_quoted_texts_with_escapes(tmp_path: Path) -> None:
     write_png(tmp_path / "word_1.png", 30, 10)
     write_png(tmp_path / "word_2.png", 30, 10)
-    (tmp_path / "gt.txt").write_bytes('\ufeffword_1.png, "Tiredness"\nword_2.png, "say \\"hi\\", ok"\n'
-                                      .encode("utf-8"))
+    (tmp_path / "gt.txt").write_bytes('\ufeffword_1.png, "Tiredness"\nword_2.png, "say \\"hi\\", ok"\n'.encode("utf-8"))
     crops = list(open_dataset("icdar_words", tmp_path))
     assert [c.text for c in crops] == ["Tiredness", 'say "hi", ok']
     assert crops[0].image.shape == (10, 30, 3)
@@ -304,8 +328,7 @@ def test_kaist_reads_korean_words_whatever_the_real_encoding(tmp_path: Path, enc
     write_png(tmp_path / "scene" / "DSC1.JPG")
     (tmp_path / "scene" / "DSC1.xml").write_bytes(KAIST_XML.encode(encoding))
     (page,) = list(open_dataset("kaist", tmp_path))
-    assert [(w.text, w.box) for w in page.words] == [("한글", (2.0, 3.0, 22.0, 13.0)),
-                                                     ("OK", (30.0, 5.0, 55.0, 17.0))]
+    assert [(w.text, w.box) for w in page.words] == [("한글", (2.0, 3.0, 22.0, 13.0)), ("OK", (30.0, 5.0, 55.0, 17.0))]
 
 
 def test_kaist_decoding_drops_the_declaration_and_bom() -> None:
@@ -338,13 +361,30 @@ def test_dhcd_labels_are_devanagari_characters(tmp_path: Path) -> None:
 
 def test_funsd_yields_words_with_entity_label_and_id(tmp_path: Path) -> None:
     write_png(tmp_path / "training_data" / "images" / "0001.png", 200, 100)
-    form = {"form": [
-        {"id": 3, "label": "question", "text": "Date:", "box": [10, 10, 50, 20], "linking": [[3, 4]],
-         "words": [{"text": "Date:", "box": [10, 10, 50, 20]}]},
-        {"id": 4, "label": "answer", "text": "1 May", "box": [60, 10, 100, 20], "linking": [[3, 4]],
-         "words": [{"text": "1", "box": [60, 10, 66, 20]}, {"text": "May", "box": [70, 10, 100, 20]},
-                   {"text": "", "box": [101, 10, 102, 20]}]},
-    ]}
+    form = {
+        "form": [
+            {
+                "id": 3,
+                "label": "question",
+                "text": "Date:",
+                "box": [10, 10, 50, 20],
+                "linking": [[3, 4]],
+                "words": [{"text": "Date:", "box": [10, 10, 50, 20]}],
+            },
+            {
+                "id": 4,
+                "label": "answer",
+                "text": "1 May",
+                "box": [60, 10, 100, 20],
+                "linking": [[3, 4]],
+                "words": [
+                    {"text": "1", "box": [60, 10, 66, 20]},
+                    {"text": "May", "box": [70, 10, 100, 20]},
+                    {"text": "", "box": [101, 10, 102, 20]},
+                ],
+            },
+        ]
+    }
     ann = tmp_path / "training_data" / "annotations"
     ann.mkdir(parents=True)
     (ann / "0001.json").write_text(json.dumps(form), encoding="utf-8")
@@ -361,7 +401,8 @@ def test_funsd_bad_box_names_file_and_entity(tmp_path: Path) -> None:
     write_png(tmp_path / "images" / "a.png")
     (tmp_path / "annotations").mkdir()
     (tmp_path / "annotations" / "a.json").write_text(
-        json.dumps({"form": [{"id": 0, "label": "other", "words": [{"text": "x", "box": [1, 2, 3]}]}]}))
+        json.dumps({"form": [{"id": 0, "label": "other", "words": [{"text": "x", "box": [1, 2, 3]}]}]})
+    )
     with pytest.raises(AnnotationError, match=r"a\.json: form\[0\] words\[0\]: 'box' must be"):
         list(open_dataset("funsd", tmp_path))
 
@@ -371,9 +412,10 @@ def test_funsd_bad_box_names_file_and_entity(tmp_path: Path) -> None:
 
 def test_sroie_reads_text_lines_whose_text_holds_commas(tmp_path: Path) -> None:
     write_png(tmp_path / "X001.jpg", 400, 200)
-    (tmp_path / "X001.txt").write_text("72,25,326,25,326,64,72,64,TAN WOON YANN\n\n"
-                                       "110,144,383,144,383,163,110,163,NO.53 55,57 & 59, JALAN\n",
-                                       encoding="utf-8")
+    (tmp_path / "X001.txt").write_text(
+        "72,25,326,25,326,64,72,64,TAN WOON YANN\n\n110,144,383,144,383,163,110,163,NO.53 55,57 & 59, JALAN\n",
+        encoding="utf-8",
+    )
     (page,) = list(open_dataset("sroie", tmp_path))
     assert [w.text for w in page.words] == ["TAN WOON YANN", "NO.53 55,57 & 59, JALAN"]
     assert page.words[1].box == (110.0, 144.0, 383.0, 163.0)
@@ -415,8 +457,8 @@ def test_lmdb_reads_the_standard_recognition_layout(tmp_path: Path) -> None:
 def test_manifest_reader_yields_the_samples_of_its_lines(tmp_path: Path) -> None:
     write_png(tmp_path / "images" / "a.png", 20, 10)
     (tmp_path / "manifest.jsonl").write_text(
-        '{"image": "images/a.png", "text": "abc"}\n\n{"image": "images/a.png", "text": "def"}\n',
-        encoding="utf-8")
+        '{"image": "images/a.png", "text": "abc"}\n\n{"image": "images/a.png", "text": "def"}\n', encoding="utf-8"
+    )
     reader = open_dataset("manifest", tmp_path)
     assert len(reader) == 2 and reader.kind == "crop"
     assert [s.text for s in reader] == ["abc", "def"]
@@ -430,8 +472,12 @@ def test_crop_quad_rectifies_a_rotated_word_to_its_upright_size() -> None:
     angle = np.deg2rad(30)
     centre, half_w, half_h = np.array([50.0, 50.0]), 20.0, 6.0
     u, v = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
-    quad = [centre - half_w * u - half_h * v, centre + half_w * u - half_h * v,
-            centre + half_w * u + half_h * v, centre - half_w * u + half_h * v]
+    quad = [
+        centre - half_w * u - half_h * v,
+        centre + half_w * u - half_h * v,
+        centre + half_w * u + half_h * v,
+        centre - half_w * u + half_h * v,
+    ]
     import cv2
 
     cv2.fillPoly(image, [np.round(np.array(quad)).astype(np.int32)], (255, 255, 255))

@@ -26,15 +26,18 @@ def test_sheet_is_a_grid_of_cells() -> None:
 def test_sheet_draws_captions_below_the_images() -> None:
     sheet = contact_sheet([CropSample(image=WHITE, text="Tiredness")], cols=1, cell_width=200)
     image_height = 200 // 3
-    caption_band = sheet[image_height + 8:, :, :]
+    caption_band = sheet[image_height + 8 :, :, :]
     assert (caption_band < 100).any()  # dark text pixels under the crop
 
 
 def test_page_cells_show_word_boxes_and_dont_care_in_another_colour() -> None:
-    page = PageSample(image=np.full((200, 200, 3), 255, np.uint8), words=(
-        WordAnnotation(text="A", box=(20, 20, 100, 60)),
-        WordAnnotation(text="###", box=(120, 120, 180, 180), ignore=True),
-    ))
+    page = PageSample(
+        image=np.full((200, 200, 3), 255, np.uint8),
+        words=(
+            WordAnnotation(text="A", box=(20, 20, 100, 60)),
+            WordAnnotation(text="###", box=(120, 120, 180, 180), ignore=True),
+        ),
+    )
     sheet = contact_sheet([page], cols=1, cell_width=212)
     greenish = (sheet[:, :, 1] > 150) & (sheet[:, :, 0] < 60) & (sheet[:, :, 2] < 120)
     reddish = (sheet[:, :, 0] > 180) & (sheet[:, :, 1] < 80)
@@ -48,8 +51,9 @@ def test_label_sheet_renders_a_devanagari_caption() -> None:
 
 
 def test_caption_font_covers_scripts_dejavu_lacks() -> None:
-    covering = subprocess.run(["fc-list", ":charset=96d", "file"], capture_output=True, text=True,
-                              check=False).stdout.strip()
+    covering = subprocess.run(
+        ["fc-list", ":charset=96d", "file"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     if not covering:
         pytest.skip("no installed font covers Devanagari")
     from fontTools.ttLib import TTFont

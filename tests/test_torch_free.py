@@ -18,13 +18,23 @@ BLOCK_TORCH = textwrap.dedent("""
     sys.meta_path.insert(0, BlockTorch())
 """)
 
-INFERENCE_MODULES = ["textlens", "textlens.document", "textlens.io", "textlens.preprocess", "textlens.runtime",
-                     "textlens.pipeline", "textlens.eval", "textlens.data.manifest", "textlens.cli.app"]
+INFERENCE_MODULES = [
+    "textlens",
+    "textlens.document",
+    "textlens.io",
+    "textlens.preprocess",
+    "textlens.runtime",
+    "textlens.pipeline",
+    "textlens.eval",
+    "textlens.data.manifest",
+    "textlens.cli.app",
+]
 
 
 def run_without_torch(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", BLOCK_TORCH + textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH + textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_inference_modules_import_without_torch() -> None:

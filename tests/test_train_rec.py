@@ -131,10 +131,7 @@ def test_ctc_rules_drop_labels_longer_than_the_time_steps() -> None:
     assert not rules.fits("", 64)
     spec = CropSpec()
     assert prepare(CropSample(render_text("ab"), "abcdefghijklmnopqrstuvwxyz"), spec, rules) is None
-    assert (
-        prepare(CropSample(render_text("héllo"), "héllo"), spec, LabelRules(Charset("hlo"), "ctc"))[1]
-        == "hllo"
-    )
+    assert prepare(CropSample(render_text("héllo"), "héllo"), spec, LabelRules(Charset("hlo"), "ctc"))[1] == "hllo"
 
 
 def test_collate_pads_to_the_widest_crop_and_builds_targets() -> None:
@@ -151,9 +148,7 @@ def test_collate_pads_to_the_widest_crop_and_builds_targets() -> None:
 
 def test_train_stream_mixes_sources_into_width_sorted_batches() -> None:
     sources = [FakeSource(n=16, alphabet="ab"), FakeSource(n=16, alphabet="xy")]
-    stream = TrainStream(
-        sources, [0.5, 0.5], CropSpec(), LabelRules(LATIN, "ctc"), batch_size=4, bucket_batches=4
-    )
+    stream = TrainStream(sources, [0.5, 0.5], CropSpec(), LabelRules(LATIN, "ctc"), batch_size=4, bucket_batches=4)
     batches = [b for _, b in zip(range(8), iter(stream), strict=False)]
     letters = set("".join(t for b in batches for t in b["texts"]))
     assert letters == set("abxy")
@@ -181,11 +176,7 @@ def test_finetune_loading_keeps_rows_of_shared_characters() -> None:
     assert "remapped" in report
     w_old, w_new = old.classifier.weight, new.classifier.weight
     # " abc" -> rows 1..4; " cxa" -> rows 1..4: 'a' moves from row 2 to row 4, 'c' from 4 to 2.
-    assert (
-        torch.equal(w_new[4], w_old[2])
-        and torch.equal(w_new[2], w_old[4])
-        and torch.equal(w_new[0], w_old[0])
-    )
+    assert torch.equal(w_new[4], w_old[2]) and torch.equal(w_new[2], w_old[4]) and torch.equal(w_new[0], w_old[0])
     assert torch.equal(new.backbone.stages[0][0].weight, old.backbone.stages[0][0].weight)
 
 

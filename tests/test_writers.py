@@ -25,20 +25,34 @@ PAGE_SIZES = [(600, 400), (500, 300)]
 DPIS = [150.0, None]  # the second page's DPI is unknown, so writers assume 300
 
 
-def _word(text: str, x0: float, y0: float, x1: float, y1: float, conf: float = 0.95,
-          polygon: tuple[tuple[float, float], ...] | None = None) -> Word:
+def _word(
+    text: str,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    conf: float = 0.95,
+    polygon: tuple[tuple[float, float], ...] | None = None,
+) -> Word:
     return Word(text=text, box=(x0, y0, x1, y1), confidence=conf, polygon=polygon)
 
 
 @pytest.fixture
 def doc() -> Document:
-    line1 = Line((_word("Café", 50, 40, 170, 80), _word("naïve", 190, 40, 320, 80, 0.7),
-                  _word("€5", 340, 40, 400, 80, 0.3)))
+    line1 = Line(
+        (_word("Café", 50, 40, 170, 80), _word("naïve", 190, 40, 320, 80, 0.7), _word("€5", 340, 40, 400, 80, 0.3))
+    )
     skewed = ((160.0, 100.0), (240.0, 102.5), (240.0, 140.0), (160.0, 138.0))
     line2 = Line((_word("it's", 50, 100, 140, 140), _word("<&>", 160, 100, 240, 140, 0.88, skewed)))
     line3 = Line((_word("Ελληνικά", 50, 220, 300, 260), _word("日本", 320, 220, 400, 260)))
-    page1 = Page(width=600, height=400, blocks=(Block((line1, line2)), Block((line3,))), index=0,
-                 dpi=150.0, source='scan "1" <a&b>.png')
+    page1 = Page(
+        width=600,
+        height=400,
+        blocks=(Block((line1, line2)), Block((line3,))),
+        index=0,
+        dpi=150.0,
+        source='scan "1" <a&b>.png',
+    )
     line4 = Line((_word("second", 20.5, 20, 150, 60, 0.5), _word("page", 170, 20, 260, 60)))
     page2 = Page(width=500, height=300, blocks=(Block((line4,)),), index=1)
     return Document(pages=(page1, page2), metadata={"engine": "test", "score": np.float32(0.5)})
@@ -83,8 +97,7 @@ def test_image_count_must_match_page_count(doc: Document, images: list[np.ndarra
 # ---------------------------------------------------------------- text
 
 
-def test_text_is_in_reading_order_with_blank_lines_between_blocks_and_form_feeds_between_pages(
-        doc: Document) -> None:
+def test_text_is_in_reading_order_with_blank_lines_between_blocks_and_form_feeds_between_pages(doc: Document) -> None:
     assert render(doc, "text") == "Café naïve €5\nit's <&>\n\nΕλληνικά 日本\n\fsecond page\n"
 
 
@@ -99,8 +112,12 @@ def test_json_round_trips_polygons_unicode_and_metadata(doc: Document) -> None:
     assert data["metadata"] == {"engine": "test", "score": 0.5}
     back = Document.from_dict(data)
     assert back.pages == doc.pages
-    assert back.pages[0].blocks[0].lines[1].words[1].polygon == ((160.0, 100.0), (240.0, 102.5),
-                                                                 (240.0, 140.0), (160.0, 138.0))
+    assert back.pages[0].blocks[0].lines[1].words[1].polygon == (
+        (160.0, 100.0),
+        (240.0, 102.5),
+        (240.0, 140.0),
+        (160.0, 138.0),
+    )
 
 
 def test_json_example_in_the_docs_is_what_the_writer_produces() -> None:
@@ -135,8 +152,11 @@ def test_hocr_is_xhtml_with_the_hocr_hierarchy_and_escaped_text(doc: Document) -
 
     pages = by_class(root, "ocr_page")
     assert len(pages) == 2
-    assert _title(pages[0]) == {"image": '"scan 1 <a&b>.png"',  # quotes cannot be carried
-                                "bbox": "0 0 600 400", "ppageno": "0"}
+    assert _title(pages[0]) == {
+        "image": '"scan 1 <a&b>.png"',  # quotes cannot be carried
+        "bbox": "0 0 600 400",
+        "ppageno": "0",
+    }
     assert _title(pages[1])["bbox"] == "0 0 500 300"
     for page, expected in zip(pages, doc.pages, strict=True):
         areas = [e for e in page if e.get("class") == "ocr_carea"]
@@ -151,8 +171,7 @@ def test_hocr_is_xhtml_with_the_hocr_hierarchy_and_escaped_text(doc: Document) -
         assert [w.text for w in words] == [w.text for w in expected.words]
     word = by_class(pages[0], "ocrx_word")[4]
     assert word.text == "<&>"
-    assert _title(word) == {"bbox": "160 100 240 140", "poly": "160 100 240 102 240 140 160 138",
-                            "x_wconf": "88"}
+    assert _title(word) == {"bbox": "160 100 240 140", "poly": "160 100 240 102 240 140 160 138", "x_wconf": "88"}
     assert _title(by_class(pages[1], "ocrx_word")[0]) == {"bbox": "20 20 150 60", "x_wconf": "50"}
     assert _title(by_class(pages[0], "ocr_line")[0]) == {"bbox": "50 40 400 80"}
     ids = [e.get("id") for e in root.iter() if e.get("id")]
@@ -166,15 +185,15 @@ def test_alto_is_v4_with_description_and_page_structure(doc: Document) -> None:
     root = ET.fromstring(render(doc, "alto").encode("utf-8"))
     assert root.tag == "{http://www.loc.gov/standards/alto/ns-v4#}alto"
     description, layout = list(root)
-    assert [c.tag.split("}")[1] for c in description] == ["MeasurementUnit", "sourceImageInformation",
-                                                          "OCRProcessing"]
+    assert [c.tag.split("}")[1] for c in description] == ["MeasurementUnit", "sourceImageInformation", "OCRProcessing"]
     assert description.findtext("a:MeasurementUnit", namespaces=ALTO_NS) == "pixel"
-    assert description.findtext("a:sourceImageInformation/a:fileName", namespaces=ALTO_NS) == \
-        'scan "1" <a&b>.png'
+    assert description.findtext("a:sourceImageInformation/a:fileName", namespaces=ALTO_NS) == 'scan "1" <a&b>.png'
     assert description.findtext(".//a:processingSoftware/a:softwareName", namespaces=ALTO_NS) == "textlens"
     pages = layout.findall("a:Page", ALTO_NS)
-    assert [(p.get("ID"), p.get("PHYSICAL_IMG_NR"), p.get("WIDTH"), p.get("HEIGHT")) for p in pages] == \
-        [("page_1", "1", "600", "400"), ("page_2", "2", "500", "300")]
+    assert [(p.get("ID"), p.get("PHYSICAL_IMG_NR"), p.get("WIDTH"), p.get("HEIGHT")) for p in pages] == [
+        ("page_1", "1", "600", "400"),
+        ("page_2", "2", "500", "300"),
+    ]
     for page, expected in zip(pages, doc.pages, strict=True):
         assert [c.tag.split("}")[1] for c in page] == ["PrintSpace"]
         blocks = page.findall("a:PrintSpace/a:TextBlock", ALTO_NS)
@@ -188,8 +207,9 @@ def test_alto_is_v4_with_description_and_page_structure(doc: Document) -> None:
         assert [s.get("CONTENT") for s in strings] == [w.text for w in expected.words]
         for string, word in zip(strings, expected.words, strict=True):
             x0, y0, x1, y1 = word.box
-            assert [float(string.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == \
-                pytest.approx([x0, y0, x1 - x0, y1 - y0])
+            assert [float(string.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")] == pytest.approx(
+                [x0, y0, x1 - x0, y1 - y0]
+            )
             assert float(string.get("WC")) == pytest.approx(word.confidence)
     ids = [e.get("ID") for e in root.iter() if e.get("ID")]
     assert len(ids) == len(set(ids))
@@ -200,8 +220,20 @@ def test_alto_is_v4_with_description_and_page_structure(doc: Document) -> None:
 
 def test_tsv_has_tesseract_columns_and_levels(doc: Document) -> None:
     rows = [r.split("\t") for r in render(doc, "tsv").rstrip("\n").split("\n")]
-    assert rows[0] == ["level", "page_num", "block_num", "par_num", "line_num", "word_num",
-                       "left", "top", "width", "height", "conf", "text"]
+    assert rows[0] == [
+        "level",
+        "page_num",
+        "block_num",
+        "par_num",
+        "line_num",
+        "word_num",
+        "left",
+        "top",
+        "width",
+        "height",
+        "conf",
+        "text",
+    ]
     assert all(len(r) == 12 for r in rows)
     body = rows[1:]
     levels = [r[0] for r in body]
@@ -228,8 +260,7 @@ def _pdf_words(pdf: bytes) -> list[list[str]]:
         document.close()
 
 
-def test_pdf_text_layer_extracts_the_words_in_order_with_unicode(doc: Document,
-                                                                  images: list[np.ndarray]) -> None:
+def test_pdf_text_layer_extracts_the_words_in_order_with_unicode(doc: Document, images: list[np.ndarray]) -> None:
     pdf = render(doc, "pdf", images)
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert _pdf_words(pdf) == _words(doc)
@@ -237,8 +268,7 @@ def test_pdf_text_layer_extracts_the_words_in_order_with_unicode(doc: Document,
 
 def test_pdf_page_size_follows_dpi_with_300_when_unknown(doc: Document) -> None:
     document = pdfium.PdfDocument(render(doc, "pdf"))
-    assert [document[i].get_size() for i in range(2)] == [pytest.approx((288.0, 192.0)),
-                                                          pytest.approx((120.0, 72.0))]
+    assert [document[i].get_size() for i in range(2)] == [pytest.approx((288.0, 192.0)), pytest.approx((120.0, 72.0))]
 
 
 def test_pdf_places_each_word_inside_its_box(doc: Document) -> None:
@@ -253,8 +283,7 @@ def test_pdf_places_each_word_inside_its_box(doc: Document) -> None:
             assert found.strip() == word.text
 
 
-def test_pdf_shows_the_page_image_and_a_white_page_without_one(doc: Document,
-                                                               images: list[np.ndarray]) -> None:
+def test_pdf_shows_the_page_image_and_a_white_page_without_one(doc: Document, images: list[np.ndarray]) -> None:
     with_image = pdfium.PdfDocument(render(doc, "pdf", images))
     shown = np.asarray(with_image[0].render(scale=150 / 72).to_pil().convert("RGB")).astype(int)
     assert shown.shape[:2] == (400, 600)
@@ -272,16 +301,19 @@ def test_pdftotext_extracts_the_same_words(doc: Document, tmp_path: Path) -> Non
 
 
 def test_pdf_right_to_left_words_extract_in_logical_order() -> None:
-    words = [_word("עברית", 20, 10, 130, 40), _word("بالعالم", 150, 10, 280, 40),
-             _word("مرحبا", 300, 10, 400, 40), _word("سنة٢٠٢٤", 20, 60, 200, 90)]
+    words = [
+        _word("עברית", 20, 10, 130, 40),
+        _word("بالعالم", 150, 10, 280, 40),
+        _word("مرحبا", 300, 10, 400, 40),
+        _word("سنة٢٠٢٤", 20, 60, 200, 90),
+    ]
     page = Page(width=450, height=100, blocks=(Block((Line(tuple(words[:3])), Line((words[3],)))),))
     lines = pdfium.PdfDocument(render(Document(pages=(page,)), "pdf"))[0].get_textpage().get_text_range()
     # An RTL line reads from the right: the rightmost word comes first.
     assert lines.split() == ["مرحبا", "بالعالم", "עברית", "سنة٢٠٢٤"]
 
 
-def test_pdf_falls_back_to_helvetica_without_a_truetype_font(doc: Document,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pdf_falls_back_to_helvetica_without_a_truetype_font(doc: Document, monkeypatch: pytest.MonkeyPatch) -> None:
     # textlens.io re-exports the write() function under the package's name, so patch the module object.
     monkeypatch.setattr(importlib.import_module("textlens.io.write.pdf"), "find_font_file", lambda: None)
     pdf = render(doc, "pdf")
@@ -317,8 +349,7 @@ def test_overlay_without_an_image_draws_on_white(doc: Document) -> None:
     assert (drawn[380:400, 580:600] == 255).all()
 
 
-def test_overlay_write_stores_one_png_per_page(doc: Document, images: list[np.ndarray],
-                                                tmp_path: Path) -> None:
+def test_overlay_write_stores_one_png_per_page(doc: Document, images: list[np.ndarray], tmp_path: Path) -> None:
     first = write(doc, tmp_path / "scan.png", "overlay", images)
     expected = overlay_paths(tmp_path / "scan.png", 2)
     assert expected == [tmp_path / "scan-p1.png", tmp_path / "scan-p2.png"]
@@ -339,8 +370,9 @@ def test_write_stores_exactly_what_render_returns(doc: Document, fmt: str, tmp_p
     assert path.read_bytes() == (data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def test_failed_render_leaves_no_partial_or_temporary_file(doc: Document, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_render_leaves_no_partial_or_temporary_file(
+    doc: Document, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pdf = importlib.import_module("textlens.io.write.pdf")
     old = tmp_path / "kept.pdf"
     old.write_bytes(b"previous")
@@ -356,8 +388,9 @@ def test_failed_render_leaves_no_partial_or_temporary_file(doc: Document, tmp_pa
     assert old.read_bytes() == b"previous"
 
 
-def test_failed_disk_write_leaves_no_temporary_file(doc: Document, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_disk_write_leaves_no_temporary_file(
+    doc: Document, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import textlens.io.atomic as atomic
 
     def failing_fsync(tmp: Path) -> None:

@@ -24,8 +24,19 @@ _LAZY = {
     "TextlensError": "textlens.errors",
 }
 
-__all__ = ["OCR", "Block", "Document", "Line", "Page", "TextlensError", "Word", "__version__", "create_model",
-           "list_models", "load"]
+__all__ = [
+    "OCR",
+    "Block",
+    "Document",
+    "Line",
+    "Page",
+    "TextlensError",
+    "Word",
+    "__version__",
+    "create_model",
+    "list_models",
+    "load",
+]
 
 if TYPE_CHECKING:
     from textlens.document import Block, Document, Line, Page, Word

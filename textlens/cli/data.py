@@ -17,8 +17,11 @@ from textlens.data.readers.convert import convert_to_manifest, iter_samples
 from textlens.data.sheet import contact_sheet, save_image_atomic
 from textlens.errors import ConfigError, TextlensError
 
-app = typer.Typer(help="Dataset tools: list the readable formats, convert them to the manifest, draw "
-                       "contact sheets.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Dataset tools: list the readable formats, convert them to the manifest, draw contact sheets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 class Target(str, Enum):
@@ -83,8 +86,10 @@ def convert(
     to: Annotated[Target, typer.Option("--to", "-t", help="Target format.")] = Target.manifest,
     crops: Annotated[bool, typer.Option("--crops", help="Cut word crops out of a page dataset.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Read at most N items.")] = None,
-    opt: Annotated[list[str] | None, typer.Option(
-        "--opt", "-O", help="Reader option KEY=VALUE, repeatable (e.g. split=test, gt_dir=DIR).")] = None,
+    opt: Annotated[
+        list[str] | None,
+        typer.Option("--opt", "-O", help="Reader option KEY=VALUE, repeatable (e.g. split=test, gt_dir=DIR)."),
+    ] = None,
 ) -> None:
     """Convert a dataset to the textlens manifest (page images copied as they are, crops written as PNG)."""
     reader = _open(from_format, source, opt)
@@ -93,13 +98,20 @@ def convert(
         console.print(f"[yellow]note[/yellow] {reader.name} yields {reader.kind} samples; --crops ignored")
     total = len(reader) if limit is None else min(limit, len(reader))
     label = "pages → crops" if cutting else f"{reader.kind}s"
-    progress = Progress(TextColumn(f"[bold]converting {label}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=console, transient=True)
+    progress = Progress(
+        TextColumn(f"[bold]converting {label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
     try:
         with progress:
             task = progress.add_task("convert", total=total)
-            manifest, count = convert_to_manifest(reader, out, crops=cutting, limit=limit,
-                                                  on_item=lambda: progress.advance(task))
+            manifest, count = convert_to_manifest(
+                reader, out, crops=cutting, limit=limit, on_item=lambda: progress.advance(task)
+            )
     except TextlensError as exc:
         raise _fail(exc) from exc
     console.print(f"[green]wrote[/green] {count} samples to {manifest} (target: {to.value})")

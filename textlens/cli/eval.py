@@ -44,9 +44,7 @@ ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="JSONL manif
 LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Score only the first N records.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 ErrorsOpt = Annotated[Path | None, typer.Option("--errors", help="Write every miss to this JSONL file.")]
-ReportOpt = Annotated[
-    Path | None, typer.Option("--report", help="Write report.md + report.html to this folder.")
-]
+ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write report.md + report.html to this folder.")]
 LevelOpt = Annotated[str, typer.Option("--level", help="The ground truth's level: word or line.")]
 PredLevelOpt = Annotated[str, typer.Option("--pred-level", help="What predictions are: auto, word or line.")]
 IouOpt = Annotated[str, typer.Option("--iou", help="Compare boxes (box) or polygons (polygon).")]
@@ -184,18 +182,14 @@ def rec(
         recognizer = load_recognizer(model, threads=threads) if threads else load_recognizer(model)
         init_s = time.perf_counter() - t0
         with _progress(len(records), "reading crops") as advance:
-            result = evaluate_recognizer(
-                recognizer, records, batch_size=batch_size, init_s=init_s, progress=advance
-            )
+            result = evaluate_recognizer(recognizer, records, batch_size=batch_size, init_s=init_s, progress=advance)
         result.threads = threads
         title = f"recognition: {getattr(recognizer, 'name', model)} on {manifest}"
         _show(result, json_out, title)
         _outputs(result, errors, report, title)
 
 
-def load_page_reader(
-    detector: str | None, recognizer: str | None, threads: int | None
-) -> Callable[[np.ndarray], Any]:
+def load_page_reader(detector: str | None, recognizer: str | None, threads: int | None) -> Callable[[np.ndarray], Any]:
     """The textlens page pipeline as ``RGB page image -> Page`` (one page, no file decoding)."""
     try:
         from textlens.pipeline import OCR
@@ -250,8 +244,9 @@ def load_classifier(name: str) -> Callable[[np.ndarray], str]:
     folder = Path(name) if Path(name).is_dir() else None
     family = load_config(folder or name).get("family")
     if family != "glimpse":
-        raise UnknownModel(f"{name!r} is a {family} model, not a digit classifier (bundled: ram_mnist, "
-                           "dram_multidigit)", name)
+        raise UnknownModel(
+            f"{name!r} is a {family} model, not a digit classifier (bundled: ram_mnist, dram_multidigit)", name
+        )
     from textlens.models.glimpse.predict import load_glimpse_model
 
     predict = load_glimpse_model(folder or name)
@@ -288,9 +283,7 @@ def _score(
 ) -> RecResult | PageResult | DigitResult:
     kinds = {r.kind for r in records}
     if len(kinds) > 1:
-        raise AnnotationError(
-            f"mixes record kinds ({', '.join(sorted(kinds))}); score one kind at a time", manifest
-        )
+        raise AnnotationError(f"mixes record kinds ({', '.join(sorted(kinds))}); score one kind at a time", manifest)
     kind = kinds.pop()
     pairing = pair_predictions(records, read_predictions(pred_file), manifest.parent)
     missing = sum(p is None for p in pairing.preds)
@@ -304,15 +297,11 @@ def _score(
     for p in pairing.preds:
         if p is not None and (p.words is None) != (kind != "page"):
             wanted = "'words'" if kind == "page" else "'pred'"
-            raise AnnotationError(
-                f"{p.where}: the manifest holds {kind} records, so a prediction needs {wanted}"
-            )
+            raise AnnotationError(f"{p.where}: the manifest holds {kind} records, so a prediction needs {wanted}")
     images = [r.image for r in records]
     if kind == "page":
         preds = [(p.words or []) if p else [] for p in pairing.preds]
-        return page_result(
-            images, [r.words for r in records], preds, level=level, pred_level=pred_level, iou=iou
-        )
+        return page_result(images, [r.words for r in records], preds, level=level, pred_level=pred_level, iou=iou)
     texts = [(p.pred or "") if p else "" for p in pairing.preds]
     if kind == "label":
         return digit_result(images, [r.label or "" for r in records], texts)

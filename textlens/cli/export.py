@@ -31,8 +31,10 @@ def _build(model_name: str, checkpoint: Path | None, random_weights: bool) -> tu
         model = create_model(model_name, pretrained=True)
         return model.eval(), {**model_config(model, model_name), **load_config(model_name)}
     if not random_weights:
-        raise MissingWeights(f"model {model_name!r} has no bundled weights: give --checkpoint, or --random "
-                             "to export untrained weights (for speed tests)")
+        raise MissingWeights(
+            f"model {model_name!r} has no bundled weights: give --checkpoint, or --random "
+            "to export untrained weights (for speed tests)"
+        )
     model = create_model(model_name)
     return model.eval(), model_config(model, model_name)
 
@@ -46,16 +48,18 @@ def onnx_command(
     calib: Annotated[Path | None, typer.Option(help="Crops manifest to calibrate static int8 on.")] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
     random_weights: Annotated[bool, typer.Option("--random", help="Allow untrained weights.")] = False,
-    static_width: Annotated[bool, typer.Option("--static-width",
-                                               help="Fix the width to the config's max_width.")] = False,
+    static_width: Annotated[
+        bool, typer.Option("--static-width", help="Fix the width to the config's max_width.")
+    ] = False,
 ) -> None:
     """Export one model to an ONNX file (input "images" N×C×H×W, output "logits" N×T×K)."""
     from textlens.export.onnx import check_parity, example_input, export_onnx, input_spec
 
     try:
         torch_model, config = _build(model, checkpoint, random_weights)
-        path = export_onnx(torch_model, config, output, opset=opset, dynamic_width=not static_width,
-                           int8=int8, calib=calib)
+        path = export_onnx(
+            torch_model, config, output, opset=opset, dynamic_width=not static_width, int8=int8, calib=calib
+        )
         width = input_spec(config).max_width if static_width else None
         parity = check_parity(torch_model, path, example_input(config, batch=2, width=width))
     except TextlensError as exc:
@@ -70,8 +74,9 @@ def bundle_command(
     checkpoint: Annotated[Path, typer.Option(help="Trainer's export folder.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")],
     name: Annotated[str | None, typer.Option(help="Model name (default: the output folder's name).")] = None,
-    default: Annotated[bool | None, typer.Option("--default/--no-default",
-                                                 help="Mark as its family's default model.")] = None,
+    default: Annotated[
+        bool | None, typer.Option("--default/--no-default", help="Mark as its family's default model.")
+    ] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
 ) -> None:
     """Write a bundle folder (config.json, fp16 model.safetensors, model.onnx), checking ONNX/torch parity."""
@@ -87,9 +92,11 @@ def bundle_command(
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_SOME_FAILED) from exc
     sizes = ", ".join(f"{f} {s / 2**20:.1f} MiB" for f, s in report.sizes.items())
-    console.print(f"wrote {report.folder}: {sizes}; ONNX {report.onnx_dtype}; "
-                  f"max |logit difference| {report.parity.max_abs_diff:.2e}; "
-                  f"texts {'identical' if report.parity.texts_equal else 'DIFFER'}")
+    console.print(
+        f"wrote {report.folder}: {sizes}; ONNX {report.onnx_dtype}; "
+        f"max |logit difference| {report.parity.max_abs_diff:.2e}; "
+        f"texts {'identical' if report.parity.texts_equal else 'DIFFER'}"
+    )
     exact = report.onnx_dtype == "float32"
     if not report.parity.texts_equal or (exact and report.parity.max_abs_diff > PARITY_TOLERANCE):
         console.print("[red]error[/red] the ONNX graph does not match the torch model")

@@ -57,33 +57,23 @@ def train_glimpse(
     ),
     glimpses: Annotated[int | None, typer.Option(help="RAM: glimpses; DRAM: glimpses per symbol.")] = None,
     steps: Annotated[int, typer.Option(help="Optimiser steps (ignored with --epochs).")] = 20_000,
-    epochs: Annotated[
-        float | None, typer.Option(help="Passes over the training split instead of --steps.")
-    ] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the training split instead of --steps.")] = None,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 128,
     lr: Annotated[float, typer.Option(help="Peak learning rate (Adam, warm-up then cosine).")] = 1e-3,
-    std: Annotated[
-        float | None, typer.Option(help="Location policy standard deviation (default 0.1).")
-    ] = None,
+    std: Annotated[float | None, typer.Option(help="Location policy standard deviation (default 0.1).")] = None,
     cell: Annotated[str | None, typer.Option(help="RAM core: rnn (ReLU RNN, default) or lstm.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.ckpt.")] = False,
-    init: Annotated[
-        str | None, typer.Option(help="Start from these weights (export folder or file).")
-    ] = None,
+    init: Annotated[str | None, typer.Option(help="Start from these weights (export folder or file).")] = None,
     max_minutes: Annotated[float | None, typer.Option(help="Stop training after this many minutes.")] = None,
     val_every: Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")] = 1000,
     val_size: Annotated[int, typer.Option(help="Validation samples (at most the split's size).")] = 5000,
-    holdout: Annotated[
-        int, typer.Option(help="Last MNIST training images kept as the validation split.")
-    ] = 5000,
+    holdout: Annotated[int, typer.Option(help="Last MNIST training images kept as the validation split.")] = 5000,
     mc_samples: Annotated[int, typer.Option(help="Also report the error averaging N sampled paths.")] = 10,
     jitter: Annotated[int, typer.Option(help="mnist task: shift training digits by up to N pixels.")] = 0,
     workers: Annotated[int | None, typer.Option(help="Data loader workers (default 0 on CPU).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the data streams and initialisation.")] = 0,
-    name: Annotated[
-        str | None, typer.Option(help="Name written in export/config.json (default: OUT's).")
-    ] = None,
+    name: Annotated[str | None, typer.Option(help="Name written in export/config.json (default: OUT's).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Train RAM or DRAM on a digit task; writes OUT/{best,last}.ckpt, OUT/summary.json and OUT/export/."""
@@ -148,9 +138,7 @@ def draw_path(traj: Any, upto: int | None = None) -> np.ndarray:
 
     image, k = _upscale(traj.canvas)
     count = len(traj.locations) if upto is None else upto + 1
-    centres = [
-        (round(b[0][0] + b[0][2]) * k // 2, round(b[0][1] + b[0][3]) * k // 2) for b in traj.boxes[:count]
-    ]
+    centres = [(round(b[0][0] + b[0][2]) * k // 2, round(b[0][1] + b[0][3]) * k // 2) for b in traj.boxes[:count]]
     for index in range(count):
         colour = PALETTE[index % len(PALETTE)]
         current = upto is not None and index == upto
@@ -198,9 +186,7 @@ def write_picture(traj: Any, output: Path, gif: bool = False) -> Path:
             if gif:
                 frames = [Image.fromarray(draw_path(traj, t)) for t in range(len(traj.locations))]
                 frames.append(Image.fromarray(draw_path(traj)))
-                frames[0].save(
-                    tmp, format="GIF", save_all=True, append_images=frames[1:], duration=700, loop=0
-                )
+                frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=700, loop=0)
             else:
                 Image.fromarray(draw_path(traj)).save(tmp, format="PNG")
     except OSError as exc:
@@ -214,9 +200,7 @@ def show(
     model: Annotated[
         str, typer.Option("--model", help="Bundled name (ram_mnist, dram_multidigit) or an export folder.")
     ],
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="Picture to write (.png, or .gif with --gif).")
-    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Picture to write (.png, or .gif with --gif).")],
     gif: Annotated[bool, typer.Option("--gif", help="Write an animated GIF, one frame per glimpse.")] = False,
 ) -> None:
     """Draw the glimpse path (numbered locations, lines) and the patch scales (nested squares) over IMAGE."""
@@ -237,13 +221,9 @@ def evaluate(
     task: Annotated[str | None, typer.Option(help="Task (default: the model's).")] = None,
     data: Annotated[str | None, typer.Option(help="MNIST folder (or SVHN folder for svhn).")] = None,
     limit: Annotated[int, typer.Option(help="Validation samples to score.")] = 5000,
-    samples: Annotated[
-        int, typer.Option(help="Monte-Carlo glimpse paths to average (1: the mean path).")
-    ] = 1,
+    samples: Annotated[int, typer.Option(help="Monte-Carlo glimpse paths to average (1: the mean path).")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the validation stream and of sampled paths.")] = 0,
-    holdout: Annotated[
-        int, typer.Option(help="Last MNIST training images kept as the validation split.")
-    ] = 5000,
+    holdout: Annotated[int, typer.Option(help="Last MNIST training images kept as the validation split.")] = 5000,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Accuracy and error of a glimpse model on the validation split (last 5,000 MNIST training images)."""

@@ -56,9 +56,7 @@ def describe(step: AppliedStep) -> str:
         return f"binarised ({p['method']})"
     if step.name == "denoise":
         return f"denoised ({p['method']})"
-    return {"grayscale": "converted to gray", "clahe": "contrast-equalised (CLAHE)"}.get(
-        step.name, step.describe()
-    )
+    return {"grayscale": "converted to gray", "clahe": "contrast-equalised (CLAHE)"}.get(step.name, step.describe())
 
 
 def encode_png(image: np.ndarray, source: str) -> bytes:
@@ -140,9 +138,7 @@ def preprocess(
         Path, typer.Option("-o", "--output", help="A .png file (one input) or a folder: <stem>[-p<N>].png.")
     ],
     deskew: Annotated[bool, typer.Option(help="Estimate the skew (±15°) and rotate it away.")] = True,
-    binarize: Annotated[
-        Binarization | None, typer.Option(help="Binarise the result (text black on white).")
-    ] = None,
+    binarize: Annotated[Binarization | None, typer.Option(help="Binarise the result (text black on white).")] = None,
     denoise: Annotated[bool, typer.Option(help="Non-local-means denoising.")] = False,
     clahe: Annotated[bool, typer.Option(help="CLAHE contrast normalisation.")] = False,
     grayscale: Annotated[bool, typer.Option(help="Convert to gray.")] = False,
@@ -150,9 +146,7 @@ def preprocess(
     text_height: Annotated[
         int | None, typer.Option(min=4, help="Rescale so the typical x-height becomes this many pixels.")
     ] = None,
-    dpi: Annotated[int, typer.Option(min=10, max=1200, help="Resolution to render PDF pages at.")] = int(
-        DEFAULT_DPI
-    ),
+    dpi: Annotated[int, typer.Option(min=10, max=1200, help="Resolution to render PDF pages at.")] = int(DEFAULT_DPI),
 ) -> None:
     """Preprocess page images: deskew, denoise, equalise, crop, rescale and binarise; write PNGs."""
     sources = expand_inputs(inputs)

@@ -39,8 +39,11 @@ def load_crop(path: Path) -> np.ndarray:
 
 def _emit(path: Path, text: str, confidence: float | None, fmt: CropFormat, error: str | None = None) -> None:
     if fmt is CropFormat.jsonl:
-        record: dict[str, Any] = {"image": str(path), "text": text,
-                                  "confidence": None if confidence is None else round(confidence, 4)}
+        record: dict[str, Any] = {
+            "image": str(path),
+            "text": text,
+            "confidence": None if confidence is None else round(confidence, 4),
+        }
         if error is not None:
             record["error"] = error
         typer.echo(json.dumps(record, ensure_ascii=False))
@@ -50,8 +53,7 @@ def _emit(path: Path, text: str, confidence: float | None, fmt: CropFormat, erro
 
 def recognize(
     crops: Annotated[list[str], typer.Argument(help="Images, each one cropped word or text line.")],
-    model: Annotated[str | None, typer.Option("--model", "-m",
-                                              help="Bundled recogniser name or model folder.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Bundled recogniser name or model folder.")] = None,
     format: Annotated[CropFormat, typer.Option("--format", "-f", help="text or jsonl.")] = CropFormat.text,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: all).")] = None,
     beam: Annotated[int, typer.Option(help="CTC beam width (0: greedy).", min=0)] = 0,
@@ -62,15 +64,14 @@ def recognize(
     from textlens.runtime.loading import load_recognizer
 
     try:
-        recognizer = load_recognizer(model, threads=threads, beam_width=beam, lexicon=lexicon,
-                                     batch_size=batch_size)
+        recognizer = load_recognizer(model, threads=threads, beam_width=beam, lexicon=lexicon, batch_size=batch_size)
     except TextlensError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_SOME_FAILED) from exc
     failed = 0
     paths = expand_inputs(crops)
     for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
+        chunk = paths[start : start + batch_size]
         images: list[np.ndarray | None] = []
         errors: list[str | None] = []
         for path in chunk:

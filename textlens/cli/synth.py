@@ -57,16 +57,10 @@ def _fail(exc: TextlensError) -> typer.Exit:
 def lines(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many crops.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
-    fonts: Annotated[
-        str, typer.Option(help="train, val, all, or comma-separated font files/families.")
-    ] = "train",
-    charset: Annotated[
-        str, typer.Option(help="latin, ascii, digits, devanagari or literal characters.")
-    ] = "latin",
+    fonts: Annotated[str, typer.Option(help="train, val, all, or comma-separated font files/families.")] = "train",
+    charset: Annotated[str, typer.Option(help="latin, ascii, digits, devanagari or literal characters.")] = "latin",
     preset: Annotated[LinePreset, typer.Option(help="The look of the crops.")] = LinePreset.mixed,
-    height: Annotated[
-        int | None, typer.Option(help="Resize crops to this height (default: capture size).")
-    ] = 32,
+    height: Annotated[int | None, typer.Option(help="Resize crops to this height (default: capture size).")] = 32,
     seed: Annotated[int, typer.Option(help="Run seed: sample i is the same for any --workers.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes.")] = 1,
     fmt: Annotated[
@@ -81,9 +75,7 @@ def lines(
 
     font_spec: str | list[str] = fonts if fonts in {"train", "val", "all"} else fonts.split(",")
     try:
-        renderer = LineRenderer(
-            preset=preset.value, charset=charset, fonts=font_spec, height=height, seed=seed
-        )
+        renderer = LineRenderer(preset=preset.value, charset=charset, fonts=font_spec, height=height, seed=seed)
         writer: ManifestWriter | LmdbWriter = (
             ManifestWriter(out) if fmt is OutputFormat.manifest else LmdbWriter(out, shard_size=shard_size)
         )
@@ -102,9 +94,7 @@ def pages(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many pages.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     kind: Annotated[PageKind, typer.Option(help="What kind of page.")] = PageKind.mixed,
-    fonts: Annotated[
-        str, typer.Option(help="train, val, all, or comma-separated font files/families.")
-    ] = "train",
+    fonts: Annotated[str, typer.Option(help="train, val, all, or comma-separated font files/families.")] = "train",
     seed: Annotated[int, typer.Option(help="Run seed: page i is the same for any --workers.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes.")] = 1,
 ) -> None:

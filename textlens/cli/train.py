@@ -29,12 +29,8 @@ def rec(
         " to mix.",
     ),
     out: Path = typer.Option(..., "--out", help="Run folder (checkpoints, logs, export/)."),
-    val: list[str] = typer.Option(
-        [], "--val", help="Validation set (repeatable): manifest:PATH | lmdb:PATH."
-    ),
-    arch: str | None = typer.Option(
-        None, help="Registered recogniser (default crnn_small, or --finetune's)."
-    ),
+    val: list[str] = typer.Option([], "--val", help="Validation set (repeatable): manifest:PATH | lmdb:PATH."),
+    arch: str | None = typer.Option(None, help="Registered recogniser (default crnn_small, or --finetune's)."),
     steps: int = typer.Option(10_000, help="Optimiser steps in total."),
     batch: int = typer.Option(64, help="Batch size per device."),
     lr: float = typer.Option(1e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
@@ -42,26 +38,18 @@ def rec(
     channels: int | None = typer.Option(None, help="Input channels: 1 gray, 3 RGB (default: the model's)."),
     charset: str | None = typer.Option(None, help="latin, ascii, digits, devanagari or literal characters."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
-    finetune: str | None = typer.Option(
-        None, help="Start from a bundled model, export folder or checkpoint."
-    ),
+    finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
-    workers: int | None = typer.Option(
-        None, help="DataLoader workers (default: min(4, cpus-1) on GPU, 1 on CPU)."
-    ),
+    workers: int | None = typer.Option(None, help="DataLoader workers (default: min(4, cpus-1) on GPU, 1 on CPU)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     val_every: int = typer.Option(1000, help="Validate (and checkpoint) every N steps."),
-    precision: str = typer.Option(
-        "auto", help="auto (bf16 where the GPU/CPU has it, else fp32), bf16, fp16 or fp32."
-    ),
+    precision: str = typer.Option("auto", help="auto (bf16 where the GPU/CPU has it, else fp32), bf16, fp16 or fp32."),
     devices: int = typer.Option(1, help="Devices (processes) to train on."),
     strategy: str = typer.Option("auto", help="Lightning strategy: auto, ddp, ddp_spawn."),
     patience: int | None = typer.Option(None, help="Stop after N validations without a better CER."),
     seed: int = typer.Option(0, help="Seed of the data streams and initialisation."),
     grad_clip: float = typer.Option(5.0, help="Gradient norm clip."),
-    name: str | None = typer.Option(
-        None, help="Model name written in export/config.json (default: OUT's name)."
-    ),
+    name: str | None = typer.Option(None, help="Model name written in export/config.json (default: OUT's name)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     max_minutes: float | None = typer.Option(
         None, help="Stop after this much wall-clock training time, then export (for fixed budgets)."

@@ -31,9 +31,7 @@ def det(
     long_side: int = typer.Option(1024, "--long-side", help="Inference resize: the page's long side, px."),
     lr: float = typer.Option(2e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
-    finetune: str | None = typer.Option(
-        None, help="Start from a bundled model, export folder or checkpoint."
-    ),
+    finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
     workers: int | None = typer.Option(None, help="DataLoader workers (default: cpus-1 on GPU, 1 on CPU)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -45,9 +43,7 @@ def det(
         None, "--max-minutes", help="Stop (checkpoint, export) after this much wall time."
     ),
     seed: int = typer.Option(0, help="Seed of the data streams and initialisation."),
-    name: str | None = typer.Option(
-        None, help="Model name written in export/config.json (default: OUT's name)."
-    ),
+    name: str | None = typer.Option(None, help="Model name written in export/config.json (default: OUT's name)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a text detector; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/ (with ONNX)."""
@@ -83,7 +79,5 @@ def det(
     except TextlensError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    console.print(
-        json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")})
-    )
+    console.print(json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")}))
     console.print(f"exported to {out / 'export'}")

@@ -26,8 +26,7 @@ SINGLE_TASKS = ("mnist", "translated", "cluttered60", "cluttered100")
 SEQUENCE_TASKS = ("multidigit", "svhn")
 TASKS = SINGLE_TASKS + SEQUENCE_TASKS
 # Where MNIST is looked for without --data: beside the working folder, then beside the source checkout.
-MNIST_CANDIDATES = (Path("../shared/data/mnist"),
-                    Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist")
+MNIST_CANDIDATES = (Path("../shared/data/mnist"), Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist")
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,7 @@ class MnistSplits:
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         if name not in ("train", "val"):
             raise ConfigError(f"split must be 'train' or 'val', got {name!r}")
-        return (
-            (self.train_images, self.train_labels) if name == "train" else (self.val_images, self.val_labels)
-        )
+        return (self.train_images, self.train_labels) if name == "train" else (self.val_images, self.val_labels)
 
 
 def default_mnist() -> Path:
@@ -255,9 +252,7 @@ def fit_canvas(gray: np.ndarray, height: int, width: int, offset: float = 0.5) -
     h, w = gray.shape
     scale = min(height / h, width / w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = cv2.resize(
-        gray, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    )
+    resized = cv2.resize(gray, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     canvas = np.zeros((height, width), np.uint8)
     x, y = round((width - new_w) * offset), (height - new_h) // 2
     canvas[y : y + new_h, x : x + new_w] = resized
@@ -294,9 +289,7 @@ class SvhnTask:
         from textlens.data.manifest import read_rgb
 
         rng = np.random.default_rng((self.seed, index))
-        entry = self.entries[
-            index % len(self.entries) if self.fixed else int(rng.integers(len(self.entries)))
-        ]
+        entry = self.entries[index % len(self.entries) if self.fixed else int(rng.integers(len(self.entries)))]
         image = cv2.cvtColor(read_rgb(entry.image), cv2.COLOR_RGB2GRAY)
         x0 = min(b[0] for _, b in entry.digits)
         y0 = min(b[1] for _, b in entry.digits)

@@ -52,9 +52,7 @@ class LmdbWriter:
     never opens half a shard. ``fmt``: ``png`` or ``jpg``.
     """
 
-    def __init__(
-        self, root: str | Path, shard_size: int = 500_000, fmt: str = "png", commit_every: int = 1000
-    ) -> None:
+    def __init__(self, root: str | Path, shard_size: int = 500_000, fmt: str = "png", commit_every: int = 1000) -> None:
         if fmt not in {"png", "jpg"}:
             raise OutputError(f"unknown image format {fmt!r} (png or jpg)", source=root)
         self.root = Path(root)
@@ -122,9 +120,7 @@ class LmdbWriter:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def write_lmdb(
-    root: str | Path, samples: Iterable[CropSample], shard_size: int = 500_000, fmt: str = "png"
-) -> int:
+def write_lmdb(root: str | Path, samples: Iterable[CropSample], shard_size: int = 500_000, fmt: str = "png") -> int:
     """Write crops as sharded LMDB under ``root``; returns how many were written."""
     with LmdbWriter(root, shard_size=shard_size, fmt=fmt) as writer:
         writer.add_all(samples)
@@ -145,9 +141,7 @@ class LmdbReader:
         if (self.path / "data.mdb").is_file():
             self.shards = [self.path]
         else:
-            self.shards = sorted(
-                p.parent for p in self.path.glob("*/data.mdb") if not p.parent.name.startswith(".")
-            )
+            self.shards = sorted(p.parent for p in self.path.glob("*/data.mdb") if not p.parent.name.startswith("."))
         if not self.shards:
             raise FileNotFound("no data.mdb in the folder or its shard folders", self.path)
         self.counts = [self._num_samples(s) for s in self.shards]
@@ -168,9 +162,7 @@ class LmdbReader:
     def _env(self, shard: int) -> lmdb.Environment:
         env = self._envs.get(shard)
         if env is None:
-            env = lmdb.open(
-                str(self.shards[shard]), readonly=True, lock=False, readahead=False, meminit=False
-            )
+            env = lmdb.open(str(self.shards[shard]), readonly=True, lock=False, readahead=False, meminit=False)
             self._envs[shard] = env
         return env
 

@@ -28,8 +28,9 @@ def _font_file(charset: str = "") -> str | None:
     """A font file from fontconfig: DejaVu Sans, or the best cover of ``charset`` (hex code points)."""
     pattern = "DejaVu Sans" + (f":charset={charset}" if charset else "")
     try:
-        found = subprocess.run(["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True,
-                               timeout=10, check=False).stdout.strip()
+        found = subprocess.run(
+            ["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return found or None
@@ -90,8 +91,7 @@ def _truncate(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> s
     return text + "…"
 
 
-def contact_sheet(items: Sequence[Sample], cols: int = 6, cell_width: int = 192,
-                  font_size: int = 14) -> np.ndarray:
+def contact_sheet(items: Sequence[Sample], cols: int = 6, cell_width: int = 192, font_size: int = 14) -> np.ndarray:
     """A grid of samples (RGB uint8): crops and labels with their text below, pages with word boxes drawn."""
     if not items:
         raise ValueError("contact_sheet needs at least one sample")

@@ -49,9 +49,7 @@ class CropDataset(Dataset):  # type: ignore[type-arg]
         else:
             self._records = [r for r in read_manifest(self.source) if r.kind == "crop"]
             if not self._records:
-                raise AnnotationError(
-                    "the manifest has no crop records (lines with 'text')", source=self.source
-                )
+                raise AnnotationError("the manifest has no crop records (lines with 'text')", source=self.source)
 
     def __len__(self) -> int:
         return len(self._lmdb) if self._lmdb is not None else len(self._records)

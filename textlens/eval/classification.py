@@ -40,6 +40,4 @@ def score_labels(pairs: Iterable[tuple[str, str]]) -> ClassificationScores:
         confusion[(normalize(truth), normalize(pred))] += 1
     count = sum(confusion.values())
     right = sum(n for (t, p), n in confusion.items() if t == p)
-    return ClassificationScores(
-        count=count, accuracy=right / count if count else 0.0, confusion=dict(confusion)
-    )
+    return ClassificationScores(count=count, accuracy=right / count if count else 0.0, confusion=dict(confusion))

@@ -50,9 +50,7 @@ def split_line(item: PredWord) -> list[PredWord]:
     start = 0
     for part in parts:
         end = start + len(part)
-        out.append(
-            PredWord(text=part, box=(x0 + start * step, y0, x0 + end * step, y1), confidence=item.confidence)
-        )
+        out.append(PredWord(text=part, box=(x0 + start * step, y0, x0 + end * step, y1), confidence=item.confidence))
         start = end + 1
     return out
 

@@ -134,9 +134,7 @@ def match_page(gt: Sequence[WordAnnotation], preds: Sequence[PredWord], iou: Iou
     dropped_set = set(dropped)
     kept = [p for j, p in enumerate(preds) if j not in dropped_set]
     e2e = sum(normalize(care[i].text) == normalize(preds[j].text) for i, j, _ in local_pairs)
-    e2e_ci = sum(
-        normalize_ci_alnum(care[i].text) == normalize_ci_alnum(preds[j].text) for i, j, _ in local_pairs
-    )
+    e2e_ci = sum(normalize_ci_alnum(care[i].text) == normalize_ci_alnum(preds[j].text) for i, j, _ in local_pairs)
     gt_bag = Counter(t for w in care for t in tokens(w.text))
     pred_bag = Counter(t for p in kept for t in tokens(p.text))
     gt_text = normalize(reading_order([(w.text, w.box) for w in care]))

@@ -78,9 +78,7 @@ def write_errors(path: str | Path, result: RecResult | PageResult | DigitResult)
 def _png_bytes(image: np.ndarray, max_width: int) -> bytes:
     if image.shape[1] > max_width:
         scale = max_width / image.shape[1]
-        image = cv2.resize(
-            image, (max_width, max(1, round(image.shape[0] * scale))), interpolation=cv2.INTER_AREA
-        )
+        image = cv2.resize(image, (max_width, max(1, round(image.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
     return buf.getvalue()
@@ -136,9 +134,7 @@ class _Report:
     def summary(self, values: dict[str, Any]) -> None:
         values = {k: "-" if v is None else v for k, v in values.items()}
         self.md += ["| metric | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in values.items()], ""]
-        rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in values.items()
-        )
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in values.items())
         self.html.append(f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>")
 
     def heading(self, text: str) -> None:
@@ -170,9 +166,7 @@ def _crop_rows(report: _Report, items: list[CropOutcome]) -> None:
     for n, it in enumerate(items[:MAX_CROPS]):
         rel, uri = report.picture(f"crop_{n:03d}.png", _load(it.image), 400)
         truth, pred = it.truth.replace("|", "\\|"), it.pred.replace("|", "\\|")
-        report.md.append(
-            f"| {n + 1} | ![{it.image.name}]({rel}) | `{truth}` | `{pred}` | {it.similarity:.3f} |"
-        )
+        report.md.append(f"| {n + 1} | ![{it.image.name}]({rel}) | `{truth}` | `{pred}` | {it.similarity:.3f} |")
         rows.append(
             f"<tr><td>{n + 1}</td><td><img src='{uri}' alt='{html.escape(it.image.name)}'></td>"
             f"<td><code>{html.escape(it.truth)}</code></td><td><code>{html.escape(it.pred)}</code></td>"
@@ -195,8 +189,7 @@ def _page_sections(report: _Report, pages: list[PageOutcome]) -> None:
     for n, page in enumerate(pages[:MAX_PAGES]):
         m = page.match
         report.heading(
-            f"{page.image.name}: page CER {m.cer:.3f}, {len(m.missed)} missed, "
-            f"{len(m.false_alarms)} false alarms"
+            f"{page.image.name}: page CER {m.cer:.3f}, {len(m.missed)} missed, {len(m.false_alarms)} false alarms"
         )
         rel, uri = report.picture(f"page_{n:03d}.png", _page_picture(page), MAX_PAGE_WIDTH)
         report.md += [f"![{page.image.name}]({rel})", ""]

@@ -69,9 +69,7 @@ class RecResult:
 
     def misses(self) -> list[CropOutcome]:
         """Wrong crops, worst (lowest 1-NED) first."""
-        return sorted(
-            (it for it in self.items if not it.correct), key=lambda it: (it.similarity, str(it.image))
-        )
+        return sorted((it for it in self.items if not it.correct), key=lambda it: (it.similarity, str(it.image)))
 
 
 def rec_result(
@@ -138,10 +136,7 @@ class PageResult:
         bad = [
             p
             for p in self.items
-            if p.match.missed
-            or p.match.false_alarms
-            or p.match.cer > 0
-            or p.match.counts.e2e < p.match.counts.matched
+            if p.match.missed or p.match.false_alarms or p.match.cer > 0 or p.match.counts.e2e < p.match.counts.matched
         ]
         return sorted(bad, key=lambda p: (-p.match.cer, str(p.image)))
 
@@ -160,9 +155,7 @@ def page_result(
     for image, gt, raw in zip(images, gts, preds, strict=True):
         leveled = tuple(to_level(raw, level, pred_level))
         items.append(PageOutcome(image=image, gt=gt, preds=leveled, match=match_page(gt, leveled, iou)))
-    return PageResult(
-        scores=summarize_pages(it.match.counts for it in items), items=items, level=level, **timing
-    )
+    return PageResult(scores=summarize_pages(it.match.counts for it in items), items=items, level=level, **timing)
 
 
 @dataclass

@@ -62,9 +62,7 @@ def evaluate_recognizer(
         out = recognizer.recognize(images)
         elapsed += time.perf_counter() - t0
         if len(out) != len(images):
-            raise ModelError(
-                f"returned {len(out)} readings for {len(images)} crops", getattr(recognizer, "name", None)
-            )
+            raise ModelError(f"returned {len(out)} readings for {len(images)} crops", getattr(recognizer, "name", None))
         preds.extend(o.text for o in out)
         confidences.extend(float(o.confidence) for o in out)
         if progress:
@@ -87,9 +85,7 @@ def as_pred_words(items: Iterable[Any]) -> list[PredWord]:
         if isinstance(item, PredWord):
             out.append(item)
         elif hasattr(item, "text") and hasattr(item, "box"):
-            out.append(
-                PredWord(text=str(item.text), box=_box(item.box), polygon=getattr(item, "polygon", None))
-            )
+            out.append(PredWord(text=str(item.text), box=_box(item.box), polygon=getattr(item, "polygon", None)))
         else:
             text, box = item
             out.append(PredWord(text=str(text), box=_box(box)))
@@ -107,9 +103,7 @@ def document_lines(doc: Document) -> list[PredWord]:
         return []
     lines = []
     for line in doc.pages[0].lines:
-        words = tuple(
-            PredWord(text=w.text, box=w.box, polygon=w.polygon, confidence=w.confidence) for w in line.words
-        )
+        words = tuple(PredWord(text=w.text, box=w.box, polygon=w.polygon, confidence=w.confidence) for w in line.words)
         assert line.box is not None
         lines.append(PredWord(text=line.text, box=line.box, polygon=line.polygon, words=words))
     return lines

@@ -53,8 +53,9 @@ def complete_config(config: dict[str, Any], name: str) -> dict[str, Any]:
     return config
 
 
-def bundle(model: Any, config: dict[str, Any], out_dir: str | Path, opset: int = DEFAULT_OPSET,
-           max_bytes: int = MAX_FILE_BYTES) -> BundleReport:
+def bundle(
+    model: Any, config: dict[str, Any], out_dir: str | Path, opset: int = DEFAULT_OPSET, max_bytes: int = MAX_FILE_BYTES
+) -> BundleReport:
     """Write ``out_dir`` (config.json, model.safetensors fp16, model.onnx) in one atomic swap.
 
     Other files already in ``out_dir`` (MODEL.md) are kept. Raises ``ModelError`` when a file would
@@ -76,8 +77,7 @@ def bundle(model: Any, config: dict[str, Any], out_dir: str | Path, opset: int =
             quantize(onnx_path, onnx_path)
             config["onnx_dtype"] = "int8"
         parity = check_parity(model, onnx_path, example_input(config, batch=4), config)
-        (tmp / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sizes = {f: (tmp / f).stat().st_size for f in BUNDLE_FILES}
         too_big = {f: s for f, s in sizes.items() if s > max_bytes}
         if too_big:
@@ -142,5 +142,12 @@ def model_config(model: Any, arch: str, charset: str | None = None) -> dict[str,
     spec = CropSpec().to_config()
     if hasattr(model, "input_config"):
         spec.update(model.input_config())
-    return {"name": arch, "family": "recognition", "arch": arch, "decoder": getattr(model, "decoder", "ctc"),
-            "model": {}, "charset": Charset.from_spec(charset or "latin").chars, "input": spec}
+    return {
+        "name": arch,
+        "family": "recognition",
+        "arch": arch,
+        "decoder": getattr(model, "decoder", "ctc"),
+        "model": {},
+        "charset": Charset.from_spec(charset or "latin").chars,
+        "input": spec,
+    }

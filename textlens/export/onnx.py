@@ -85,8 +85,15 @@ def _tmp_next_to(path: Path, suffix: str) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}{suffix}")
 
 
-def export_onnx(model: Any, config: dict[str, Any], path: str | Path, opset: int = DEFAULT_OPSET,
-                dynamic_width: bool = True, int8: bool = False, calib: str | Path | None = None) -> Path:
+def export_onnx(
+    model: Any,
+    config: dict[str, Any],
+    path: str | Path,
+    opset: int = DEFAULT_OPSET,
+    dynamic_width: bool = True,
+    int8: bool = False,
+    calib: str | Path | None = None,
+) -> Path:
     """Export ``model`` to ``path`` (checked with onnx.checker), optionally quantised to int8.
 
     ``int8`` applies dynamic quantisation (weights int8, activations quantised on the fly);
@@ -109,9 +116,17 @@ def export_onnx(model: Any, config: dict[str, Any], path: str | Path, opset: int
     example = example_input(config, width=None if dynamic_width else input_spec(config).max_width)
     try:
         with torch.no_grad(), _quiet_export():
-            torch.onnx.export(_logits_only(model), (example,), str(fp32), dynamo=False,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_axes=axes,
-                              opset_version=opset, do_constant_folding=True)
+            torch.onnx.export(
+                _logits_only(model),
+                (example,),
+                str(fp32),
+                dynamo=False,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes=axes,
+                opset_version=opset,
+                do_constant_folding=True,
+            )
         onnx.checker.check_model(str(fp32))
         if dynamic_width:
             _check_other_width(model, fp32, config, int(example.shape[3]), path)
@@ -127,8 +142,7 @@ def export_onnx(model: Any, config: dict[str, Any], path: str | Path, opset: int
     return path
 
 
-def _check_other_width(model: Any, onnx_path: Path, config: dict[str, Any], traced: int,
-                       target: Path) -> None:
+def _check_other_width(model: Any, onnx_path: Path, config: dict[str, Any], traced: int, target: Path) -> None:
     """Fail if the graph only works at the traced width (a tracer can bake shapes in as constants)."""
     spec = input_spec(config)
     other = traced + 3 * max(spec.width_multiple, 4) * 4
@@ -139,14 +153,17 @@ def _check_other_width(model: Any, onnx_path: Path, config: dict[str, Any], trac
     else:
         reason = f"its logits differ from torch by {diff:.3g}"
     if not diff <= WIDTH_CHECK_TOLERANCE:
-        raise ModelError(f"the graph was traced at width {traced} and does not work at width {other}: "
-                         f"{reason}; the model bakes the input width into the trace. Export it with a static "
-                         "width (dynamic_width=False, CLI --static-width) or make the model trace-friendly",
-                         target)
+        raise ModelError(
+            f"the graph was traced at width {traced} and does not work at width {other}: "
+            f"{reason}; the model bakes the input width into the trace. Export it with a static "
+            "width (dynamic_width=False, CLI --static-width) or make the model trace-friendly",
+            target,
+        )
 
 
-def quantize(src: str | Path, dst: str | Path, calib: str | Path | None = None,
-             config: dict[str, Any] | None = None) -> Path:
+def quantize(
+    src: str | Path, dst: str | Path, calib: str | Path | None = None, config: dict[str, Any] | None = None
+) -> Path:
     """int8-quantise an ONNX model: dynamic by default, static (QDQ) when a calibration manifest is given."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
 
@@ -154,14 +171,20 @@ def quantize(src: str | Path, dst: str | Path, calib: str | Path | None = None,
     tmp = _tmp_next_to(dst, ".int8.onnx")
     try:
         if calib is None:
-            quantize_dynamic(src, tmp, op_types_to_quantize=list(DYNAMIC_INT8_OPS),
-                             weight_type=QuantType.QInt8)
+            quantize_dynamic(src, tmp, op_types_to_quantize=list(DYNAMIC_INT8_OPS), weight_type=QuantType.QInt8)
         else:
             if config is None:
                 raise ConfigError("static quantisation needs the model config (input size, normalisation)")
             reader = _calibration_reader(Path(calib), input_spec(config), config.get("decoder") == "parallel")
-            quantize_static(src, tmp, reader, quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+            quantize_static(
+                src,
+                tmp,
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+            )
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
@@ -225,14 +248,16 @@ def decode_logits(logits: np.ndarray, config: dict[str, Any]) -> list[str]:
     return [decode(p, charset).text for p in probs]
 
 
-def check_parity(model: Any, onnx_path: str | Path, inputs: Any,
-                 config: dict[str, Any] | None = None) -> Parity:
+def check_parity(model: Any, onnx_path: str | Path, inputs: Any, config: dict[str, Any] | None = None) -> Parity:
     """Run torch and onnxruntime on the same N×C×H×W ``inputs``; compare logits and (given a config) texts."""
     from textlens.runtime.session import create_session
 
     torch = _torch()
-    batch = inputs.detach().cpu().float() if isinstance(inputs, torch.Tensor) else torch.from_numpy(
-        np.ascontiguousarray(inputs, dtype=np.float32))
+    batch = (
+        inputs.detach().cpu().float()
+        if isinstance(inputs, torch.Tensor)
+        else torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))
+    )
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -251,8 +276,7 @@ def check_parity(model: Any, onnx_path: str | Path, inputs: Any,
     return Parity(diff, not mismatches, tuple(torch_texts), tuple(onnx_texts), mismatches)
 
 
-def prepared_batch(crops: Sequence[np.ndarray], config: dict[str, Any],
-                   fixed_width: int | None = None) -> np.ndarray:
+def prepared_batch(crops: Sequence[np.ndarray], config: dict[str, Any], fixed_width: int | None = None) -> np.ndarray:
     """Crops prepared as the runtime prepares them, padded to one N×C×H×W batch (for parity checks).
 
     ``fixed_width`` (a static-width graph; implied for ``parallel`` decoders) pads every crop to it.

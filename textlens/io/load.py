@@ -250,8 +250,7 @@ def _describe_text(head: bytes) -> str | None:
 
 def _unsupported(head: bytes, source: str) -> UnsupportedFormat:
     return UnsupportedFormat(
-        f"not an image or PDF textlens reads: it looks like {describe_unknown(head)} "
-        f"(supported: {SUPPORTED})",
+        f"not an image or PDF textlens reads: it looks like {describe_unknown(head)} (supported: {SUPPORTED})",
         source=source,
     )
 
@@ -268,9 +267,7 @@ def _stat_file(path: Path) -> None:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         broken_link = path.is_symlink()
-        raise FileNotFound(
-            "broken symbolic link" if broken_link else "no such file", source=source
-        ) from None
+        raise FileNotFound("broken symbolic link" if broken_link else "no such file", source=source) from None
     except OSError as e:
         raise UnreadableFile(f"cannot access the file: {e.strerror or e}", source=source) from None
     if stat.S_ISDIR(st.st_mode):
@@ -341,9 +338,7 @@ def _open_as(fp: IO[bytes], fmt: str, source: str) -> ImageFile.ImageFile:
     except Image.DecompressionBombError as e:
         raise ImageTooLarge(f"{e} (set max_pixels= or --max-pixels)", source=source) from None
     except _DECODE_ERRORS as e:
-        raise CorruptImage(
-            f"not a valid {_fmt_name(fmt)} file, its header is damaged ({e})", source=source
-        ) from None
+        raise CorruptImage(f"not a valid {_fmt_name(fmt)} file, its header is damaged ({e})", source=source) from None
 
 
 def _fmt_name(fmt: str | None) -> str:
@@ -506,9 +501,7 @@ def _array_to_uint8(array: np.ndarray, source: str) -> np.ndarray:
         return array.astype(np.uint8) * 255
     if np.issubdtype(array.dtype, np.floating):
         if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
-            raise UnsupportedFormat(
-                "float array values must lie in [0, 1] (or pass uint8 0..255)", source=source
-            )
+            raise UnsupportedFormat("float array values must lie in [0, 1] (or pass uint8 0..255)", source=source)
         return _scale_to_uint8(array, "F")
     raise UnsupportedFormat(
         f"array dtype {array.dtype} is not supported (pass uint8, uint16, bool or float in [0, 1])",

@@ -24,12 +24,11 @@ def load_weights(model: Any, path: str | Path, strict: bool = True) -> None:
         state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
         # Lightning prefixes the module's parameters with the attribute name of the model.
         if any(k.startswith("model.") for k in state):
-            state = {k[len("model."):]: v for k, v in state.items() if k.startswith("model.")}
+            state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if strict and (missing or unexpected):
-        raise ModelError(f"weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}",
-                         path)
+        raise ModelError(f"weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}", path)
 
 
 def save_weights(model: Any, path: str | Path, half: bool = False) -> None:
@@ -40,8 +39,7 @@ def save_weights(model: Any, path: str | Path, half: bool = False) -> None:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
-             for k, v in model.state_dict().items()}
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     tmp = path.with_suffix(path.suffix + ".tmp")
     save_file(state, str(tmp))
     os.replace(tmp, path)

@@ -49,9 +49,7 @@ def adaptive_gaussian(image: np.ndarray, block_size: int = 31, c: float = 10.0) 
     """OpenCV adaptive threshold against a Gaussian-weighted local mean minus ``c``."""
     require(block_size >= 3 and block_size % 2 == 1, f"block_size must be odd and >= 3, got {block_size}")
     gray = to_gray(image)
-    return cv2.adaptiveThreshold(
-        gray, WHITE, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block_size, float(c)
-    )
+    return cv2.adaptiveThreshold(gray, WHITE, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block_size, float(c))
 
 
 def text_mask(image: np.ndarray) -> np.ndarray:

@@ -15,9 +15,7 @@ METHODS: tuple[str, ...] = ("nlmeans", "median", "bilateral")
 DEFAULT_STRENGTH: dict[str, float] = {"nlmeans": 10.0, "median": 3, "bilateral": 50.0}
 
 
-def denoise(
-    image: np.ndarray, method: DenoiseMethod = "nlmeans", strength: float | None = None
-) -> np.ndarray:
+def denoise(image: np.ndarray, method: DenoiseMethod = "nlmeans", strength: float | None = None) -> np.ndarray:
     """Denoise a gray or RGB image; shape and dtype are kept.
 
     ``strength`` is the filter strength h for non-local means, the aperture (odd, >= 3) for median,

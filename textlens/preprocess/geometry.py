@@ -210,9 +210,7 @@ def content_box(image: np.ndarray, min_area: int = 6) -> tuple[int, int, int, in
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def crop_margins(
-    image: np.ndarray, padding: int = 16, min_area: int = 6
-) -> tuple[np.ndarray, tuple[int, int]]:
+def crop_margins(image: np.ndarray, padding: int = 16, min_area: int = 6) -> tuple[np.ndarray, tuple[int, int]]:
     """Crop to the ink bounding box plus ``padding`` pixels; returns the crop and its (x, y) offset.
 
     A blank page is returned whole with offset (0, 0).
@@ -275,9 +273,7 @@ def rescale_to_text_height(
     measurable text the image is returned unscaled (scale 1.0, height None).
     """
     require(target > 0, f"target text height must be > 0, got {target}")
-    require(
-        0 < min_scale <= 1 <= max_scale, f"need 0 < min_scale <= 1 <= max_scale, got {min_scale}, {max_scale}"
-    )
+    require(0 < min_scale <= 1 <= max_scale, f"need 0 < min_scale <= 1 <= max_scale, got {min_scale}, {max_scale}")
     height = estimate_text_height(image)
     if height is None:
         return check_image(image).copy(), 1.0, None

@@ -3,5 +3,4 @@
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
 from textlens.runtime.loading import available_models, load_detector, load_recognizer
 
-__all__ = ["Detection", "Detector", "Recognition", "Recognizer", "available_models", "load_detector",
-           "load_recognizer"]
+__all__ = ["Detection", "Detector", "Recognition", "Recognizer", "available_models", "load_detector", "load_recognizer"]

@@ -58,8 +58,10 @@ def greedy_alignment(probs: np.ndarray, blank: int = BLANK) -> Alignment:
     starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
     ends = np.r_[starts[1:], best.size] - 1
     keep = best[starts] != blank
-    return Alignment(tuple(int(v) for v in best[starts][keep]),
-                     tuple((int(s), int(e)) for s, e in zip(starts[keep], ends[keep], strict=True)))
+    return Alignment(
+        tuple(int(v) for v in best[starts][keep]),
+        tuple((int(s), int(e)) for s, e in zip(starts[keep], ends[keep], strict=True)),
+    )
 
 
 def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recognition:
@@ -68,8 +70,9 @@ def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recogniti
     if not alignment.labels:
         empty_conf = float(probs.max(axis=1).mean()) if steps else 0.0
         return Recognition("", empty_conf)
-    confs = tuple(float(probs[s:e + 1, label].max()) for label, (s, e) in
-                  zip(alignment.labels, alignment.spans, strict=True))
+    confs = tuple(
+        float(probs[s : e + 1, label].max()) for label, (s, e) in zip(alignment.labels, alignment.spans, strict=True)
+    )
     xs = tuple(((s + e) / 2 + 0.5) / steps for s, e in alignment.spans)
     text = "".join(charset[label - 1] for label in alignment.labels)
     return Recognition(text, float(np.mean(confs)), confs, xs)
@@ -89,8 +92,9 @@ def _log(probs: np.ndarray) -> np.ndarray:
         return np.log(probs)
 
 
-def prefix_beam_search(probs: np.ndarray, beam_width: int = 8, blank: int = BLANK,
-                       prune: float = 1e-4) -> list[tuple[tuple[int, ...], float]]:
+def prefix_beam_search(
+    probs: np.ndarray, beam_width: int = 8, blank: int = BLANK, prune: float = 1e-4
+) -> list[tuple[tuple[int, ...], float]]:
     """CTC prefix beam search: the ``beam_width`` most probable labellings with their log-probabilities.
 
     Each prefix tracks the probability of ending in a blank and in a non-blank, so paths that
@@ -103,8 +107,9 @@ def prefix_beam_search(probs: np.ndarray, beam_width: int = 8, blank: int = BLAN
         candidates = np.flatnonzero(probs[t] >= prune)
         step: dict[tuple[int, ...], list[float]] = {}
 
-        def add(prefix: tuple[int, ...], which: int, value: float,
-                step: dict[tuple[int, ...], list[float]] = step) -> None:
+        def add(
+            prefix: tuple[int, ...], which: int, value: float, step: dict[tuple[int, ...], list[float]] = step
+        ) -> None:
             entry = step.setdefault(prefix, [_NEG_INF, _NEG_INF])
             entry[which] = np.logaddexp(entry[which], value)
 
@@ -275,8 +280,9 @@ def _word_segments(alignment: Alignment, space: int, steps: int) -> list[tuple[i
     return segments
 
 
-def lexicon_decode(probs: np.ndarray, charset: str, lexicon: Lexicon, beam_width: int = 0,
-                   blank: int = BLANK) -> Recognition:
+def lexicon_decode(
+    probs: np.ndarray, charset: str, lexicon: Lexicon, beam_width: int = 0, blank: int = BLANK
+) -> Recognition:
     """Decode (greedy or beam), then snap each word to the lexicon entry the CTC output favours most."""
     if beam_width > 0:
         labels = prefix_beam_search(probs, beam_width, blank)[0][0]
@@ -287,7 +293,7 @@ def lexicon_decode(probs: np.ndarray, charset: str, lexicon: Lexicon, beam_width
     words = []
     for first, end, s0, s1 in _word_segments(alignment, space, probs.shape[0]):
         word = "".join(charset[label - 1] for label in alignment.labels[first:end])
-        words.append(lexicon.best_ctc(probs[s0:max(s1, s0 + 1)], word, blank))
+        words.append(lexicon.best_ctc(probs[s0 : max(s1, s0 + 1)], word, blank))
     text = " ".join(words)
     labels = [lexicon.index[c] for c in text]
     return describe(probs, forced_alignment(probs, labels, blank), charset)
@@ -297,8 +303,9 @@ def lexicon_decode(probs: np.ndarray, charset: str, lexicon: Lexicon, beam_width
 # Attention / parallel tokens
 
 
-def attention_decode(probs: np.ndarray, charset: str, eos: int = ATTENTION_EOS,
-                     offset: int = ATTENTION_OFFSET) -> Recognition:
+def attention_decode(
+    probs: np.ndarray, charset: str, eos: int = ATTENTION_EOS, offset: int = ATTENTION_OFFSET
+) -> Recognition:
     """Decode an ``L×K`` matrix of attention-decoder token probabilities: argmax, stop at EOS."""
     best = probs.argmax(axis=1)
     chars: list[str] = []

@@ -71,9 +71,15 @@ class OnnxRecognizer:
     entry. Both apply to CTC models; attention models only use the lexicon (closest by edit distance).
     """
 
-    def __init__(self, folder: str | Path, config: dict[str, Any] | None = None, threads: int | None = None,
-                 batch_size: int = 32, beam_width: int = 0,
-                 lexicon: str | Path | Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        config: dict[str, Any] | None = None,
+        threads: int | None = None,
+        batch_size: int = 32,
+        beam_width: int = 0,
+        lexicon: str | Path | Iterable[str] | None = None,
+    ) -> None:
         self.folder = Path(folder)
         if config is None:
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
@@ -81,8 +87,9 @@ class OnnxRecognizer:
         self.name: str = config.get("name", self.folder.name)
         self.decoder: str = config.get("decoder", "ctc")
         if self.decoder not in DECODERS:
-            raise ConfigError(f"unknown decoder {self.decoder!r} (expected one of {', '.join(DECODERS)})",
-                              self.folder / "config.json")
+            raise ConfigError(
+                f"unknown decoder {self.decoder!r} (expected one of {', '.join(DECODERS)})", self.folder / "config.json"
+            )
         if "charset" not in config:
             raise ConfigError("config.json has no 'charset'", self.folder / "config.json")
         self.charset = Charset(config["charset"]).chars
@@ -101,8 +108,9 @@ class OnnxRecognizer:
         # (min_width = max_width).
         self.fixed_width: int | None = width if isinstance(width, int) else None
         if self.fixed_width is not None:
-            self.spec = dataclasses.replace(self.spec, max_width=self.fixed_width,
-                                            min_width=min(self.spec.min_width, self.fixed_width))
+            self.spec = dataclasses.replace(
+                self.spec, max_width=self.fixed_width, min_width=min(self.spec.min_width, self.fixed_width)
+            )
 
     def __repr__(self) -> str:
         return f"OnnxRecognizer({self.name!r}, decoder={self.decoder!r}, folder={str(self.folder)!r})"
@@ -187,7 +195,7 @@ def chunk_crop(array: np.ndarray, spec: CropSpec) -> list[tuple[int, np.ndarray]
     pieces = []
     x0 = 0
     while True:
-        pieces.append((x0, array[:, :, x0:x0 + chunk]))
+        pieces.append((x0, array[:, :, x0 : x0 + chunk]))
         if x0 + chunk >= width:
             return pieces
         x0 += step
@@ -222,5 +230,5 @@ def _join_chunks(parts: _Parts) -> np.ndarray:
         else:
             blank = joined[candidates - joined_start, 0] + probs[candidates - offset, 0]
             cut = int(candidates[int(np.argmax(blank))])
-        joined = np.concatenate([joined[: cut - joined_start], probs[cut - offset:]])
+        joined = np.concatenate([joined[: cut - joined_start], probs[cut - offset :]])
     return joined

@@ -57,8 +57,9 @@ def create_session(path: str | Path, threads: int | None = None) -> Any:
     if not path.is_file():
         raise MissingWeights("ONNX model file not found", path)
     try:
-        return ort.InferenceSession(str(path), sess_options=session_options(threads),
-                                    providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(
+            str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # onnxruntime raises its own exception types for bad or damaged models
         raise ModelError(f"onnxruntime cannot load the model ({exc})", path) from exc
 

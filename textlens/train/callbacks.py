@@ -20,9 +20,7 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 class AtomicCheckpointIO(TorchCheckpointIO):
     """torch.save to a temporary file in the checkpoint's folder, then os.replace onto the name."""
 
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
-    ) -> None:
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -116,7 +114,16 @@ def checkpoint_callback(out: Path, monitor: str | None, mode: str = "min", every
     from pytorch_lightning.callbacks import ModelCheckpoint
 
     if monitor is not None:
-        return ModelCheckpoint(dirpath=out, filename="best", monitor=monitor, mode=mode, save_top_k=1,
-                               save_last=True, enable_version_counter=False, auto_insert_metric_name=False)
-    return ModelCheckpoint(dirpath=out, save_top_k=0, save_last=True, every_n_train_steps=every_n_steps,
-                           enable_version_counter=False)
+        return ModelCheckpoint(
+            dirpath=out,
+            filename="best",
+            monitor=monitor,
+            mode=mode,
+            save_top_k=1,
+            save_last=True,
+            enable_version_counter=False,
+            auto_insert_metric_name=False,
+        )
+    return ModelCheckpoint(
+        dirpath=out, save_top_k=0, save_last=True, every_n_train_steps=every_n_steps, enable_version_counter=False
+    )

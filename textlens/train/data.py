@@ -225,9 +225,7 @@ class RecognitionDataModule(pl.LightningDataModule):
         }
 
     def train_dataloader(self) -> DataLoader:
-        stream = TrainStream(
-            self.train_sources, self.weights, self.spec, self.rules, self.batch_size, self.seed
-        )
+        stream = TrainStream(self.train_sources, self.weights, self.spec, self.rules, self.batch_size, self.seed)
         return DataLoader(stream, batch_size=None, **self._loader_options())
 
     def val_dataloader(self) -> DataLoader | list:

@@ -195,9 +195,7 @@ class FakePages(IndexedPages):
                 (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
                 if x + w > width - 4:
                     break
-                cv2.putText(
-                    image, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick, cv2.LINE_AA
-                )
+                cv2.putText(image, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick, cv2.LINE_AA)
                 words.append(WordAnnotation(text=text, box=(x - 1, y - 1, x + w + 1, y + h + base)))
                 x += w + int(rng.integers(int(8 * scale), int(24 * scale) + 2))
             y += int(text_h * rng.uniform(2.0, 3.2))

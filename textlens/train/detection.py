@@ -98,9 +98,7 @@ class DetectionSystem(pl.LightningModule):
         return losses["loss"]
 
     # ---------------------------------------------------------------- validation
-    def decode(
-        self, outputs: dict[str, Tensor], scale: tuple[float, float], size: tuple[int, int]
-    ) -> list[Any]:
+    def decode(self, outputs: dict[str, Tensor], scale: tuple[float, float], size: tuple[int, int]) -> list[Any]:
         prob = outputs["prob"].float().cpu().numpy()[0, 0]
         if self.method == "east":
             geo = outputs["geo"].float().cpu().numpy()[0]
@@ -113,9 +111,7 @@ class DetectionSystem(pl.LightningModule):
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         outputs = self.model(self.images(batch))
         detections = self.decode(outputs, batch["scale"], batch["size"])
-        preds = [
-            PredWord(text="", box=d.box, polygon=tuple(map(tuple, d.polygon.tolist()))) for d in detections
-        ]
+        preds = [PredWord(text="", box=d.box, polygon=tuple(map(tuple, d.polygon.tolist()))) for d in detections]
         counts = match_page(batch["words"], preds, iou="box").counts
         self._val += (counts.gt, counts.pred, counts.matched)
 
@@ -250,9 +246,7 @@ def build_datamodule(cfg: DetTrainConfig, system: DetectionSystem, accelerator: 
     for text in cfg.val:
         source = build_page_source(parse_page_source(text), cfg.seed + 1)
         if not isinstance(source, IndexedPages):
-            raise ConfigError(
-                f"--val {text}: validation needs a fixed set (manifest or fake-pages), not a stream"
-            )
+            raise ConfigError(f"--val {text}: validation needs a fixed set (manifest or fake-pages), not a stream")
         val.append(source)
     workers = default_workers(accelerator) if cfg.workers is None else cfg.workers
     policy = CropPolicy(size=cfg.size, long_side=cfg.long_side)
@@ -288,9 +282,7 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
     if cfg.ema:
         from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
 
-        callbacks.append(
-            EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(500, cfg.steps // 10))
-        )
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(500, cfg.steps // 10)))
     if cfg.progress:
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=20))
     precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(
@@ -432,9 +424,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
     export_dir = cfg.out / "export"
     model = system.model.cpu().float().eval().to(memory_format=torch.contiguous_format)
     export_folder(model, export_config(system, cfg.name or cfg.out.name, summary), export_dir)
-    summary["final_val"] = (
-        evaluate_export(export_dir, datamodule.val_sources) if datamodule.val_sources else {}
-    )
+    summary["final_val"] = evaluate_export(export_dir, datamodule.val_sources) if datamodule.val_sources else {}
     summary["wall_seconds"] = round(time.perf_counter() - started, 2)
     atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary

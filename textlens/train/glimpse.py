@@ -180,9 +180,7 @@ class GlimpseSystem(pl.LightningModule):
             reward = (logits.argmax(-1) == targets).float()
             returns = reward[:, None].expand_as(out["baselines"])
         else:
-            nll = F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE
-            )
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
             valid = targets != IGNORE
             correct = ((logits.argmax(-1) == targets) & valid).float()
             # Return-to-go per symbol, then repeated for each glimpse of that symbol.
@@ -319,9 +317,7 @@ def _loaders(
     accelerator: str,
 ) -> tuple[DataLoader, DataLoader]:
     workers = (
-        cfg.workers
-        if cfg.workers is not None
-        else (min(4, (os.cpu_count() or 1) - 1) if accelerator == "cuda" else 0)
+        cfg.workers if cfg.workers is not None else (min(4, (os.cpu_count() or 1) - 1) if accelerator == "cuda" else 0)
     )
     val_count = min(cfg.val_size, len(val))
     val_batch = 256
@@ -331,9 +327,7 @@ def _loaders(
         "persistent_workers": workers > 0,
         "pin_memory": accelerator == "cuda",
     }
-    train_loader = DataLoader(
-        GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start), shuffle=False, **common
-    )
+    train_loader = DataLoader(GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start), shuffle=False, **common)
     val_loader = DataLoader(
         GlimpseBatches(val, val_batch, math.ceil(val_count / val_batch), cfg.arch, total=val_count),
         shuffle=False,
@@ -391,9 +385,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         hparams["max_steps"] = steps
         system = GlimpseSystem(**hparams)
     else:
-        system = GlimpseSystem(
-            cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup
-        )
+        system = GlimpseSystem(cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup)
         if cfg.init:  # start from trained weights (a checkpoint, safetensors or an export folder)
             init = Path(cfg.init)
             load_weights(system.model, init / "model.safetensors" if init.is_dir() else init)
@@ -425,9 +417,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         "device": accelerator,
         "torch_threads": torch.get_num_threads(),
         "weights_from": source.name if source.is_file() else "final",
-        "best_val_error": None
-        if checkpoint.best_model_score is None
-        else round(float(checkpoint.best_model_score), 5),
+        "best_val_error": None if checkpoint.best_model_score is None else round(float(checkpoint.best_model_score), 5),
         "final_val": final,
         "config": _jsonable({k: v for k, v in asdict(cfg).items() if k != "out"}),
     }

@@ -171,9 +171,7 @@ def label_rules(system: RecognitionSystem) -> LabelRules:
     )
 
 
-def build_datamodule(
-    cfg: RecTrainConfig, system: RecognitionSystem, accelerator: str
-) -> RecognitionDataModule:
+def build_datamodule(cfg: RecTrainConfig, system: RecognitionSystem, accelerator: str) -> RecognitionDataModule:
     if not cfg.data:
         raise ConfigError("no training data: give at least one --data source (e.g. synth:preset=mixed)")
     specs = [parse_source(s) for s in cfg.data]
@@ -182,9 +180,7 @@ def build_datamodule(
     for text in cfg.val:
         source = build_source(parse_source(text), system.charset, cfg.seed)
         if not isinstance(source, IndexedSource):
-            raise ConfigError(
-                f"--val {text}: validation needs a fixed set (manifest, lmdb or fake), not a stream"
-            )
+            raise ConfigError(f"--val {text}: validation needs a fixed set (manifest, lmdb or fake), not a stream")
         val.append(source)
     workers = default_workers(accelerator) if cfg.workers is None else cfg.workers
     return RecognitionDataModule(
@@ -230,9 +226,7 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
         LearningRateMonitor(logging_interval="step"),
     ]
     if cfg.ema:
-        callbacks.append(
-            EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10))
-        )
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10)))
     if cfg.max_minutes:
         callbacks.append(WallClockBudget(cfg.max_minutes))
     if cfg.patience and has_val:

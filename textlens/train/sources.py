@@ -94,9 +94,7 @@ class IndexedSource(CropSource):
                 yield self[int(i)]
 
 
-def _cut(
-    page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None
-) -> np.ndarray:
+def _cut(page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None) -> np.ndarray:
     """A crop of ``page`` at ``box``; in training (rng given) its edges move by up to 15% of its height."""
     x0, y0, x1, y1 = box
     if rng is not None:
@@ -286,13 +284,9 @@ def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSourc
         raise ConfigError(f"data source {spec}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
     source: CropSource
     if spec.kind == "synth":
-        source = SynthSource(
-            charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed
-        )
+        source = SynthSource(charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed)
     elif spec.kind == "manifest":
-        source = ManifestSource(
-            spec.path or "", spec.options.get("crops", "words"), _int_option(spec, "limit", None)
-        )
+        source = ManifestSource(spec.path or "", spec.options.get("crops", "words"), _int_option(spec, "limit", None))
     elif spec.kind == "lmdb":
         source = LmdbSource(spec.path or "")
     else:

@@ -52,9 +52,7 @@ class RecognitionSystem(pl.LightningModule):
         self.charset = Charset(charset)
         self.decoder: str = self.model.decoder
         self.ctc_loss = nn.CTCLoss(blank=0, zero_infinity=True)
-        self.ce_loss = nn.CrossEntropyLoss(
-            ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing
-        )
+        self.ce_loss = nn.CrossEntropyLoss(ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing)
         self._val_totals = torch.zeros(4, dtype=torch.float64)  # edits, truth chars, exact matches, count
 
     # ---------------------------------------------------------------- steps
@@ -100,9 +98,7 @@ class RecognitionSystem(pl.LightningModule):
             return
         for truth, pred in zip(batch["texts"], self.predict_texts(batch), strict=True):
             gt, hyp = normalize(truth), normalize(pred)
-            self._val_totals += torch.tensor(
-                [edit_distance(gt, hyp), len(gt), gt == hyp, 1], dtype=torch.float64
-            )
+            self._val_totals += torch.tensor([edit_distance(gt, hyp), len(gt), gt == hyp, 1], dtype=torch.float64)
 
     def on_validation_epoch_end(self) -> None:
         totals = self.trainer.strategy.reduce(self._val_totals.to(self.device), reduce_op="sum")

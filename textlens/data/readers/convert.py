@@ -32,8 +32,9 @@ def _record(sample: Sample, image: Path) -> ManifestRecord:
     return ManifestRecord(image=image, kind="label", label=sample.label)
 
 
-def iter_samples(reader: DatasetReader[Any], crops: bool = False, limit: int | None = None,
-                 on_item: Callable[[], None] | None = None) -> Iterator[Sample]:
+def iter_samples(
+    reader: DatasetReader[Any], crops: bool = False, limit: int | None = None, on_item: Callable[[], None] | None = None
+) -> Iterator[Sample]:
     """The samples of a dataset, or with ``crops`` the word crops of its pages (any other sample passes).
 
     ``limit`` caps the dataset items read and ``on_item`` ticks once per item (a page when cutting crops).
@@ -48,9 +49,13 @@ def iter_samples(reader: DatasetReader[Any], crops: bool = False, limit: int | N
             on_item()
 
 
-def convert_to_manifest(reader: DatasetReader[Any], out_dir: str | Path, crops: bool = False,
-                        limit: int | None = None,
-                        on_item: Callable[[], None] | None = None) -> tuple[Path, int]:
+def convert_to_manifest(
+    reader: DatasetReader[Any],
+    out_dir: str | Path,
+    crops: bool = False,
+    limit: int | None = None,
+    on_item: Callable[[], None] | None = None,
+) -> tuple[Path, int]:
     """Write ``out_dir/manifest.jsonl`` and ``out_dir/images/``; returns the manifest path and sample count.
 
     Images that are whole files (pages, crop datasets stored as files) are copied byte for byte; cut crops and

@@ -47,8 +47,7 @@ def crop_quad(image: np.ndarray, polygon: Sequence[Sequence[float]]) -> np.ndarr
         return None
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad, target)
-    return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _is_axis_aligned(polygon: Sequence[Sequence[float]], box: Box) -> bool:

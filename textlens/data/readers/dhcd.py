@@ -24,9 +24,49 @@ from textlens.errors import FileNotFound
 DEVANAGARI_DIGITS = "०१२३४५६७८९"
 
 # DHCD class number → character, in the dataset's order (ka, kha, ga, ... ksha, tra, gya).
-DEVANAGARI_CONSONANTS: dict[int, str] = dict(enumerate(
-    ["क", "ख", "ग", "घ", "ङ", "च", "छ", "ज", "झ", "ञ", "ट", "ठ", "ड", "ढ", "ण", "त", "थ", "द",
-     "ध", "न", "प", "फ", "ब", "भ", "म", "य", "र", "ल", "व", "श", "ष", "स", "ह", "क्ष", "त्र", "ज्ञ"], start=1))
+DEVANAGARI_CONSONANTS: dict[int, str] = dict(
+    enumerate(
+        [
+            "क",
+            "ख",
+            "ग",
+            "घ",
+            "ङ",
+            "च",
+            "छ",
+            "ज",
+            "झ",
+            "ञ",
+            "ट",
+            "ठ",
+            "ड",
+            "ढ",
+            "ण",
+            "त",
+            "थ",
+            "द",
+            "ध",
+            "न",
+            "प",
+            "फ",
+            "ब",
+            "भ",
+            "म",
+            "य",
+            "र",
+            "ल",
+            "व",
+            "श",
+            "ष",
+            "स",
+            "ह",
+            "क्ष",
+            "त्र",
+            "ज्ञ",
+        ],
+        start=1,
+    )
+)
 
 _DIGIT = re.compile(r"^digit_(\d)$")
 _CHARACTER = re.compile(r"^character_(\d+)(?:_.*)?$")
@@ -50,8 +90,7 @@ class DhcdReader(DatasetReader[LabelSample]):
     description = "Devanagari DHCD: Train|Test/<digit_0|character_01_ka>/*.png → LabelSample"
     aliases = ("devanagari",)
 
-    def __init__(self, path: str | Path, split: str = "train",
-                 label_mode: Literal["char", "folder"] = "char") -> None:
+    def __init__(self, path: str | Path, split: str = "train", label_mode: Literal["char", "folder"] = "char") -> None:
         root = existing_dir(path)
         candidates = (root / n for n in (split, split.capitalize(), split.upper()))
         split_dir = next((d for d in candidates if d.is_dir()), root)

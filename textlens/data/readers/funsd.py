@@ -48,15 +48,27 @@ def parse_funsd_json(path: Path, level: Literal["word", "entity"] = "word") -> t
         extra = {"entity_id": entity.get("id", index), "label": entity.get("label", "other")}
         if level == "entity":
             text = str(entity.get("text", ""))
-            out.append(WordAnnotation(text=text, box=_box(entity.get("box"), where), ignore=not text.strip(),
-                                      extra={**extra, "linking": entity.get("linking", [])}))
+            out.append(
+                WordAnnotation(
+                    text=text,
+                    box=_box(entity.get("box"), where),
+                    ignore=not text.strip(),
+                    extra={**extra, "linking": entity.get("linking", [])},
+                )
+            )
             continue
         for j, word in enumerate(entity.get("words", [])):
             if not isinstance(word, dict):
                 raise AnnotationError(f"{where} words[{j}]: a word must be an object")
             text = str(word.get("text", ""))
-            out.append(WordAnnotation(text=text, box=_box(word.get("box"), f"{where} words[{j}]"),
-                                      ignore=not text.strip(), extra=dict(extra)))
+            out.append(
+                WordAnnotation(
+                    text=text,
+                    box=_box(word.get("box"), f"{where} words[{j}]"),
+                    ignore=not text.strip(),
+                    extra=dict(extra),
+                )
+            )
     return tuple(out)
 
 
@@ -67,8 +79,7 @@ class FunsdReader(PageDatasetReader):
     name: ClassVar[str] = "funsd"
     description = "FUNSD forms: annotations/*.json + images/*.png → PageSample (words, entity label + id)"
 
-    def __init__(self, path: str | Path, split: str = "train",
-                 level: Literal["word", "entity"] = "word") -> None:
+    def __init__(self, path: str | Path, split: str = "train", level: Literal["word", "entity"] = "word") -> None:
         root = existing_dir(path)
         if (root / _SPLIT_DIRS.get(split, split)).is_dir():
             root = root / _SPLIT_DIRS.get(split, split)

@@ -71,8 +71,7 @@ def parse_ic15_gt(path: Path) -> tuple[WordAnnotation, ...]:
             raise AnnotationError(f"{path}:{lineno}: coordinates are not numbers in {line!r}") from None
         polygon = tuple(zip(coords[0::2], coords[1::2], strict=True))
         text = parts[8].strip()
-        words.append(WordAnnotation(text=text, box=polygon_box(polygon), polygon=polygon,
-                                    ignore=text == "###"))
+        words.append(WordAnnotation(text=text, box=polygon_box(polygon), polygon=polygon, ignore=text == "###"))
     return tuple(words)
 
 
@@ -114,7 +113,7 @@ class Icdar2013Reader(_IcdarPages):
     """ICDAR 2013 focused scene text (localisation ground truth) → ``PageSample``."""
 
     name: ClassVar[str] = "icdar2013"
-    description = "ICDAR 2013 task 1: gt_<img>.txt (x1, y1, x2, y2, \"text\") + images → PageSample"
+    description = 'ICDAR 2013 task 1: gt_<img>.txt (x1, y1, x2, y2, "text") + images → PageSample'
     aliases = ("ic13",)
 
     def parse(self, gt: Path) -> tuple[WordAnnotation, ...]:
@@ -152,7 +151,7 @@ class IcdarWordsReader(DatasetReader[CropSample]):
 
     name: ClassVar[str] = "icdar_words"
     kind = "crop"
-    description = "ICDAR 2013/2015 word recognition: gt.txt (word_1.png, \"text\") + crops → CropSample"
+    description = 'ICDAR 2013/2015 word recognition: gt.txt (word_1.png, "text") + crops → CropSample'
     aliases = ("ic13_words", "ic15_words", "icdar2013_words", "icdar2015_words")
 
     def __init__(self, path: str | Path, gt: str | Path | None = None) -> None:

@@ -63,12 +63,14 @@ def read_iiit5k_mat(path: Path) -> list[IiitEntry]:
         name = _scalar_string(row["ImgName"])
         if not name:
             raise AnnotationError(f"entry {index} has an empty ImgName", path)
-        entries.append(IiitEntry(
-            image=path.parent / name,
-            text=_scalar_string(row["GroundTruth"]),
-            small_lexicon=_strings(row["smallLexi"]) if "smallLexi" in fields else (),
-            medium_lexicon=_strings(row["mediumLexi"]) if "mediumLexi" in fields else (),
-        ))
+        entries.append(
+            IiitEntry(
+                image=path.parent / name,
+                text=_scalar_string(row["GroundTruth"]),
+                small_lexicon=_strings(row["smallLexi"]) if "smallLexi" in fields else (),
+                medium_lexicon=_strings(row["mediumLexi"]) if "mediumLexi" in fields else (),
+            )
+        )
     return entries
 
 
@@ -82,8 +84,7 @@ class Iiit5kReader(DatasetReader[CropSample]):
 
     def __init__(self, path: str | Path, split: str = "test") -> None:
         path = existing_path(path)
-        self.annotation = existing_path(path / f"{split}data.mat" if path.is_dir() else path,
-                                        "IIIT5K .mat file")
+        self.annotation = existing_path(path / f"{split}data.mat" if path.is_dir() else path, "IIIT5K .mat file")
         self.entries = read_iiit5k_mat(self.annotation)
 
     def __len__(self) -> int:

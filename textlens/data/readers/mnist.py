@@ -76,20 +76,18 @@ class MnistReader(DatasetReader[LabelSample]):
     description = "MNIST-style IDX images + labels files (raw or .gz) → LabelSample"
     aliases = ("idx",)
 
-    def __init__(self, path: str | Path, split: str = "train", images: str | Path | None = None,
-                 labels: str | Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path, split: str = "train", images: str | Path | None = None, labels: str | Path | None = None
+    ) -> None:
         path = existing_path(path)
         if path.is_file():
             images = images or path
             labels = labels or path.with_name(path.name.replace("images", "labels").replace("idx3", "idx1"))
-        self.images_path = (existing_path(images, "IDX images file") if images
-                            else _find_idx(path, split, "images"))
-        self.labels_path = (existing_path(labels, "IDX labels file") if labels
-                            else _find_idx(path, split, "labels"))
+        self.images_path = existing_path(images, "IDX images file") if images else _find_idx(path, split, "images")
+        self.labels_path = existing_path(labels, "IDX labels file") if labels else _find_idx(path, split, "labels")
         n_images, n_labels = idx_shape(self.images_path)[0], idx_shape(self.labels_path)[0]
         if n_images != n_labels:
-            raise AnnotationError(f"{n_images} images but {n_labels} labels in {self.labels_path}",
-                                  self.images_path)
+            raise AnnotationError(f"{n_images} images but {n_labels} labels in {self.labels_path}", self.images_path)
         self._count = n_images
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -98,8 +96,9 @@ class MnistReader(DatasetReader[LabelSample]):
         if self._arrays is None:
             images, labels = read_idx(self.images_path), read_idx(self.labels_path)
             if images.ndim != 3 or labels.ndim != 1:
-                raise AnnotationError(f"expected N×H×W images and N labels, got {images.shape} and "
-                                      f"{labels.shape}", self.images_path)
+                raise AnnotationError(
+                    f"expected N×H×W images and N labels, got {images.shape} and {labels.shape}", self.images_path
+                )
             self._arrays = images, labels
         return self._arrays
 
@@ -109,5 +108,6 @@ class MnistReader(DatasetReader[LabelSample]):
     def __iter__(self) -> Iterator[LabelSample]:
         images, labels = self.arrays()
         for index in range(len(labels)):
-            yield LabelSample(image=gray_to_rgb(images[index]), label=str(int(labels[index])),
-                              source=f"{self.images_path}#{index}")
+            yield LabelSample(
+                image=gray_to_rgb(images[index]), label=str(int(labels[index])), source=f"{self.images_path}#{index}"
+            )

@@ -56,9 +56,7 @@ def speckle(alpha: np.ndarray, rng: np.random.Generator, strength: float) -> np.
     return alpha * np.clip(1.0 - strength * (grain**2) * 1.6, 0, 1)
 
 
-def degrade_ink(
-    alpha: np.ndarray, rng: np.random.Generator, preset: Preset, heavy: bool = False
-) -> np.ndarray:
+def degrade_ink(alpha: np.ndarray, rng: np.random.Generator, preset: Preset, heavy: bool = False) -> np.ndarray:
     """All ink-level effects of a preset on a float32 alpha mask in [0, 1]; ``heavy``: bold text, bleed
     less."""
     if rng.random() < preset.bleed_p * (0.3 if heavy else 1.0):
@@ -170,9 +168,7 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
 def degrade_image(img: np.ndarray, rng: np.random.Generator, preset: Preset) -> np.ndarray:
     """The optical, sensor and compression effects of a preset on an RGB uint8 crop (same size out)."""
     h = img.shape[0]
-    if (
-        rng.random() < preset.binarize_p
-    ):  # the scanner thresholds first; later blur and resampling grey the edges
+    if rng.random() < preset.binarize_p:  # the scanner thresholds first; later blur and resampling grey the edges
         img = binarize(img, rng)
     scale = float(np.clip(h / 32.0, 0.5, 1.5))  # blur sizes are specified for a 32-px crop
     if rng.random() < preset.defocus_p:

@@ -157,9 +157,7 @@ def _font_files(dirs: Iterable[Path], use_fontconfig: bool = True) -> list[Path]
     files: set[Path] = {p.resolve() for p in _fc_list() if p.is_file()} if use_fontconfig else set()
     for root in dirs:
         if root.is_dir():
-            files.update(
-                p.resolve() for p in root.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()
-            )
+            files.update(p.resolve() for p in root.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file())
     return sorted(files)
 
 
@@ -253,15 +251,11 @@ def select_fonts(
     else:
         names = [which] if isinstance(which, str) else list(which)
         chosen = [f for f in fonts if f.path in names or f.family in names or Path(f.path).name in names]
-        chosen += [
-            _font_from_path(Path(n)) for n in names if Path(n).is_file() and n not in {f.path for f in chosen}
-        ]
+        chosen += [_font_from_path(Path(n)) for n in names if Path(n).is_file() and n not in {f.path for f in chosen}]
     chosen = [f for f in chosen if latin_coverage(f) >= 0.95 or charset is not None]
     if charset is not None:
         wanted = [c for c in dict.fromkeys(charset) if not c.isspace()]
-        chosen = [
-            f for f in chosen if sum(ord(c) in f.codepoints for c in wanted) >= min_coverage * len(wanted)
-        ]
+        chosen = [f for f in chosen if sum(ord(c) in f.codepoints for c in wanted) >= min_coverage * len(wanted)]
     if not chosen:
         raise ConfigError(
             f"no installed font matches fonts={which!r} with the charset's coverage; "

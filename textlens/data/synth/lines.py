@@ -63,8 +63,7 @@ class LineRenderer:
         charset_set = frozenset(self.charset)
         self._covered = [frozenset(c for c in charset_set if ord(c) in f.codepoints) for f in self.fonts]
         self.samplers = {
-            name: TextSampler(self.charset, p.text_mix, p.case_mix, p.max_chars)
-            for name, p in self.presets.items()
+            name: TextSampler(self.charset, p.text_mix, p.case_mix, p.max_chars) for name, p in self.presets.items()
         }
         self._font_p = {name: self._font_weights(p) for name, p in self.presets.items()}
         self._font_cum = {name: np.cumsum(p) for name, p in self._font_p.items()}

@@ -94,9 +94,7 @@ class PageRenderer:
         charset: str | None = None,
     ) -> None:
         if kind not in (*PAGE_KINDS, "mixed"):
-            raise ConfigError(
-                f"unknown page kind {kind!r}; choose one of {', '.join((*PAGE_KINDS, 'mixed'))}"
-            )
+            raise ConfigError(f"unknown page kind {kind!r}; choose one of {', '.join((*PAGE_KINDS, 'mixed'))}")
         self.kind = kind
         self.seed = seed
         self.charset = charset or LATIN
@@ -204,9 +202,7 @@ class PageRenderer:
         font = self._font(rng, body)
         y = margin
         title = self._font(rng, body * rng.uniform(1.4, 2.2))
-        ink.line_of_words(
-            (margin, y), self._words(rng, int(rng.integers(1, 5))), title, stroke=int(rng.random() < 0.4)
-        )
+        ink.line_of_words((margin, y), self._words(rng, int(rng.integers(1, 5))), title, stroke=int(rng.random() < 0.4))
         y += sum(title.getmetrics()) * 1.8
         columns = 2 if rng.random() < 0.25 else 1
         col_w = (w - 2 * margin - (columns - 1) * margin * 0.5) / columns
@@ -217,9 +213,7 @@ class PageRenderer:
             while cy < h - margin - body * 3:
                 block = blocks[int(rng.integers(len(blocks)))]
                 if block == "para":
-                    cy = self._paragraph(
-                        ink, rng, (cx, cy, cx + col_w, h - margin), font, rng.uniform(1.1, 1.6)
-                    )
+                    cy = self._paragraph(ink, rng, (cx, cy, cx + col_w, h - margin), font, rng.uniform(1.1, 1.6))
                 elif block == "heading":
                     hf = self._font(rng, body * rng.uniform(1.1, 1.5))
                     ink.line_of_words((cx, cy), self._words(rng, int(rng.integers(1, 4))), hf, stroke=1)
@@ -255,9 +249,7 @@ class PageRenderer:
             if rng.random() < 0.8 and x + font.getlength(value) < x1:
                 ink.word((x, y), value, font, ink.new_line())
             base = y + sum(font.getmetrics()) + 1
-            ink.draw.line(
-                [(x, base), (min(x1, x + (x1 - x0) * 0.5), base)], fill=int(rng.uniform(120, 255)), width=1
-            )
+            ink.draw.line([(x, base), (min(x1, x + (x1 - x0) * 0.5), base)], fill=int(rng.uniform(120, 255)), width=1)
             y += line_h
         return y + line_h * 0.3
 
@@ -385,9 +377,7 @@ class PageRenderer:
         image = degrade_image(np.clip(image, 0, 255).astype(np.uint8), rng, preset.with_(resample_p=0.2))
         return PageSample(image=image, words=tuple(words), source="synth:page:scene")
 
-    def _sign(
-        self, rng: np.random.Generator, preset: Preset, line_base: int
-    ) -> tuple[np.ndarray, list[_Word]]:
+    def _sign(self, rng: np.random.Generator, preset: Preset, line_base: int) -> tuple[np.ndarray, list[_Word]]:
         size = float(rng.uniform(20, 60))
         font = self._font(rng, size)
         lines = [
@@ -423,9 +413,7 @@ class PageRenderer:
         dst += rng.uniform(-0.12, 0.12, size=(4, 2)).astype(np.float32) * np.array([sw, sh]) * scale
         dst -= dst.min(axis=0)
         span = dst.max(axis=0)
-        dst += np.array(
-            [rng.uniform(0, max(1, w - span[0])), rng.uniform(0, max(1, h - span[1]))], np.float32
-        )
+        dst += np.array([rng.uniform(0, max(1, w - span[0])), rng.uniform(0, max(1, h - span[1]))], np.float32)
         hom = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
         warped = cv2.warpPerspective(sign, hom, (w, h), flags=cv2.INTER_LINEAR)
         cover = cv2.warpPerspective(np.ones((sh, sw), np.float32), hom, (w, h), flags=cv2.INTER_LINEAR)
@@ -450,17 +438,11 @@ class PageRenderer:
             hom = cv2.getPerspectiveTransform(src, dst)
             surround = make_background(rng, h, w, sample_colours(rng, "scene")[0], "noise")
             cover = cv2.warpPerspective(np.ones((h, w), np.float32), hom, (w, h))
-            page = (
-                surround * (1 - cover[..., None]) + cv2.warpPerspective(page, hom, (w, h)) * cover[..., None]
-            )
+            page = surround * (1 - cover[..., None]) + cv2.warpPerspective(page, hom, (w, h)) * cover[..., None]
         image = np.clip(page, 0, 255).astype(np.uint8)
-        image = degrade_image(
-            image, rng, preset.with_(resample=(0.6, 0.95), binarize_p=preset.binarize_p * 0.5)
-        )
+        image = degrade_image(image, rng, preset.with_(resample=(0.6, 0.95), binarize_p=preset.binarize_p * 0.5))
         kind = preset.name
-        return PageSample(
-            image=image, words=tuple(_annotate(ink.words, hom, w, h)), source=f"synth:page:{kind}"
-        )
+        return PageSample(image=image, words=tuple(_annotate(ink.words, hom, w, h)), source=f"synth:page:{kind}")
 
 
 def _annotate(words: list[_Word], hom: np.ndarray, width: int, height: int) -> list[WordAnnotation]:
@@ -468,9 +450,7 @@ def _annotate(words: list[_Word], hom: np.ndarray, width: int, height: int) -> l
     out: list[WordAnnotation] = []
     if not words:
         return out
-    quads = cv2.perspectiveTransform(np.stack([w.quad for w in words]).reshape(-1, 1, 2), hom).reshape(
-        -1, 4, 2
-    )
+    quads = cv2.perspectiveTransform(np.stack([w.quad for w in words]).reshape(-1, 1, 2), hom).reshape(-1, 4, 2)
     for word, quad in zip(words, quads, strict=True):
         x0, y0 = quad.min(axis=0)
         x1, y1 = quad.max(axis=0)

@@ -278,9 +278,7 @@ PHOTO = Preset(
 PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (SCAN, RECEIPT, SCENE, PHOTO)})
 # The mixture used for training: weighted towards what the validation sets look like (scene word crops are the
 # most varied, so they get the biggest share).
-MIXED_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"scene": 0.4, "scan": 0.25, "receipt": 0.2, "photo": 0.15}
-)
+MIXED_WEIGHTS: Mapping[str, float] = MappingProxyType({"scene": 0.4, "scan": 0.25, "receipt": 0.2, "photo": 0.15})
 PRESET_NAMES = (*PRESETS, "mixed")
 
 

@@ -22,9 +22,7 @@ from textlens.data.charset import LATIN
 
 DICT_PATHS = (Path("/usr/share/dict/words"), Path("/usr/share/dict/american-english"))
 # Slurs and obscenities are dropped from the dictionary: rendered samples end up in contact sheets and docs.
-_OFFENSIVE = re.compile(
-    r"fuck|shit|cunt|nigg|faggot|whore|slut|bitch|pussy|cocksuck|motherf|bastard|wank|twat", re.I
-)
+_OFFENSIVE = re.compile(r"fuck|shit|cunt|nigg|faggot|whore|slut|bitch|pussy|cocksuck|motherf|bastard|wank|twat", re.I)
 
 # The most frequent English words: scene text and forms are full of them, and a uniform draw from a 100k-word
 # dictionary almost never yields them.
@@ -205,9 +203,7 @@ class TextSampler:
     ) -> None:
         self.charset = "".join(dict.fromkeys(charset))
         self.allowed = frozenset(self.charset) | {" "}
-        self.mixture = dict(
-            mixture or {"word": 0.5, "common": 0.2, "number": 0.1, "alnum": 0.1, "punct_word": 0.1}
-        )
+        self.mixture = dict(mixture or {"word": 0.5, "common": 0.2, "number": 0.1, "alnum": 0.1, "punct_word": 0.1})
         unknown = set(self.mixture) - set(self.SOURCES)
         if unknown:
             raise ValueError(f"unknown text sources {sorted(unknown)}; known: {sorted(self.SOURCES)}")
@@ -234,20 +230,14 @@ class TextSampler:
         if not set(_CONSONANTS + _VOWELS) <= self.allowed:
             return self._random_chars(rng, self.letters, 2, 10)
         n = int(rng.integers(2, 11))
-        return "".join(
-            _pick(rng, _VOWELS if (i % 2) == int(rng.random() < 0.2) else _CONSONANTS) for i in range(n)
-        )
+        return "".join(_pick(rng, _VOWELS if (i % 2) == int(rng.random() < 0.2) else _CONSONANTS) for i in range(n))
 
     def _random_chars(self, rng: np.random.Generator, pool: str, lo: int, hi: int) -> str:
         n = int(rng.integers(lo, hi + 1))
         return "".join(pool[int(i)] for i in rng.integers(0, len(pool), size=n))
 
     def _alnum(self, rng: np.random.Generator) -> str:
-        pool = (
-            string.ascii_uppercase + string.digits
-            if rng.random() < 0.6
-            else string.ascii_letters + string.digits
-        )
+        pool = string.ascii_uppercase + string.digits if rng.random() < 0.6 else string.ascii_letters + string.digits
         return self._random_chars(rng, pool, 1, 10)
 
     def _chars(self, rng: np.random.Generator) -> str:
@@ -361,10 +351,7 @@ class TextSampler:
         return " ".join(self._common(rng) if rng.random() < 0.5 else self._word(rng) for _ in range(n))
 
     def _sentence(self, rng: np.random.Generator) -> str:
-        words = [
-            self._common(rng) if rng.random() < 0.6 else self._word(rng)
-            for _ in range(int(rng.integers(3, 9)))
-        ]
+        words = [self._common(rng) if rng.random() < 0.6 else self._word(rng) for _ in range(int(rng.integers(3, 9)))]
         for i in range(len(words) - 1):
             if rng.random() < 0.12:
                 words[i] += _pick(rng, (",", ",", ";", ":"))
@@ -411,9 +398,7 @@ class TextSampler:
     }
 
     # --- drawing -------------------------------------------------------------------------------------------
-    def sample(
-        self, rng: np.random.Generator, allowed: frozenset[str] | None = None, source: str | None = None
-    ) -> str:
+    def sample(self, rng: np.random.Generator, allowed: frozenset[str] | None = None, source: str | None = None) -> str:
         """One string of 1..max_chars characters, all in the charset (and in ``allowed`` when given)."""
         allowed_set = self.allowed if allowed is None else (self.allowed & allowed) | {" "}
         for _ in range(4):

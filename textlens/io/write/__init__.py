@@ -59,8 +59,7 @@ def overlay_paths(path: str | Path, n_pages: int) -> list[Path]:
     return [path.with_name(f"{path.stem}-p{i}{path.suffix}") for i in range(1, n_pages + 1)]
 
 
-def write(document: Document, path: str | Path, fmt: str,
-          images: Sequence[np.ndarray | None] | None = None) -> Path:
+def write(document: Document, path: str | Path, fmt: str, images: Sequence[np.ndarray | None] | None = None) -> Path:
     """Render ``document`` as ``fmt`` and store it at ``path`` atomically; returns the path written.
 
     ``overlay`` writes one PNG per page (see ``overlay_paths``) and returns the first page's path.

@@ -37,8 +37,7 @@ def xml_safe(text: str) -> str:
 def int_box(box: Box) -> tuple[int, int, int, int]:
     """A float box widened to whole pixels (floor the top-left, ceil the bottom-right)."""
     x0, y0, x1, y1 = box
-    return (math.floor(x0), math.floor(y0), max(math.ceil(x1), math.floor(x0)),
-            max(math.ceil(y1), math.floor(y0)))
+    return (math.floor(x0), math.floor(y0), max(math.ceil(x1), math.floor(x0)), max(math.ceil(y1), math.floor(y0)))
 
 
 def page_dpi(page: Page) -> float:
@@ -85,8 +84,9 @@ def find_font_file() -> str | None:
     candidates: list[str] = []
     if shutil.which("fc-match"):
         try:
-            found = subprocess.run(["fc-match", "-f", "%{file}", "DejaVuSans"], capture_output=True,
-                                   text=True, timeout=10, check=False).stdout.strip()
+            found = subprocess.run(
+                ["fc-match", "-f", "%{file}", "DejaVuSans"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
             candidates.append(found)
         except (OSError, subprocess.SubprocessError):
             pass

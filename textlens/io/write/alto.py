@@ -70,16 +70,21 @@ def _line(parent: ET.Element, line: Line, ids: dict[str, int], page_no: int) -> 
 
 
 def _page(layout: ET.Element, page: Page, page_no: int) -> None:
-    element = ET.SubElement(layout, _tag("Page"), ID=f"page_{page_no}", PHYSICAL_IMG_NR=str(page_no),
-                            WIDTH=str(page.width), HEIGHT=str(page.height))
+    element = ET.SubElement(
+        layout,
+        _tag("Page"),
+        ID=f"page_{page_no}",
+        PHYSICAL_IMG_NR=str(page_no),
+        WIDTH=str(page.width),
+        HEIGHT=str(page.height),
+    )
     boxes = [b.box for b in page.blocks if b.box is not None]
     print_box = union_box(boxes) if boxes else (0.0, 0.0, float(page.width), float(page.height))
     print_space = _geometry(ET.SubElement(element, _tag("PrintSpace")), print_box)
     ids = {"line": 0, "word": 0}
     for b, block in enumerate(page.blocks, start=1):
         assert block.box is not None
-        text_block = _geometry(ET.SubElement(print_space, _tag("TextBlock"), ID=f"block_{page_no}_{b}"),
-                               block.box)
+        text_block = _geometry(ET.SubElement(print_space, _tag("TextBlock"), ID=f"block_{page_no}_{b}"), block.box)
         for line in block.lines:
             _line(text_block, line, ids, page_no)
 

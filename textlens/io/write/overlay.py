@@ -49,8 +49,9 @@ def _outline(word: Word) -> list[tuple[float, float]]:
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
-def _draw_word(fill: ImageDraw.ImageDraw, line: ImageDraw.ImageDraw, word: Word, thickness: int,
-               page_height: int) -> None:
+def _draw_word(
+    fill: ImageDraw.ImageDraw, line: ImageDraw.ImageDraw, word: Word, thickness: int, page_height: int
+) -> None:
     colour = confidence_colour(word.confidence)
     points = _outline(word)
     fill.polygon(points, fill=(*colour, 48))

@@ -84,8 +84,10 @@ class _Objects:
         xref = out.tell()
         out.write(f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode())
         out.write(b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets))
-        out.write(f"trailer\n<< /Size {len(offsets) + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
-                  f"startxref\n{xref}\n%%EOF\n".encode())
+        out.write(
+            f"trailer\n<< /Size {len(offsets) + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
+            f"startxref\n{xref}\n%%EOF\n".encode()
+        )
         return out.getvalue()
 
 
@@ -117,8 +119,13 @@ class _StandardFont:
 
     def write(self, objects: _Objects, number: int) -> None:
         widths = " ".join([str(int(self._ADVANCE * 1000))] * 256)
-        objects.put(number, (f"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding"
-                             f" /FirstChar 0 /LastChar 255 /Widths [{widths}] >>").encode())
+        objects.put(
+            number,
+            (
+                f"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding"
+                f" /FirstChar 0 /LastChar 255 /Widths [{widths}] >>"
+            ).encode(),
+        )
 
 
 @functools.lru_cache(maxsize=4)
@@ -183,15 +190,17 @@ class _TrueTypeFont:
         return out.getvalue()
 
     def _to_unicode(self) -> bytes:
-        entries = [f"<{cid:04X}> <{char.encode('utf-16-be').hex().upper()}>"
-                   for char, cid in self._cids.items()]
-        chunks = [entries[i:i + 100] for i in range(0, len(entries), 100)]  # at most 100 per bfchar block
+        entries = [f"<{cid:04X}> <{char.encode('utf-16-be').hex().upper()}>" for char, cid in self._cids.items()]
+        chunks = [entries[i : i + 100] for i in range(0, len(entries), 100)]  # at most 100 per bfchar block
         body = "".join(f"{len(c)} beginbfchar\n" + "\n".join(c) + "\nendbfchar\n" for c in chunks)
-        return ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-                "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-                "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-                "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n" + body +
-                "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n").encode()
+        return (
+            "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+            "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+            "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+            + body
+            + "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+        ).encode()
 
     def write(self, objects: _Objects, number: int) -> None:
         chars = list(self._cids)  # in CID order 1..n
@@ -206,19 +215,29 @@ class _TrueTypeFont:
         file_ref = objects.add_stream(f"/Length1 {len(font_file)}", font_file)
         bbox = " ".join(map(str, self._bbox))
         descriptor = objects.add(
-            (f"<< /Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox [{bbox}]"
-             f" /ItalicAngle 0 /Ascent {round(self.ascent * 1000)} /Descent {round(self.descent * 1000)}"
-             f" /CapHeight {round(self.ascent * 1000)} /StemV 80 /FontFile2 {file_ref} 0 R >>").encode())
+            (
+                f"<< /Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox [{bbox}]"
+                f" /ItalicAngle 0 /Ascent {round(self.ascent * 1000)} /Descent {round(self.descent * 1000)}"
+                f" /CapHeight {round(self.ascent * 1000)} /StemV 80 /FontFile2 {file_ref} 0 R >>"
+            ).encode()
+        )
         cid_to_gid = objects.add_stream("", b"".join(g.to_bytes(2, "big") for g in [0, *gids]))
         widths = " ".join(str(round(self._advance(c) * 1000)) for c in chars)
         cid_font = objects.add(
-            (f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name}"
-             f" /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>"
-             f" /FontDescriptor {descriptor} 0 R /DW 1000 /W [1 [{widths}]] /CIDToGIDMap {cid_to_gid} 0 R >>"
-             ).encode())
+            (
+                f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name}"
+                f" /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>"
+                f" /FontDescriptor {descriptor} 0 R /DW 1000 /W [1 [{widths}]] /CIDToGIDMap {cid_to_gid} 0 R >>"
+            ).encode()
+        )
         to_unicode = objects.add_stream("", self._to_unicode())
-        objects.put(number, (f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H"
-                             f" /DescendantFonts [{cid_font} 0 R] /ToUnicode {to_unicode} 0 R >>").encode())
+        objects.put(
+            number,
+            (
+                f"<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H"
+                f" /DescendantFonts [{cid_font} 0 R] /ToUnicode {to_unicode} 0 R >>"
+            ).encode(),
+        )
 
 
 def _make_font() -> _Font:
@@ -249,8 +268,13 @@ def visual_order(text: str) -> str:
     if not _RTL.intersection(classes) or "L" in classes:
         return text
     numeric = [
-        cls in _NUMBER or (cls in _NUMBER_SEPARATOR and 0 < i < len(text) - 1
-                           and classes[i - 1] in _NUMBER and classes[i + 1] in _NUMBER)
+        cls in _NUMBER
+        or (
+            cls in _NUMBER_SEPARATOR
+            and 0 < i < len(text) - 1
+            and classes[i - 1] in _NUMBER
+            and classes[i + 1] in _NUMBER
+        )
         for i, cls in enumerate(classes)
     ]
     runs: list[tuple[bool, str]] = []
@@ -260,7 +284,6 @@ def visual_order(text: str) -> str:
         else:
             runs.append((is_number, char))
     return "".join(run if is_number else run[::-1] for is_number, run in reversed(runs))
-
 
 
 def _line_ops(line: Line, font: _Font, scale: float, page_height_pt: float) -> list[str]:
@@ -294,8 +317,9 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _page_objects(objects: _Objects, page: Page, image: np.ndarray | None, font: _Font,
-                  pages_ref: int, font_ref: int) -> int:
+def _page_objects(
+    objects: _Objects, page: Page, image: np.ndarray | None, font: _Font, pages_ref: int, font_ref: int
+) -> int:
     scale = 72.0 / page_dpi(page)
     width_pt, height_pt = max(page.width, 1) * scale, max(page.height, 1) * scale
     ops: list[str] = []
@@ -305,15 +329,22 @@ def _page_objects(objects: _Objects, page: Page, image: np.ndarray | None, font:
         data = _jpeg(rgb)
         image_ref = objects.add_stream(
             f"/Type /XObject /Subtype /Image /Width {rgb.shape[1]} /Height {rgb.shape[0]}"
-            f" /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", data, compress=False)
+            f" /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode",
+            data,
+            compress=False,
+        )
         resources += f" /XObject << /Im1 {image_ref} 0 R >>"
         ops.append(f"q {_num(width_pt)} 0 0 {_num(height_pt)} 0 0 cm /Im1 Do Q")
     for line in page.lines:
         ops.extend(_line_ops(line, font, scale, height_pt))
     content = objects.add_stream("", "\n".join(ops).encode("ascii"))
     media_box = f"[0 0 {_num(width_pt)} {_num(height_pt)}]"
-    return objects.add((f"<< /Type /Page /Parent {pages_ref} 0 R /MediaBox {media_box}"
-                        f" /Resources << {resources} >> /Contents {content} 0 R >>").encode())
+    return objects.add(
+        (
+            f"<< /Type /Page /Parent {pages_ref} 0 R /MediaBox {media_box}"
+            f" /Resources << {resources} >> /Contents {content} 0 R >>"
+        ).encode()
+    )
 
 
 def render(document: Document, images: Sequence[np.ndarray | None] | None = None) -> bytes:
@@ -324,13 +355,21 @@ def render(document: Document, images: Sequence[np.ndarray | None] | None = None
     objects = _Objects()
     catalog, pages_ref, font_ref = objects.reserve(), objects.reserve(), objects.reserve()
     font = _make_font()
-    kids = [_page_objects(objects, page, image, font, pages_ref, font_ref)
-            for page, image in zip(document.pages, page_images, strict=True)]
+    kids = [
+        _page_objects(objects, page, image, font, pages_ref, font_ref)
+        for page, image in zip(document.pages, page_images, strict=True)
+    ]
     font.write(objects, font_ref)  # after the pages: the font subset needs every character used
     kid_refs = " ".join(f"{k} 0 R" for k in kids)
     objects.put(pages_ref, f"<< /Type /Pages /Kids [{kid_refs}] /Count {len(kids)} >>".encode())
     objects.put(catalog, f"<< /Type /Catalog /Pages {pages_ref} 0 R >>".encode())
     title = str(document.metadata.get("title") or (document.pages[0].source or ""))
-    info = objects.add(b"<< /Producer " + _pdf_string("textlens") + b" /Creator " + _pdf_string("textlens")
-                       + (b" /Title " + _pdf_string(title) if title else b"") + b" >>")
+    info = objects.add(
+        b"<< /Producer "
+        + _pdf_string("textlens")
+        + b" /Creator "
+        + _pdf_string("textlens")
+        + (b" /Title " + _pdf_string(title) if title else b"")
+        + b" >>"
+    )
     return objects.serialise(catalog, info)

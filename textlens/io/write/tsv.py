@@ -13,8 +13,20 @@ import numpy as np
 
 from textlens.document import Box, Document
 
-COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
-           "left", "top", "width", "height", "conf", "text")
+COLUMNS = (
+    "level",
+    "page_num",
+    "block_num",
+    "par_num",
+    "line_num",
+    "word_num",
+    "left",
+    "top",
+    "width",
+    "height",
+    "conf",
+    "text",
+)
 
 
 def _geometry(box: Box) -> list[str]:
@@ -40,6 +52,7 @@ def render(document: Document, images: Sequence[np.ndarray | None] | None = None
                 rows.append(["4", str(p), str(b), "1", str(n), "0", *_geometry(line.box), "-1", ""])
                 for w, word in enumerate(line.words, start=1):
                     conf = f"{min(max(word.confidence, 0.0), 1.0) * 100:.2f}"
-                    rows.append(["5", str(p), str(b), "1", str(n), str(w), *_geometry(word.box), conf,
-                                 _clean(word.text)])
+                    rows.append(
+                        ["5", str(p), str(b), "1", str(n), str(w), *_geometry(word.box), conf, _clean(word.text)]
+                    )
     return "".join("\t".join(row) + "\n" for row in rows)

@@ -100,9 +100,7 @@ class DBLoss(nn.Module):
         gt, mask = targets["gt"].float(), targets["mask"].float()
         l_prob = ohem_bce(prob, gt, mask)
         l_binary = dice_loss(outputs["binary"].float()[:, 0], gt, mask)
-        l_thresh = masked_l1(
-            outputs["thresh"].float()[:, 0], targets["thresh"].float(), targets["thresh_mask"].float()
-        )
+        l_thresh = masked_l1(outputs["thresh"].float()[:, 0], targets["thresh"].float(), targets["thresh_mask"].float())
         total = self.w_prob * l_prob + self.w_binary * l_binary + self.w_thresh * l_thresh
         return {
             "loss": total,

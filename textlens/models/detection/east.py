@@ -24,9 +24,7 @@ class EAST(nn.Module):
     stride = 4
     outputs = ("prob", "geo")
 
-    def __init__(
-        self, backbone: str = "small", width: float = 1.0, inner: int = 64, geo_scale: float = 512.0
-    ) -> None:
+    def __init__(self, backbone: str = "small", width: float = 1.0, inner: int = 64, geo_scale: float = 512.0) -> None:
         super().__init__()
         self.encoder = MobileEncoder(backbone, width)
         self.fpn = FPN(self.encoder.channels, inner)
@@ -71,9 +69,7 @@ class EASTLoss(nn.Module):
         gt_t, gt_r, gt_b, gt_l, gt_angle = gt_geo.unbind(1)
         area_pred = (t + b) * (r + left)
         area_gt = (gt_t + gt_b) * (gt_r + gt_l)
-        inter = (torch.minimum(r, gt_r) + torch.minimum(left, gt_l)) * (
-            torch.minimum(t, gt_t) + torch.minimum(b, gt_b)
-        )
+        inter = (torch.minimum(r, gt_r) + torch.minimum(left, gt_l)) * (torch.minimum(t, gt_t) + torch.minimum(b, gt_b))
         union = area_pred + area_gt - inter
         l_iou = -torch.log((inter + 1.0) / (union + 1.0))
         l_angle = 1.0 - torch.cos(angle - gt_angle)

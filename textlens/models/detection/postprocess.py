@@ -105,16 +105,10 @@ def db_postprocess(
         # The kernel is much thinner than the word: its own size limit is a third of min_size.
         if min(w, h) + 1 < min_size / 3:
             continue
-        score = (
-            _region_mean(prob, points)
-            if len(points) >= 3
-            else float(prob[int(points[0, 1]), int(points[0, 0])])
-        )
+        score = _region_mean(prob, points) if len(points) >= 3 else float(prob[int(points[0, 1]), int(points[0, 0])])
         if score < box_thresh:
             continue
-        quad = unclip_box(
-            cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32), unclip, shrink_ratio, unclip_mode
-        )
+        quad = unclip_box(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32), unclip, shrink_ratio, unclip_mode)
         if quad is None:
             continue
         (_, _), (w, h), _ = cv2.minAreaRect(quad)
@@ -186,9 +180,7 @@ def nms_quads(quads: np.ndarray, scores: np.ndarray, iou_thresh: float) -> list[
     return keep
 
 
-def locality_aware_merge(
-    quads: np.ndarray, scores: np.ndarray, iou_thresh: float
-) -> tuple[np.ndarray, np.ndarray]:
+def locality_aware_merge(quads: np.ndarray, scores: np.ndarray, iou_thresh: float) -> tuple[np.ndarray, np.ndarray]:
     """EAST's first pass: consecutive (row-major) quads that overlap are merged, weighted by score."""
     merged: list[np.ndarray] = []
     merged_scores: list[float] = []

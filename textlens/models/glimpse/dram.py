@@ -59,9 +59,7 @@ class WhatWhereGlimpse(nn.Module):
 class ContextNetwork(nn.Module):
     """Convolutions over a downsampled image → the initial hidden state of r(2)."""
 
-    def __init__(
-        self, in_channels: int, size: tuple[int, int], channels: tuple[int, ...], hidden: int
-    ) -> None:
+    def __init__(self, in_channels: int, size: tuple[int, int], channels: tuple[int, ...], hidden: int) -> None:
         super().__init__()
         self.size = tuple(size)
         self.convs = _conv_stack(in_channels, channels)
@@ -162,6 +160,4 @@ class DRAM(nn.Module):
         """Per-symbol probabilities B×S×(classes+1); ``samples`` > 1 averages sampled glimpse paths."""
         if samples <= 1:
             return self(images, stochastic=False)["logits"].softmax(-1)
-        return torch.stack(
-            [self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]
-        ).mean(0)
+        return torch.stack([self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]).mean(0)

@@ -137,8 +137,5 @@ def trajectory(loaded: GlimpseModel, image: np.ndarray) -> Trajectory:
     canvas = (batch[0, 0].numpy() * 255).round().astype(np.uint8)
     sensor = model.sensor
     locs = [(float(x), float(y)) for x, y in out["locations"][0].tolist()]
-    boxes = [
-        patch_boxes(loc, loaded.height, loaded.width, sensor.size, sensor.scales, sensor.ratio)
-        for loc in locs
-    ]
+    boxes = [patch_boxes(loc, loaded.height, loaded.width, sensor.size, sensor.scales, sensor.ratio) for loc in locs]
     return Trajectory(canvas, locs, boxes, label)

@@ -47,9 +47,7 @@ class CoreNetwork(nn.Module):
             raise ValueError(f"core cell must be 'rnn' or 'lstm', got {cell!r}")
         self.cell_type, self.hidden = cell, hidden
         self.cell: nn.Module = (
-            nn.RNNCell(input_size, hidden, nonlinearity="relu")
-            if cell == "rnn"
-            else nn.LSTMCell(input_size, hidden)
+            nn.RNNCell(input_size, hidden, nonlinearity="relu") if cell == "rnn" else nn.LSTMCell(input_size, hidden)
         )
 
     def initial(self, batch: int, like: Tensor) -> tuple[Tensor, ...]:
@@ -139,6 +137,4 @@ class RAM(nn.Module):
         """Class probabilities; ``samples`` > 1 averages that many sampled glimpse paths (Monte-Carlo)."""
         if samples <= 1:
             return self(images, stochastic=False)["logits"].softmax(-1)
-        return torch.stack(
-            [self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]
-        ).mean(0)
+        return torch.stack([self(images, stochastic=True)["logits"].softmax(-1) for _ in range(samples)]).mean(0)

@@ -117,9 +117,7 @@ class AttentionRecognizer(nn.Module):
             if not keep_rows or best_finished >= max(keep_scores):
                 break  # log-probs only fall, so no live hypothesis can beat the best finished one
             rows = torch.tensor(keep_rows + [keep_rows[0]] * (beam - len(keep_rows)), device=mem.device)
-            next_tokens = torch.tensor(
-                keep_tokens + [keep_tokens[0]] * (beam - len(keep_rows)), device=mem.device
-            )
+            next_tokens = torch.tensor(keep_tokens + [keep_tokens[0]] * (beam - len(keep_rows)), device=mem.device)
             tokens = torch.cat([tokens[rows], next_tokens[:, None]], 1)
             scores = torch.tensor(keep_scores + [float("-inf")] * (beam - len(keep_rows)), device=mem.device)
             state = self.reorder_state(state, rows)
@@ -187,9 +185,7 @@ class MultiHeadRecognizer(AttentionRecognizer):
         self.memory_pos = SinusoidalPositionalEncoding(dim)
         self.embed = nn.Embedding(num_classes, dim)
         self.token_pos = LearnedPositionalEncoding(dim, max_len + 2)
-        self.blocks = nn.ModuleList(
-            TransformerDecoderBlock(dim, heads, dropout=dropout) for _ in range(layers)
-        )
+        self.blocks = nn.ModuleList(TransformerDecoderBlock(dim, heads, dropout=dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.classifier = nn.Linear(dim, num_classes)
 

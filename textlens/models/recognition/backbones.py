@@ -57,9 +57,7 @@ def mobile_backbone(
     return Backbone(nn.Sequential(*layers), prev, height, prev)
 
 
-def vgg_backbone(
-    in_channels: int, height: int, channels: tuple[int, ...] = (64, 128, 256, 256, 384, 384)
-) -> Backbone:
+def vgg_backbone(in_channels: int, height: int, channels: tuple[int, ...] = (64, 128, 256, 256, 384, 384)) -> Backbone:
     """The classic CRNN VGG: conv-pool(2,2), conv-pool(2,2), 2 convs-pool(2,1), 2 convs-pool(2,1)."""
     c = channels
     stages = nn.Sequential(
