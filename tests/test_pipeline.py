@@ -124,3 +124,32 @@ def test_regions_read_with_low_confidence_are_dropped() -> None:
     assert len(keep_all.read(_receipt_row()).pages[0].lines) == 3
     lines = default.read(_receipt_row()).pages[0].lines
     assert len(lines) == 2 and all(line.box[1] < 50 for line in lines)
+
+
+SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "sample.png"
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_sideways_and_upside_down_pages_are_turned_upright(turn: int) -> None:
+    from textlens.io import load
+    from textlens.pipeline import rotate_image
+
+    upright = load(SAMPLE)[0].image
+    ocr = OCR(threads=1)  # the bundled recogniser and the classical line detector
+    expected = ocr.read_page(upright)
+    page = ocr.read_page(rotate_image(upright, turn))
+    assert expected.rotation == 0
+    assert page.rotation == (360 - turn) % 360
+    assert page.text == expected.text and (page.width, page.height) == (expected.width, expected.height)
+    assert OCR(threads=1, orientation=False).read_page(rotate_image(upright, turn)).text != expected.text
+
+
+def test_writers_turn_the_original_image_of_a_turned_page() -> None:
+    from textlens.document import Page
+    from textlens.io.write._common import page_image_rgb
+
+    original = np.zeros((20, 40, 3), np.uint8)
+    original[0, 0] = 255  # top-left of the original
+    page = Page(width=20, height=40, blocks=(), rotation=90)  # read after a clockwise quarter turn
+    turned = page_image_rgb(page, original)
+    assert turned.shape == (40, 20, 3) and turned[0, -1, 0] == 255  # top-left went to the top-right

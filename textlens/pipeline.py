@@ -88,6 +88,37 @@ def split_into_words(result: Recognition, quad: np.ndarray) -> list[Word]:
 
 
 DEFAULT_MIN_CONFIDENCE = 0.5
+# Page orientation: regions read to decide, the mean confidence above which the page is taken as upright
+# without trying it upside down, and how much better the upside-down reading must be to win.
+ORIENTATION_SAMPLE = 12
+UPRIGHT_CONFIDENCE = 0.85
+FLIP_MARGIN = 0.1
+FLIP_MIN_CONFIDENCE = 0.6  # junk (rules, speckle) reads badly both ways: it must not turn a page
+
+
+def _orientation_sample(detections: Sequence[Detection]) -> list[Detection]:
+    """The widest regions of about the typical line height (rules and smudges are thinner or taller)."""
+    heights = np.array([np.ptp(d.polygon[:, 1]) for d in detections], dtype=np.float64)
+    if not len(heights):
+        return []
+    typical = float(np.median(heights))
+    usable = [d for d, h in zip(detections, heights, strict=True) if 0.6 * typical <= h <= 1.6 * typical]
+    return sorted(usable, key=lambda d: -float(np.ptp(d.polygon[:, 0])))[:ORIENTATION_SAMPLE]
+
+
+def rotate_image(image: np.ndarray, degrees_cw: int) -> np.ndarray:
+    """``image`` turned clockwise by a multiple of 90 degrees."""
+    return np.ascontiguousarray(np.rot90(image, -((degrees_cw // 90) % 4)))
+
+
+def _wide_regions(detections: Sequence[Detection]) -> list[Detection]:
+    """Regions at least 1.5 times as wide as high: how text lines and most words look when upright."""
+    out = []
+    for det in detections:
+        width, height = np.ptp(det.polygon[:, 0]), np.ptp(det.polygon[:, 1])
+        if width >= 1.5 * max(height, 1.0):
+            out.append(det)
+    return out
 
 
 class OCR:
@@ -98,7 +129,9 @@ class OCR:
     page image before detection (e.g. ``textlens.preprocess.from_options(deskew=True)``); when it returns
     a transform, boxes are mapped back to the original page. Regions read with a confidence below
     ``min_confidence`` are dropped: on SROIE receipts 97 % of the regions under 0.5 were not text of the
-    ground truth (stamps, handwriting, logos, specks).
+    ground truth (stamps, handwriting, logos, specks). With ``orientation`` (the default), sideways and
+    upside-down pages are turned upright first; the Page records the turn in ``rotation`` and its
+    coordinates are those of the turned image.
     """
 
     def __init__(
@@ -110,6 +143,7 @@ class OCR:
         dpi: int = 200,
         max_pixels: int | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        orientation: bool = True,
     ) -> None:
         from textlens.runtime.loading import load_detector, load_recognizer
 
@@ -123,6 +157,7 @@ class OCR:
         self.dpi = dpi
         self.max_pixels = max_pixels
         self.min_confidence = min_confidence
+        self.orientation = orientation
 
     def read(self, source: ImageSource) -> Document:
         """Read every page of an image or PDF (path, bytes, numpy array or PIL image)."""
@@ -146,22 +181,60 @@ class OCR:
         return Document(pages=tuple(read), metadata=meta)
 
     def read_page(self, image: np.ndarray, index: int = 0, source: str | None = None, dpi: float | None = None) -> Page:
-        """Read one RGB uint8 page image."""
+        """Read one RGB uint8 page image (turned upright first when ``orientation`` is on)."""
+        rotation, detections = 0, None
+        if self.orientation:
+            rotation, detections = self.page_rotation(image)
+            if rotation:
+                image, detections = rotate_image(image, rotation), None
         height, width = image.shape[:2]
         work, back = image, None
         if self.preprocess is not None:
-            work, back = self._apply_preprocess(image)
-        detections = self.detector.detect(work)
+            work, back, detections = (*self._apply_preprocess(image), None)
+        if detections is None:
+            detections = self.detector.detect(work)
         regions = self.read_region_words(work, detections)
         if back is not None:
             regions = [[_map_word(w, back) for w in words] for words in regions]
-        meta = {"index": index, "source": source, "dpi": dpi}
+        meta = {"index": index, "source": source, "dpi": dpi, "rotation": rotation}
         if getattr(self.detector, "level", "word") == "line":
             # A line detector's regions are the lines: regrouping their words by height would join a
             # receipt's label and amount, which the detector kept apart.
             lines = [Line(words=tuple(words)) for words in regions if words]
             return Page.from_lines(lines, width=width, height=height, **meta)
         return Page.from_words([w for words in regions for w in words], width=width, height=height, **meta)
+
+    def page_rotation(self, image: np.ndarray) -> tuple[int, list[Detection] | None]:
+        """Clockwise degrees (0, 90, 180, 270) that turn the page's text upright, and the detections of the
+        page as given when it needs no turn.
+
+        Sideways: text regions of an upright page are wide; when under half of them are, the page turned by
+        90° is tried and kept if at least half of its regions, and a larger share than before, are wide.
+        Upside down: the recogniser reads the widest regions of typical height as they are and turned by 180°;
+        the turn wins when its mean confidence is at least 0.6 and 0.1 above the upright reading's (text upside
+        down reads as low-confidence noise).
+        """
+        detections = self.detector.detect(image)
+        rotation, work = 0, image
+        wide = _wide_regions(detections)
+        if len(detections) >= 2 and len(wide) < 0.5 * len(detections):
+            turned = rotate_image(image, 90)
+            turned_detections = self.detector.detect(turned)
+            turned_wide = len(_wide_regions(turned_detections))
+            if turned_wide >= 0.5 * len(turned_detections) and turned_wide * len(detections) > len(wide) * len(
+                turned_detections
+            ):  # a larger share of wide regions, compared without dividing
+                rotation, work, detections, wide = 90, turned, turned_detections, _wide_regions(turned_detections)
+        sample = _orientation_sample(wide or detections)
+        if sample:
+            crops = [crop_quad(work, d.polygon)[0] for d in sample]
+            upright = float(np.mean([r.confidence for r in self.recognizer.recognize(crops)]))
+            if upright < UPRIGHT_CONFIDENCE:
+                flipped = self.recognizer.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
+                flipped_mean = float(np.mean([r.confidence for r in flipped]))
+                if flipped_mean >= FLIP_MIN_CONFIDENCE and flipped_mean > upright + FLIP_MARGIN:
+                    rotation = (rotation + 180) % 360
+        return rotation, (detections if rotation == 0 else None)
 
     def read_regions(self, image: np.ndarray, detections: Sequence[Detection]) -> list[Word]:
         """Crop, rectify and recognise detected regions; return words split at spaces."""

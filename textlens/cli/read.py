@@ -33,6 +33,7 @@ class ReadOptions:
     max_pixels: int | None = None
     threads: int | None = None
     min_confidence: float = 0.5
+    orientation: bool = True
 
 
 _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -50,6 +51,7 @@ def build_ocr(options: ReadOptions) -> Any:
         options.max_pixels,
         options.threads,
         options.min_confidence,
+        options.orientation,
     )
     if key not in _OCR_CACHE:
         from textlens.pipeline import OCR
@@ -67,6 +69,7 @@ def build_ocr(options: ReadOptions) -> Any:
             dpi=options.dpi,
             max_pixels=options.max_pixels,
             min_confidence=options.min_confidence,
+            orientation=options.orientation,
         )
     return _OCR_CACHE[key]
 
@@ -127,6 +130,9 @@ def read(
     min_confidence: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Drop regions read with a lower confidence (0 keeps all).")
     ] = 0.5,
+    orientation: Annotated[
+        bool, typer.Option(help="Turn sideways and upside-down pages upright before reading.")
+    ] = True,
 ) -> None:
     """Read text from images and PDFs."""
     try:
@@ -152,6 +158,7 @@ def read(
         max_pixels=max_pixels,
         threads=threads,
         min_confidence=min_confidence,
+        orientation=orientation,
     )
     try:
         ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded

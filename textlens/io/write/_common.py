@@ -58,8 +58,9 @@ def check_images(document: Document, images: Sequence[np.ndarray | None] | None)
 def page_image_rgb(page: Page, image: np.ndarray | None) -> np.ndarray:
     """The page image as RGB uint8 at the page's pixel size (white when there is none).
 
-    Images are RGB (as textlens.io.load returns them), grey (H×W) or RGBA. An image of another size
-    than the page is stretched onto it, because word boxes are in page pixels.
+    Images are RGB (as textlens.io.load returns them), grey (H×W) or RGBA. The original image of a page
+    read turned (``page.rotation``) is turned the same way; an image of another size than the page is
+    stretched onto it, because word boxes are in page pixels.
     """
     width, height = max(page.width, 1), max(page.height, 1)
     if image is None:
@@ -73,6 +74,9 @@ def page_image_rgb(page: Page, image: np.ndarray | None) -> np.ndarray:
         arr = arr[:, :, :3]
     elif arr.ndim != 3 or arr.shape[2] != 3:
         raise OutputError(f"page {page.index}: image of shape {arr.shape} is not grey, RGB or RGBA")
+    if page.rotation % 360 and arr.shape[:2] != (height, width):
+        # The page was turned upright before reading; its boxes are in the turned image's pixels.
+        arr = np.rot90(arr, -((page.rotation // 90) % 4))
     if arr.shape[:2] != (height, width):
         arr = cv2.resize(arr, (width, height), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(arr)
