@@ -432,3 +432,42 @@ def test_width_buckets_cover_every_crop_once_and_limit_padding() -> None:
     # Without the growth limit, the same crops pack into full batches of very different widths.
     loose = width_buckets(widths, max_batch=16, max_growth=float("inf"), max_pixels=10**12)
     assert len(loose) == math.ceil(len(widths) / 16) < len(batches)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Case prior
+
+CASED = " abcdeABCDE"
+
+
+def cased_probs(letters: list[tuple[str, float, float]]) -> np.ndarray:
+    """One step per letter: (decoded letter, its probability, probability of its other case); blanks between."""
+    k = len(CASED) + 1
+    rows = []
+    for ch, p_raw, p_other in letters:
+        row = np.full(k, 1e-4)
+        row[CASED.index(ch) + 1] = p_raw
+        if ch != " ":
+            row[CASED.index(ch.swapcase()) + 1] = p_other
+        rows.append(row / row.sum())
+        blank = np.full(k, 1e-4)
+        blank[0] = 1.0
+        rows.append(blank / blank.sum())
+    return np.array(rows)
+
+
+def test_a_word_with_stray_case_takes_the_likeliest_usual_pattern() -> None:
+    # "ABcDE": the 'c' is barely lower case, the rest clearly upper: UPPER is a hair less likely than the mix.
+    probs = cased_probs([("A", 0.9, 0.05), ("B", 0.9, 0.05), ("c", 0.5, 0.45), ("D", 0.9, 0.05), ("E", 0.9, 0.05)])
+    assert ctc.greedy_decode(probs, CASED).text == "ABcDE"
+    assert ctc.greedy_decode(probs, CASED, case_tolerance=3.0).text == "ABCDE"
+    # Title case wins for "AbcdE" with a doubtful final 'E'; each word of a line is settled on its own.
+    line = [("A", 0.9, 0.05), ("b", 0.9, 0.05), ("c", 0.9, 0.05), ("d", 0.9, 0.05), ("E", 0.5, 0.45)]
+    line += [(" ", 0.9, 0.0), ("a", 0.95, 0.01), ("B", 0.95, 0.01)]
+    assert ctc.greedy_decode(cased_probs(line), CASED, case_tolerance=3.0).text == "Abcde aB"
+
+
+def test_a_confident_unusual_case_pattern_is_kept() -> None:
+    # "aBcde" read with confidence (like "iPhone"): switching would cost far more than the tolerance.
+    probs = cased_probs([("a", 0.95, 0.01), ("B", 0.95, 0.01), ("c", 0.9, 0.05), ("d", 0.9, 0.05), ("e", 0.9, 0.05)])
+    assert ctc.greedy_decode(probs, CASED, case_tolerance=3.0).text == "aBcde"

@@ -78,9 +78,75 @@ def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recogniti
     return Recognition(text, float(np.mean(confs)), confs, xs)
 
 
-def greedy_decode(probs: np.ndarray, charset: str, blank: int = BLANK) -> Recognition:
-    """Greedy (best path) CTC decoding of a ``T×K`` probability matrix."""
-    return describe(probs, greedy_alignment(probs, blank), charset)
+def greedy_decode(
+    probs: np.ndarray, charset: str, blank: int = BLANK, case_tolerance: float | None = None
+) -> Recognition:
+    """Greedy (best path) CTC decoding of a ``T×K`` probability matrix (see :func:`consistent_case`)."""
+    alignment = greedy_alignment(probs, blank)
+    if case_tolerance is not None:
+        alignment = consistent_case(probs, alignment, charset, case_tolerance)
+    return describe(probs, alignment, charset)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Case prior
+
+CASE_PATTERNS = ("lower", "upper", "title")
+
+
+def consistent_case(probs: np.ndarray, alignment: Alignment, charset: str, tolerance: float) -> Alignment:
+    """Give each word one of the usual case patterns (lower, UPPER, Title) when the model nearly agrees.
+
+    A CTC recogniser decides each letter's case on its own, so words come out as "CUSTOmEr" or "LOvelace"
+    when upper and lower case shapes are close. For each word (a run of labels between spaces) with at
+    least two cased letters and a mixed pattern, the log-probability of every usual pattern is summed from
+    each letter's upper- and lower-case probabilities over its aligned steps; the best pattern replaces
+    the decoded one when it is at most ``tolerance`` nats less likely. Rarer patterns ("iPhone") that the
+    model reads with confidence stay as they are.
+    """
+    index = {ch: i + 1 for i, ch in enumerate(charset)}
+    labels = list(alignment.labels)
+    word: list[int] = []  # positions in ``labels`` of the current word's cased letters
+
+    def settle(positions: list[int]) -> None:
+        if len(positions) < 2:
+            return
+        upper_lp, lower_lp, raw_lp, raw_upper = [], [], [], []
+        for pos in positions:
+            ch = charset[labels[pos] - 1]
+            s, e = alignment.spans[pos]
+            p_up = float(probs[s : e + 1, index[ch.upper()]].max())
+            p_lo = float(probs[s : e + 1, index[ch.lower()]].max())
+            upper_lp.append(np.log(max(p_up, 1e-12)))
+            lower_lp.append(np.log(max(p_lo, 1e-12)))
+            raw_upper.append(ch.isupper())
+            raw_lp.append(upper_lp[-1] if ch.isupper() else lower_lp[-1])
+        patterns = {
+            "lower": [False] * len(positions),
+            "upper": [True] * len(positions),
+            "title": [True] + [False] * (len(positions) - 1),
+        }
+        if raw_upper in patterns.values():
+            return
+        scores = {
+            name: sum(u if up else lo for u, lo, up in zip(upper_lp, lower_lp, pattern, strict=True))
+            for name, pattern in patterns.items()
+        }
+        best = max(scores, key=lambda name: scores[name])
+        if sum(raw_lp) - scores[best] <= tolerance:
+            for pos, up in zip(positions, patterns[best], strict=True):
+                ch = charset[labels[pos] - 1]
+                labels[pos] = index[ch.upper() if up else ch.lower()]
+
+    for pos, label in enumerate(labels):
+        ch = charset[label - 1]
+        if ch.isspace():
+            settle(word)
+            word = []
+        elif ch.upper() != ch.lower() and ch.upper() in index and ch.lower() in index:
+            word.append(pos)
+    settle(word)
+    return Alignment(tuple(labels), alignment.spans)
 
 
 # ---------------------------------------------------------------------------------------------------------
