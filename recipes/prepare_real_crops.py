@@ -1,7 +1,11 @@
-"""Cut word crops (FUNSD) and line crops (SROIE) from the allowed training splits into crop manifests.
+"""Cut word crops (FUNSD), line crops (SROIE) and FUNSD line crops from the allowed training splits.
 
 The last pages of each set are held out (written to separate ``*_heldout`` manifests) so the model
 card can report accuracy on pages the model never saw. ic13 and ic03 are never used for training.
+
+FUNSD lines (``funsd_train_lines_*``) are its words grouped into lines by the document layout rules; see
+``line_text`` for how spaces are restored (FUNSD also splits tokens at punctuation printed without a
+space). They teach the recogniser the spaces of real forms, which single-word crops cannot.
 
     python recipes/prepare_real_crops.py --data ../shared/data --out runs/real-crops
 """
@@ -9,6 +13,7 @@ card can report accuracy on pages the model never saw. ic13 and ic03 are never u
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import cv2
@@ -53,6 +58,73 @@ def export_set(name: str, data: Path, out: Path, pad: float, jpeg_quality: int) 
         print(f"{folder}: {len(records)} crops from {len(chunk)} pages")
 
 
+def joiner(prev: str, word: str, gap: float, height: float) -> str:
+    """The separator printed between two neighbouring FUNSD tokens: a space or nothing.
+
+    FUNSD splits tokens at punctuation printed without a space ("SUGGESTION/" "SOLUTION"). ``gap`` is the
+    white between the two tokens' ink: slashes, hyphens, brackets and a following colon, comma or full stop
+    join up to 0.6 line heights apart (a typewriter gives them a full cell); other neighbours need 0.15 line
+    heights to be separate words.
+    """
+    if gap > 0.6 * height:
+        return " "
+    if prev[-1] in "/-(" or word[0] in "/-):;,.":
+        return ""
+    return " " if gap > 0.15 * height else ""
+
+
+def line_text(words: list[tuple[str, tuple[float, float, float, float]]]) -> str | None:
+    """Words of one line, left to right, joined as printed (see ``joiner``); None when the grouping looks
+    wrong: words overlapping sideways or wandering off one baseline (two physical lines grouped as one)."""
+    height = float(np.median([b[3] - b[1] for _, b in words]))
+    centres = np.array([(b[1] + b[3]) / 2 for _, b in words])
+    if np.abs(centres - np.median(centres)).max() > 0.35 * height:
+        return None
+    text = words[0][0]
+    for (prev_text, prev), (word, box) in itertools.pairwise(words):
+        gap = box[0] - prev[2]
+        if gap < -0.2 * height:
+            return None
+        text += joiner(prev_text, word, gap, height) + word
+    return text
+
+
+def export_lines(data: Path, out: Path, pad: float, jpeg_quality: int) -> None:
+    from textlens.document import Page, Word
+    from textlens.pipeline import fit_to_ink
+
+    name = "funsd_train"
+    pages = read_manifest(data / name / "manifest.jsonl")
+    split_at = len(pages) - HELD_OUT[name]
+    for part, chunk in (("train", pages[:split_at]), ("heldout", pages[split_at:])):
+        folder = out / f"{name}_lines_{part}"
+        (folder / "images").mkdir(parents=True, exist_ok=True)
+        records = []
+        for page in chunk:
+            image = cv2.cvtColor(read_rgb(page.image), cv2.COLOR_RGB2GRAY)
+            # Gaps are measured between the words' ink: FUNSD's boxes are loose and often touch.
+            words = [
+                fit_to_ink(image, Word(w.text.strip(), w.box), margin_fraction=0.0)
+                for w in page.words
+                if not w.is_dont_care and w.text.strip()
+            ]
+            layout = Page.from_words(words, width=image.shape[1], height=image.shape[0])
+            for i, line in enumerate(layout.lines):
+                if len(line.words) < 2 or line.box is None:
+                    continue
+                crop = cut(image, line.box, pad)
+                if crop is None:
+                    continue
+                path = folder / "images" / f"{page.image.stem}_line{i:03d}.jpg"
+                cv2.imwrite(str(path), crop, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                text = line_text([(w.text, w.box) for w in line.words])
+                if text is None:
+                    continue
+                records.append(ManifestRecord(image=path, kind="crop", text=text))
+        write_manifest(folder / "manifest.jsonl", records)
+        print(f"{folder}: {len(records)} line crops from {len(chunk)} pages")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -62,6 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in HELD_OUT:
         export_set(name, args.data, args.out, args.pad, args.jpeg_quality)
+    export_lines(args.data, args.out, args.pad, args.jpeg_quality)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def real_crops(manifest: Path, n: int, seed: int) -> list[CropSample]:
             page = record.load_image()
             words = [w for w in record.words if not w.is_dont_care and w.text.strip()]
             for w in rng.permutation(len(words))[:2]:
-                x0, y0, x1, y1 = (int(round(v)) for v in words[int(w)].box)
+                x0, y0, x1, y1 = (round(v) for v in words[int(w)].box)
                 out.append(CropSample(page[y0:y1, x0:x1], words[int(w)].text, f"real:{manifest.parent.name}"))
         if len(out) >= n:
             return out[:n]
