@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# The bundled crnn_small recogniser's training run on 2 CPU cores (fp32: this CPU has no native bf16).
+# The bundled crnn_small recogniser's training runs on 2 CPU cores (fp32: this CPU has no native bf16).
 # Data: synthetic lines (all fonts, mixed preset) + word crops of FUNSD train pages 0-128 + line crops of
-# SROIE receipts 0-119 (recipes/prepare_real_crops.py). Validation: FUNSD pages 129-148 (held out).
-# Usage: recipes/rec_crnn_small_cpu.sh OUT MINUTES STEPS [extra textlens train rec options]
+# SROIE receipts 0-119 (recipes/prepare_real_crops.py); with LINES=1 also line crops of FUNSD pages 0-128.
+# Validation: FUNSD pages 129-148 (held out).
+# Usage: [LINES=1] recipes/rec_crnn_small_cpu.sh OUT MINUTES STEPS [extra textlens train rec options]
+# Options given after STEPS override the defaults below (the last value wins), e.g. a continuation run:
+#   recipes/rec_crnn_small_cpu.sh runs/crnn_small_ft1 130 7000 --finetune crnn_small --lr 8e-4 --seed 11
 set -euo pipefail
 out=$1 minutes=$2 steps=$3; shift 3
 crops=${CROPS:-runs/real-crops}
-[ -f "$crops/funsd_train_train/manifest.jsonl" ] || python recipes/prepare_real_crops.py --out "$crops"
+[ -f "$crops/funsd_train_lines_train/manifest.jsonl" ] || python recipes/prepare_real_crops.py --out "$crops"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=PASSIVE
+if [ "${LINES:-0}" = 1 ]; then
+  mix=(--data synth:preset=mixed,fonts=all,weight=0.6
+       --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15"
+       --data "manifest:$crops/funsd_train_lines_train/manifest.jsonl,weight=0.1"
+       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15")
+else
+  mix=(--data synth:preset=mixed,fonts=all,weight=0.7
+       --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15"
+       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15")
+fi
 exec python -m textlens train rec --arch crnn_small --batch 32 --lr 1.5e-3 --steps "$steps" --max-minutes "$minutes" \
-  --precision fp32 --workers 1 --ema --val-every 1500 --no-progress --name crnn_small \
-  --data synth:preset=mixed,fonts=all,weight=0.7 \
-  --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15" \
-  --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15" \
+  --precision fp32 --workers 1 --ema --val-every 1500 --no-progress --name crnn_small "${mix[@]}" \
   --val "manifest:$crops/funsd_train_heldout/manifest.jsonl" \
   --out "$out" "$@"

@@ -153,3 +153,18 @@ def test_writers_turn_the_original_image_of_a_turned_page() -> None:
     page = Page(width=20, height=40, blocks=(), rotation=90)  # read after a clockwise quarter turn
     turned = page_image_rgb(page, original)
     assert turned.shape == (40, 20, 3) and turned[0, -1, 0] == 255  # top-left went to the top-right
+
+
+def test_word_boxes_are_fitted_to_their_ink() -> None:
+    from textlens.document import Word
+    from textlens.pipeline import fit_to_ink
+
+    gray = np.full((60, 200), 255, np.uint8)
+    gray[20:40, 50:120] = 0  # the word's ink
+    loose = Word(text="word", box=(30.0, 10.0, 150.0, 50.0))
+    fitted = fit_to_ink(gray, loose, margin_fraction=0.1)
+    assert fitted.box == pytest.approx((46.0, 16.0, 124.0, 44.0))  # ink ± 0.1 × the loose box's height
+    blank = Word(text="?", box=(150.0, 5.0, 190.0, 15.0))
+    assert fit_to_ink(gray, blank) == blank  # no ink: kept as it is
+    rotated = Word(text="w", box=(30.0, 10.0, 150.0, 50.0), polygon=((30, 20), (150, 10), (150, 40), (30, 50)))
+    assert fit_to_ink(gray, rotated) == rotated  # only axis-aligned words are fitted

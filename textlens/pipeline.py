@@ -136,6 +136,17 @@ FLIP_MARGIN = 0.1
 FLIP_MIN_CONFIDENCE = 0.6  # junk (rules, speckle) reads badly both ways: it must not turn a page
 
 
+def _centre_window(crop: np.ndarray, aspect: float = 8.0) -> np.ndarray:
+    """The middle of a long crop, at most ``aspect`` × its height wide: ten-odd characters show which way
+    up text is, and reading whole lines twice cost 0.47 s per FUNSD page."""
+    height, width = crop.shape[:2]
+    keep = int(aspect * height)
+    if width <= keep:
+        return crop
+    start = (width - keep) // 2
+    return crop[:, start : start + keep]
+
+
 def _orientation_sample(detections: Sequence[Detection]) -> list[Detection]:
     """The widest regions of about the typical line height (rules and smudges are thinner or taller)."""
     heights = np.array([np.ptp(d.polygon[:, 1]) for d in detections], dtype=np.float64)
@@ -269,7 +280,7 @@ class OCR:
                 rotation, work, detections, wide = 90, turned, turned_detections, _wide_regions(turned_detections)
         sample = _orientation_sample(wide or detections)
         if sample:
-            crops = [crop_quad(work, d.polygon)[0] for d in sample]
+            crops = [_centre_window(crop_quad(work, d.polygon)[0]) for d in sample]
             upright = float(np.mean([r.confidence for r in self.recognizer.recognize(crops)]))
             if upright < UPRIGHT_CONFIDENCE:
                 flipped = self.recognizer.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
