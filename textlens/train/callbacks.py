@@ -127,3 +127,25 @@ def checkpoint_callback(out: Path, monitor: str | None, mode: str = "min", every
     return ModelCheckpoint(
         dirpath=out, save_top_k=0, save_last=True, every_n_train_steps=every_n_steps, enable_version_counter=False
     )
+
+
+def resume_checkpoint(out: Path) -> Path:
+    """``OUT/last.ckpt`` for ``--resume``; a ConfigError naming it when it is not there."""
+    from textlens.errors import ConfigError
+
+    path = Path(out) / "last.ckpt"
+    if not path.is_file():
+        raise ConfigError(f"--resume: no checkpoint to resume from at {path}")
+    return path
+
+
+def load_best_weights(model: torch.nn.Module, out: Path) -> Path | None:
+    """Load ``best.ckpt`` (else ``last.ckpt``) of ``out`` into ``model``; the file used, or None if neither."""
+    from textlens.models.serialization import load_weights
+
+    for name in ("best.ckpt", "last.ckpt"):
+        path = Path(out) / name
+        if path.is_file():
+            load_weights(model, path)
+            return path
+    return None

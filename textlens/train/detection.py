@@ -26,9 +26,15 @@ from textlens.eval.layout import PredWord
 from textlens.eval.pages import match_page, prf
 from textlens.models.detection.postprocess import DEFAULT_DB, DEFAULT_EAST, db_postprocess, east_postprocess
 from textlens.models.registry import create_model, get_spec
-from textlens.models.serialization import load_weights
 from textlens.runtime.detector import DEFAULT_INPUT
-from textlens.train.callbacks import AtomicCheckpointIO, Throughput, WallClockBudget, checkpoint_callback
+from textlens.train.callbacks import (
+    AtomicCheckpointIO,
+    Throughput,
+    WallClockBudget,
+    checkpoint_callback,
+    load_best_weights,
+    resume_checkpoint,
+)
 from textlens.train.det_data import (
     CropPolicy,
     DetectionDataModule,
@@ -383,9 +389,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
     accelerator = resolve_accelerator(cfg.device)
     ckpt_path: Path | None = None
     if cfg.resume:
-        ckpt_path = cfg.out / "last.ckpt"
-        if not ckpt_path.is_file():
-            raise ConfigError(f"--resume: no checkpoint to resume from at {ckpt_path}")
+        ckpt_path = resume_checkpoint(cfg.out)
         system = resume_system(cfg, ckpt_path)
     else:
         system, note = build_system(cfg)
@@ -397,10 +401,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
     if budget is not None and budget.hit:
         # The budget stopped training between checkpoints: save where it stopped, so --resume continues.
         trainer.save_checkpoint(cfg.out / "last.ckpt")
-    best = cfg.out / "best.ckpt"
-    source = best if best.is_file() else cfg.out / "last.ckpt"
-    if source.is_file():
-        load_weights(system.model, source)
+    source = load_best_weights(system.model, cfg.out)
     best_score = checkpoint.best_model_score
     summary: dict[str, Any] = {
         "arch": system.hparams.arch,
@@ -417,7 +418,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
         "data": list(cfg.data),
         "val": list(cfg.val),
         "finetune": cfg.finetune,
-        "weights_from": source.name if source.is_file() else "final",
+        "weights_from": source.name if source is not None else "final",
         "stopped_by_budget": bool(budget and budget.hit),
         "best_val_f1": None if best_score is None else round(float(best_score), 4),
     }

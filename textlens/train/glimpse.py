@@ -33,6 +33,7 @@ from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model
 from textlens.models.serialization import load_weights, save_weights
+from textlens.train.callbacks import load_best_weights, resume_checkpoint
 from textlens.train.rec import resolve_accelerator
 from textlens.train.system import lr_factor
 
@@ -371,9 +372,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
     ckpt_path: Path | None = None
     start = 0
     if cfg.resume:
-        ckpt_path = cfg.out / "last.ckpt"
-        if not ckpt_path.is_file():
-            raise ConfigError(f"--resume: no checkpoint to resume from at {ckpt_path}")
+        ckpt_path = resume_checkpoint(cfg.out)
         blob = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         hparams = dict(blob.get("hyper_parameters", {}))
         if hparams.get("arch") != cfg.arch or hparams.get("task") != cfg.task:
@@ -394,10 +393,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
     trainer.fit(system, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
     if trainer.global_step < steps:  # stopped by --max-minutes: keep the exact state for --resume
         trainer.save_checkpoint(cfg.out / "last.ckpt")
-    best = cfg.out / "best.ckpt"
-    source = best if best.is_file() else cfg.out / "last.ckpt"
-    if source.is_file():
-        load_weights(system.model, source)
+    source = load_best_weights(system.model, cfg.out)
     system.model.eval()
     final = {"greedy": evaluate_task(system.model, val, cfg.val_size, device=accelerator)}
     if cfg.mc_samples > 1:
@@ -416,7 +412,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         "wall_seconds": round(time.perf_counter() - started, 2),
         "device": accelerator,
         "torch_threads": torch.get_num_threads(),
-        "weights_from": source.name if source.is_file() else "final",
+        "weights_from": source.name if source is not None else "final",
         "best_val_error": None if checkpoint.best_model_score is None else round(float(checkpoint.best_model_score), 5),
         "final_val": final,
         "config": _jsonable({k: v for k, v in asdict(cfg).items() if k != "out"}),

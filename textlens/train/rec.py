@@ -20,8 +20,9 @@ from textlens.data.charset import Charset
 from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError, ModelError
 from textlens.models.registry import create_model, get_spec
-from textlens.models.serialization import load_weights, save_weights
+from textlens.models.serialization import save_weights
 from textlens.runtime.crops import CropSpec
+from textlens.train.callbacks import load_best_weights, resume_checkpoint
 from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
 from textlens.train.finetune import load_matching, read_source
 from textlens.train.sources import IndexedSource, build_source, parse_source
@@ -313,9 +314,7 @@ def train_recognizer(cfg: RecTrainConfig, log: Any = print) -> dict[str, Any]:
     accelerator = resolve_accelerator(cfg.device)
     ckpt_path: Path | None = None
     if cfg.resume:
-        ckpt_path = cfg.out / "last.ckpt"
-        if not ckpt_path.is_file():
-            raise ConfigError(f"--resume: no checkpoint to resume from at {ckpt_path}")
+        ckpt_path = resume_checkpoint(cfg.out)
         system = resume_system(cfg, ckpt_path)
     else:
         system, note = build_system(cfg)
@@ -340,10 +339,7 @@ def finish(
     started: float,
 ) -> dict[str, Any]:
     """Pick the best (else last) weights, measure them on the validation set, export, write the summary."""
-    best = cfg.out / "best.ckpt"
-    source = best if best.is_file() else cfg.out / "last.ckpt"
-    if source.is_file():
-        load_weights(system.model, source)
+    source = load_best_weights(system.model, cfg.out)
     # Under ddp_spawn this process did not train: the last checkpoint holds the counts and the best score.
     last = cfg.out / "last.ckpt"
     state = torch.load(last, map_location="cpu", weights_only=False) if last.is_file() else {}
@@ -370,7 +366,7 @@ def finish(
         "data": list(cfg.data),
         "val": list(cfg.val),
         "finetune": cfg.finetune,
-        "weights_from": source.name if source.is_file() else "final",
+        "weights_from": source.name if source is not None else "final",
         "best_val_cer": None if best_score is None else round(float(best_score), 5),
         "final_val": evaluate(system, datamodule, accelerator) if datamodule.val_sources else {},
     }
