@@ -110,10 +110,12 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
         return word
     bx, by, bw, bh = cv2.boundingRect(points)
     margin = margin_fraction * (y1 - y0)
+    # A narrow glyph ("1", "I") keeps a box at least MIN_WORD_ASPECT × its height wide, as annotators draw it.
+    side = max(margin, (MIN_WORD_ASPECT * (bh + 2 * margin) - bw) / 2)
     box = (
-        max(x0 + bx - margin, word.box[0]),
+        max(x0 + bx - side, word.box[0]),
         max(y0 + by - margin, word.box[1]),
-        min(x0 + bx + bw + margin, word.box[2]),
+        min(x0 + bx + bw + side, word.box[2]),
         min(y0 + by + bh + margin, word.box[3]),
     )
     poly = ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3]))
@@ -126,6 +128,7 @@ def _axis_aligned(polygon: Sequence[tuple[float, float]], tolerance: float = 0.0
     return abs(by - ay) <= tolerance * max(abs(bx - ax), 1.0)
 
 
+MIN_WORD_ASPECT = 0.8
 INK_MIN_CONTRAST = 12.0  # grey-level standard deviation below which a patch has no clear ink
 DEFAULT_MIN_CONFIDENCE = 0.5
 # Page orientation: regions read to decide, the mean confidence above which the page is taken as upright
