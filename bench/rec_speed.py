@@ -25,8 +25,28 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "Invoice", "TOTAL", "12.50",
-         "2024-01-31", "textlens", "recognition", "a", "of", "Amount:", "(see", "page)", "€99")
+WORDS = (
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+    "Invoice",
+    "TOTAL",
+    "12.50",
+    "2024-01-31",
+    "textlens",
+    "recognition",
+    "a",
+    "of",
+    "Amount:",
+    "(see",
+    "page)",
+    "€99",
+)
 
 
 def word_crops(count: int, seed: int = 0) -> list[np.ndarray]:
@@ -66,14 +86,21 @@ def child(folder: str, threads: int, count: int) -> None:
     recognizer.recognize(crops[:1])
     first = time.perf_counter()
     recognizer.recognize(crops)
-    print(json.dumps({"import_ms": 1000 * (imported - start), "session_ms": 1000 * (created - imported),
-                      "first_inference_ms": 1000 * (first - created),
-                      "cold_start_ms": 1000 * (first - imported), "peak_rss_mib": peak_rss_mib(),
-                      "torch_loaded": "torch" in sys.modules}))
+    print(
+        json.dumps(
+            {
+                "import_ms": 1000 * (imported - start),
+                "session_ms": 1000 * (created - imported),
+                "first_inference_ms": 1000 * (first - created),
+                "cold_start_ms": 1000 * (first - imported),
+                "peak_rss_mib": peak_rss_mib(),
+                "torch_loaded": "torch" in sys.modules,
+            }
+        )
+    )
 
 
-def time_threads(folder: str, threads: int, crops: list[np.ndarray], batch_size: int,
-                 repeats: int) -> dict[str, float]:
+def time_threads(folder: str, threads: int, crops: list[np.ndarray], batch_size: int, repeats: int) -> dict[str, float]:
     from textlens.runtime.recognizer import OnnxRecognizer
 
     recognizer = OnnxRecognizer(folder, threads=threads, batch_size=batch_size)
@@ -89,8 +116,7 @@ def time_threads(folder: str, threads: int, crops: list[np.ndarray], batch_size:
     for crop in singles:
         recognizer.recognize([crop])
     single = (time.perf_counter() - start) / len(singles)
-    return {"threads": threads, "batched_ms_per_crop": 1000 * best / len(crops),
-            "single_crop_ms": 1000 * single}
+    return {"threads": threads, "batched_ms_per_crop": 1000 * best / len(crops), "single_crop_ms": 1000 * single}
 
 
 def export_random(name: str, out: Path) -> Path:
@@ -126,12 +152,21 @@ def main() -> None:
         crops = word_crops(args.crops)
         widths = [c.shape[1] * 32 / c.shape[0] for c in crops]
         cores = os.cpu_count() or 1
-        report = {"folder": folder, "crops": len(crops), "mean_width_at_32px": float(np.mean(widths)),
-                  "cpu_count": cores, "runs": []}
+        report = {
+            "folder": folder,
+            "crops": len(crops),
+            "mean_width_at_32px": float(np.mean(widths)),
+            "cpu_count": cores,
+            "runs": [],
+        }
         for threads in sorted({1, cores}):
             report["runs"].append(time_threads(folder, threads, crops, args.batch_size, args.repeats))
-        cold = subprocess.run([sys.executable, __file__, folder, "--child", "--threads", "1", "--crops",
-                               str(min(args.crops, 64))], capture_output=True, text=True, check=True)
+        cold = subprocess.run(
+            [sys.executable, __file__, folder, "--child", "--threads", "1", "--crops", str(min(args.crops, 64))],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         report["cold_start_1_thread"] = json.loads(cold.stdout)
     print(json.dumps(report, indent=2))
 

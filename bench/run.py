@@ -103,9 +103,7 @@ def run_one(
     if limit:
         cmd += ["--limit", str(limit)]
     try:
-        proc = subprocess.run(
-            cmd, cwd=REPO, env=_env(threads), capture_output=True, text=True, timeout=timeout
-        )
+        proc = subprocess.run(cmd, cwd=REPO, env=_env(threads), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {
             "engine": engine,

@@ -30,9 +30,7 @@ SETS = {
     "ic13": BenchSet("ic13", "rec", "ic13/manifest_1015.jsonl"),
     "ic03": BenchSet("ic03", "rec", "ic03/manifest.jsonl"),
     "funsd_words": BenchSet("funsd_words", "rec", "funsd_train/manifest.jsonl", cut_from_pages=True),
-    "sroie_lines": BenchSet(
-        "sroie_lines", "rec", "sroie_dev/manifest.jsonl", crop_kind="line", cut_from_pages=True
-    ),
+    "sroie_lines": BenchSet("sroie_lines", "rec", "sroie_dev/manifest.jsonl", crop_kind="line", cut_from_pages=True),
     "funsd": BenchSet("funsd", "page", "funsd_train/manifest.jsonl", level="word"),
     "sroie": BenchSet("sroie", "page", "sroie_dev/manifest.jsonl", level="line"),
 }
@@ -62,9 +60,7 @@ def cut_crops(pages_manifest: Path, out_dir: Path, limit: int = DEFAULT_CROP_LIM
                     continue
                 path = images / f"{len(records):05d}.png"
                 rgb.crop((x0, y0, x1, y1)).save(path)
-                records.append(
-                    ManifestRecord(image=path, kind="crop", text=word.text, extra={"page": page.image.name})
-                )
+                records.append(ManifestRecord(image=path, kind="crop", text=word.text, extra={"page": page.image.name}))
                 if len(records) >= limit:
                     break
     write_manifest(manifest, records)

@@ -27,9 +27,7 @@ def _rss_mb() -> dict[str, float]:
     return {"rss_self_mb": round(self_kb / 1024, 1), "rss_children_mb": round(child_kb / 1024, 1)}
 
 
-def measure(
-    engine: str, set_name: str, manifest: Path, threads: int | None, limit: int | None
-) -> dict[str, Any]:
+def measure(engine: str, set_name: str, manifest: Path, threads: int | None, limit: int | None) -> dict[str, Any]:
     module = engine_module(engine)
     bench_set = SETS[set_name]
     row: dict[str, Any] = {

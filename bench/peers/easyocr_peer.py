@@ -61,9 +61,7 @@ def page_reader(threads: int | None) -> Callable[[np.ndarray], list[PredWord]]:
         out = []
         for quad, text, score in reader.readtext(image):
             xs, ys = [p[0] for p in quad], [p[1] for p in quad]
-            out.append(
-                PredWord(text=str(text), box=(min(xs), min(ys), max(xs), max(ys)), confidence=float(score))
-            )
+            out.append(PredWord(text=str(text), box=(min(xs), min(ys), max(xs), max(ys)), confidence=float(score)))
         return out
 
     return read

@@ -55,9 +55,7 @@ class RapidRecognizer:
         out = []
         for crop in crops:
             # RapidOCR takes arrays as BGR (OpenCV order); ours are RGB.
-            res = self.engine(
-                cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), use_det=False, use_cls=False, use_rec=True
-            )
+            res = self.engine(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), use_det=False, use_cls=False, use_rec=True)
             txts = getattr(res, "txts", None) or ("",)
             scores = getattr(res, "scores", None) or (0.0,)
             out.append(Recognition(str(txts[0]), float(scores[0])))
@@ -100,9 +98,7 @@ def page_reader(threads: int | None) -> Callable[[np.ndarray], list[PredWord]]:
         for quad, text, score, parts in zip(res.boxes, res.txts, res.scores, words, strict=True):
             xs, ys = quad[:, 0], quad[:, 1]
             box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
-            out.append(
-                PredWord(text=str(text), box=box, confidence=float(score), words=_word_parts(text, parts))
-            )
+            out.append(PredWord(text=str(text), box=box, confidence=float(score), words=_word_parts(text, parts)))
         return out
 
     return read

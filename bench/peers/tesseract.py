@@ -13,10 +13,7 @@ from textlens.runtime.base import Recognition
 NAME = "tesseract"
 # psm 8: treat the image as a single word; psm 7: a single text line; psm 3: automatic page segmentation.
 PSM = {"word": 8, "line": 7, "page": 3}
-CONFIG = (
-    "Tesseract {version}, eng (LSTM, --oem 3), --psm 8 words / 7 lines / 3 pages (image_to_data), "
-    "via pytesseract"
-)
+CONFIG = "Tesseract {version}, eng (LSTM, --oem 3), --psm 8 words / 7 lines / 3 pages (image_to_data), via pytesseract"
 
 
 def unavailable() -> str | None:
@@ -44,10 +41,7 @@ class TesseractRecognizer:
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
         import pytesseract
 
-        return [
-            Recognition(pytesseract.image_to_string(c, lang="eng", config=self.config).strip(), 1.0)
-            for c in crops
-        ]
+        return [Recognition(pytesseract.image_to_string(c, lang="eng", config=self.config).strip(), 1.0) for c in crops]
 
 
 def recognizer(kind: str, threads: int | None) -> TesseractRecognizer:
@@ -64,9 +58,7 @@ def _lines(data: dict[str, list]) -> list[PredWord]:
         x, y, w, h = (int(data[k][i]) for k in ("left", "top", "width", "height"))
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
         groups.setdefault(key, []).append(
-            PredWord(
-                text=str(text).strip(), box=(x, y, x + w, y + h), confidence=float(data["conf"][i]) / 100
-            )
+            PredWord(text=str(text).strip(), box=(x, y, x + w, y + h), confidence=float(data["conf"][i]) / 100)
         )
     out = []
     for words in groups.values():
@@ -86,9 +78,7 @@ def page_reader(threads: int | None) -> Callable[[np.ndarray], list[PredWord]]:
     config = f"--oem 3 --psm {PSM['page']}"
 
     def read(image: np.ndarray) -> list[PredWord]:
-        data = pytesseract.image_to_data(
-            image, lang="eng", config=config, output_type=pytesseract.Output.DICT
-        )
+        data = pytesseract.image_to_data(image, lang="eng", config=config, output_type=pytesseract.Output.DICT)
         return _lines(data)
 
     return read
