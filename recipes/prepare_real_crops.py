@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -36,24 +37,62 @@ def cut(image: np.ndarray, box: tuple[float, ...], pad: float) -> np.ndarray | N
     return crop if crop.size else None
 
 
-def export_set(name: str, data: Path, out: Path, pad: float, jpeg_quality: int) -> None:
+Region = tuple[str, tuple[float, float, float, float], str]  # (file-name key, box, text)
+
+
+def word_regions(page: ManifestRecord, gray: np.ndarray) -> list[Region]:
+    """Every annotated word of a page as it is."""
+    return [
+        (f"{i:04d}", word.box, word.text.strip())
+        for i, word in enumerate(page.words)
+        if not word.is_dont_care and word.text.strip()
+    ]
+
+
+def line_regions(page: ManifestRecord, gray: np.ndarray) -> list[Region]:
+    """A page's words grouped into lines by the document layout rules, with their printed text."""
+    from textlens.document import Page, Word
+    from textlens.pipeline import fit_to_ink
+
+    # Gaps are measured between the words' ink: FUNSD's boxes are loose and often touch.
+    words = [
+        fit_to_ink(gray, Word(w.text.strip(), w.box), margin_fraction=0.0)
+        for w in page.words
+        if not w.is_dont_care and w.text.strip()
+    ]
+    regions = []
+    for i, line in enumerate(Page.from_words(words, width=gray.shape[1], height=gray.shape[0]).lines):
+        text = line_text([(w.text, w.box) for w in line.words]) if len(line.words) > 1 else None
+        if text is not None and line.box is not None:
+            regions.append((f"line{i:03d}", line.box, text))
+    return regions
+
+
+def export_set(
+    name: str,
+    data: Path,
+    out: Path,
+    pad: float,
+    jpeg_quality: int,
+    regions: Callable[[ManifestRecord, np.ndarray], list[Region]] = word_regions,
+    suffix: str = "",
+) -> None:
+    """Crops of ``regions`` of every page, train and held-out pages into separate crop manifests."""
     pages = read_manifest(data / name / "manifest.jsonl")
     split_at = len(pages) - HELD_OUT[name]
     for part, chunk in (("train", pages[:split_at]), ("heldout", pages[split_at:])):
-        folder = out / f"{name}_{part}"
+        folder = out / f"{name}{suffix}_{part}"
         (folder / "images").mkdir(parents=True, exist_ok=True)
         records = []
         for page in chunk:
-            image = cv2.cvtColor(read_rgb(page.image), cv2.COLOR_RGB2GRAY)
-            for i, word in enumerate(page.words):
-                if word.is_dont_care or not word.text.strip():
-                    continue
-                crop = cut(image, word.box, pad)
+            gray = cv2.cvtColor(read_rgb(page.image), cv2.COLOR_RGB2GRAY)
+            for key, box, text in regions(page, gray):
+                crop = cut(gray, box, pad)
                 if crop is None:
                     continue
-                path = folder / "images" / f"{page.image.stem}_{i:04d}.jpg"
+                path = folder / "images" / f"{page.image.stem}_{key}.jpg"
                 cv2.imwrite(str(path), crop, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-                records.append(ManifestRecord(image=path, kind="crop", text=word.text.strip()))
+                records.append(ManifestRecord(image=path, kind="crop", text=text))
         write_manifest(folder / "manifest.jsonl", records)
         print(f"{folder}: {len(records)} crops from {len(chunk)} pages")
 
@@ -89,42 +128,6 @@ def line_text(words: list[tuple[str, tuple[float, float, float, float]]]) -> str
     return text
 
 
-def export_lines(data: Path, out: Path, pad: float, jpeg_quality: int) -> None:
-    from textlens.document import Page, Word
-    from textlens.pipeline import fit_to_ink
-
-    name = "funsd_train"
-    pages = read_manifest(data / name / "manifest.jsonl")
-    split_at = len(pages) - HELD_OUT[name]
-    for part, chunk in (("train", pages[:split_at]), ("heldout", pages[split_at:])):
-        folder = out / f"{name}_lines_{part}"
-        (folder / "images").mkdir(parents=True, exist_ok=True)
-        records = []
-        for page in chunk:
-            image = cv2.cvtColor(read_rgb(page.image), cv2.COLOR_RGB2GRAY)
-            # Gaps are measured between the words' ink: FUNSD's boxes are loose and often touch.
-            words = [
-                fit_to_ink(image, Word(w.text.strip(), w.box), margin_fraction=0.0)
-                for w in page.words
-                if not w.is_dont_care and w.text.strip()
-            ]
-            layout = Page.from_words(words, width=image.shape[1], height=image.shape[0])
-            for i, line in enumerate(layout.lines):
-                if len(line.words) < 2 or line.box is None:
-                    continue
-                crop = cut(image, line.box, pad)
-                if crop is None:
-                    continue
-                path = folder / "images" / f"{page.image.stem}_line{i:03d}.jpg"
-                cv2.imwrite(str(path), crop, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-                text = line_text([(w.text, w.box) for w in line.words])
-                if text is None:
-                    continue
-                records.append(ManifestRecord(image=path, kind="crop", text=text))
-        write_manifest(folder / "manifest.jsonl", records)
-        print(f"{folder}: {len(records)} line crops from {len(chunk)} pages")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -134,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in HELD_OUT:
         export_set(name, args.data, args.out, args.pad, args.jpeg_quality)
-    export_lines(args.data, args.out, args.pad, args.jpeg_quality)
+    export_set("funsd_train", args.data, args.out, args.pad, args.jpeg_quality, line_regions, "_lines")
 
 
 if __name__ == "__main__":
