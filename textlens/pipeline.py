@@ -128,7 +128,7 @@ def _axis_aligned(polygon: Sequence[tuple[float, float]], tolerance: float = 0.0
     return abs(by - ay) <= tolerance * max(abs(bx - ax), 1.0)
 
 
-MIN_WORD_ASPECT = 0.8
+MIN_WORD_ASPECT = 0.8  # narrowest fitted box, × its height (a lone "1" is boxed like a character cell)
 INK_MIN_CONTRAST = 12.0  # grey-level standard deviation below which a patch has no clear ink
 DEFAULT_MIN_CONFIDENCE = 0.5
 # Page orientation: regions read to decide, the mean confidence above which the page is taken as upright
@@ -246,7 +246,8 @@ class OCR:
         height, width = image.shape[:2]
         work, back = image, None
         if self.preprocess is not None:
-            work, back, detections = (*self._apply_preprocess(image), None)
+            work, back = self._apply_preprocess(image)
+            detections = None  # found on the raw page; the preprocessed one may be warped
         if detections is None:
             detections = self.detector.detect(work)
         regions = self.read_region_words(work, detections)
