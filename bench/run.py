@@ -84,7 +84,13 @@ def _env(threads: str) -> dict[str, str]:
 
 
 def run_one(
-    engine: str, set_name: str, manifest: Path, threads: str, limit: int | None, timeout: float | None
+    engine: str,
+    set_name: str,
+    manifest: Path,
+    threads: str,
+    limit: int | None,
+    timeout: float | None,
+    last: int | None = None,
 ) -> dict[str, Any]:
     """Measure one engine on one set in a fresh process and return its row."""
     cmd = [
@@ -102,6 +108,8 @@ def run_one(
     ]
     if limit:
         cmd += ["--limit", str(limit)]
+    if last:
+        cmd += ["--last", str(last)]
     try:
         proc = subprocess.run(cmd, cwd=REPO, env=_env(threads), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -258,6 +266,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", default="1,all", help="comma list of 1 and/or all")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N items of each set")
     parser.add_argument(
+        "--last",
+        type=int,
+        default=None,
+        help="score only the last N items of each set (the held-out pages: --sets funsd --last 20, sroie --last 30)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help=f"limit to {QUICK_CROPS} crops / {QUICK_PAGES} pages per set"
     )
     parser.add_argument(
@@ -296,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         for engine in engines:
             for t in threads:
                 print(f"{set_name} / {engine} / {t} thread(s) ...", file=sys.stderr, flush=True)
-                row = run_one(engine, set_name, manifest, t, limit, args.timeout)
+                row = run_one(engine, set_name, manifest, t, limit, args.timeout, args.last)
                 rows.append(row)
                 print("  " + json.dumps(row), file=sys.stderr, flush=True)
     now = dt.datetime.now()

@@ -27,7 +27,9 @@ def _rss_mb() -> dict[str, float]:
     return {"rss_self_mb": round(self_kb / 1024, 1), "rss_children_mb": round(child_kb / 1024, 1)}
 
 
-def measure(engine: str, set_name: str, manifest: Path, threads: int | None, limit: int | None) -> dict[str, Any]:
+def measure(
+    engine: str, set_name: str, manifest: Path, threads: int | None, limit: int | None, last: int | None = None
+) -> dict[str, Any]:
     module = engine_module(engine)
     bench_set = SETS[set_name]
     row: dict[str, Any] = {
@@ -40,6 +42,8 @@ def measure(engine: str, set_name: str, manifest: Path, threads: int | None, lim
     if reason:
         return {**row, "skipped": reason}
     records = read_manifest(manifest, limit)
+    if last:
+        records = records[-last:]
     try:
         t0 = time.perf_counter()
         if bench_set.kind == "rec":
@@ -65,10 +69,11 @@ def main() -> None:
     parser.add_argument("--manifest", required=True, type=Path)
     parser.add_argument("--threads", default="1")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--last", type=int, default=None)
     args = parser.parse_args()
     threads = None if args.threads == "all" else int(args.threads)
     try:
-        row = measure(args.engine, args.set_name, args.manifest, threads, args.limit)
+        row = measure(args.engine, args.set_name, args.manifest, threads, args.limit, args.last)
     except Exception as exc:  # report, don't hide: the table shows the failure and the log has the trace
         traceback.print_exc()
         row = {
