@@ -38,6 +38,7 @@ from textlens.errors import ConfigError
 from textlens.models.detection.geometry import as_quad, min_side
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
+from textlens.train.sources import endless_shuffled
 
 KINDS = ("synth-pages", "manifest", "fake-pages")
 MIN_VISIBLE = 0.6
@@ -113,11 +114,7 @@ class IndexedPages(PageSource):
         raise NotImplementedError
 
     def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
-        if len(self) == 0:
-            raise ConfigError(f"data source {self} holds no pages")
-        while True:
-            for i in rng.permutation(len(self)):
-                yield self[int(i)]
+        return endless_shuffled(self, rng, "pages")
 
 
 class ManifestPages(IndexedPages):

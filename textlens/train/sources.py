@@ -18,6 +18,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -87,11 +88,16 @@ class IndexedSource(CropSource):
         raise NotImplementedError
 
     def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
-        if len(self) == 0:
-            raise ConfigError(f"data source {self} holds no samples")
-        while True:
-            for i in rng.permutation(len(self)):
-                yield self[int(i)]
+        return endless_shuffled(self, rng, "samples")
+
+
+def endless_shuffled(indexed: Any, rng: np.random.Generator, what: str) -> Iterator[Any]:
+    """Every item of an indexed source (len() and [i]), in a new random order each pass, forever."""
+    if len(indexed) == 0:
+        raise ConfigError(f"data source {indexed} holds no {what}")
+    while True:
+        for i in rng.permutation(len(indexed)):
+            yield indexed[int(i)]
 
 
 def _cut(page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None) -> np.ndarray:
