@@ -149,3 +149,41 @@ def load_best_weights(model: torch.nn.Module, out: Path) -> Path | None:
             load_weights(model, path)
             return path
     return None
+
+
+def step_trainer(
+    out: Path,
+    accelerator: str,
+    precision: Any,
+    steps: int,
+    val_every: int | None,
+    grad_clip: float,
+    callbacks: list[Any],
+    progress: bool,
+    devices: int = 1,
+    strategy: Any = "auto",
+) -> pl.Trainer:
+    """A step-counted Lightning Trainer as every textlens trainer uses it: validation every ``val_every``
+    steps (None: never), atomic checkpoints, a CSV log in OUT/logs, no sanity validation."""
+    from pytorch_lightning.loggers import CSVLogger
+
+    return pl.Trainer(
+        accelerator="gpu" if accelerator == "cuda" else "cpu",
+        devices=devices,
+        strategy=strategy,
+        precision=precision,
+        max_steps=steps,
+        max_epochs=-1,
+        val_check_interval=val_every,
+        check_val_every_n_epoch=None,
+        limit_val_batches=None if val_every else 0,
+        num_sanity_val_steps=0,
+        gradient_clip_val=grad_clip,
+        default_root_dir=out,
+        plugins=[AtomicCheckpointIO()],
+        logger=CSVLogger(out, name="logs", version=""),
+        callbacks=callbacks,
+        log_every_n_steps=min(50, max(1, val_every or 50)),
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+    )

@@ -28,12 +28,12 @@ from textlens.models.detection.postprocess import DEFAULT_DB, DEFAULT_EAST, db_p
 from textlens.models.registry import create_model, get_spec
 from textlens.runtime.detector import DEFAULT_INPUT
 from textlens.train.callbacks import (
-    AtomicCheckpointIO,
     Throughput,
     WallClockBudget,
     checkpoint_callback,
     load_best_weights,
     resume_checkpoint,
+    step_trainer,
 )
 from textlens.train.det_data import (
     CropPolicy,
@@ -277,7 +277,6 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         RichProgressBar,
         TQDMProgressBar,
     )
-    from pytorch_lightning.loggers import CSVLogger
 
     checkpoint = checkpoint_callback(cfg.out, "val/f1" if has_val else None, "max", cfg.val_every)
     throughput = CropThroughput()
@@ -296,24 +295,15 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
     )
     if precision is None:
         raise ConfigError(f"--precision must be auto, bf16, fp16 or fp32, got {cfg.precision!r}")
-    trainer = pl.Trainer(
-        accelerator="gpu" if accelerator == "cuda" else "cpu",
-        devices=1,
-        precision=precision,
-        max_steps=cfg.steps,
-        max_epochs=-1,
-        val_check_interval=cfg.val_every if has_val else None,
-        check_val_every_n_epoch=None,
-        limit_val_batches=None if has_val else 0,
-        num_sanity_val_steps=0,
-        gradient_clip_val=cfg.grad_clip,
-        default_root_dir=cfg.out,
-        plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(cfg.out, name="logs", version=""),
-        callbacks=callbacks,
-        log_every_n_steps=min(50, max(1, cfg.val_every)),
-        enable_progress_bar=cfg.progress,
-        enable_model_summary=cfg.progress,
+    trainer = step_trainer(
+        cfg.out,
+        accelerator,
+        precision,
+        cfg.steps,
+        cfg.val_every if has_val else None,
+        cfg.grad_clip,
+        callbacks,
+        cfg.progress,
     )
     return trainer, checkpoint, throughput, budget
 

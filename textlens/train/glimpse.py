@@ -33,7 +33,7 @@ from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model
 from textlens.models.serialization import load_weights, save_weights
-from textlens.train.callbacks import load_best_weights, resume_checkpoint
+from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.rec import resolve_accelerator
 from textlens.train.system import lr_factor
 
@@ -275,9 +275,8 @@ def _seed_everything(seed: int) -> None:
 def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tuple[Any, Any, Any]:
     """Lightning Trainer with best/last checkpoints (val/error), throughput, CSV logs and a progress bar."""
     from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
-    from pytorch_lightning.loggers import CSVLogger
 
-    from textlens.train.callbacks import AtomicCheckpointIO, Throughput, WallClockBudget, checkpoint_callback
+    from textlens.train.callbacks import Throughput, WallClockBudget, checkpoint_callback
 
     checkpoint = checkpoint_callback(cfg.out, "val/error", "min")
     throughput = Throughput()
@@ -288,23 +287,8 @@ def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tupl
         from pytorch_lightning.callbacks import RichProgressBar
 
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=100))
-    trainer = pl.Trainer(
-        accelerator="gpu" if accelerator == "cuda" else "cpu",
-        devices=1,
-        precision="32-true",
-        max_steps=steps,
-        max_epochs=-1,
-        val_check_interval=min(cfg.val_every, steps),
-        check_val_every_n_epoch=None,
-        num_sanity_val_steps=0,
-        gradient_clip_val=cfg.grad_clip,
-        default_root_dir=cfg.out,
-        plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(cfg.out, name="logs", version=""),
-        callbacks=callbacks,
-        log_every_n_steps=min(50, max(1, cfg.val_every)),
-        enable_progress_bar=cfg.progress,
-        enable_model_summary=cfg.progress,
+    trainer = step_trainer(
+        cfg.out, accelerator, "32-true", steps, min(cfg.val_every, steps), cfg.grad_clip, callbacks, cfg.progress
     )
     return trainer, checkpoint, throughput
 

@@ -22,7 +22,7 @@ from textlens.errors import ConfigError, ModelError
 from textlens.models.registry import create_model, get_spec
 from textlens.models.serialization import save_weights
 from textlens.runtime.crops import CropSpec
-from textlens.train.callbacks import load_best_weights, resume_checkpoint
+from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
 from textlens.train.finetune import load_matching, read_source
 from textlens.train.sources import IndexedSource, build_source, parse_source
@@ -200,7 +200,6 @@ def build_datamodule(cfg: RecTrainConfig, system: RecognitionSystem, accelerator
 
 def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple[Any, Any, Any]:
     """The Lightning Trainer with checkpointing, throughput, optional EMA and early stopping."""
-    import pytorch_lightning as pl
     from pytorch_lightning.callbacks import (
         EarlyStopping,
         LearningRateMonitor,
@@ -208,10 +207,8 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
         TQDMProgressBar,
     )
     from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
-    from pytorch_lightning.loggers import CSVLogger
 
     from textlens.train.callbacks import (
-        AtomicCheckpointIO,
         FinalCheckpoint,
         Throughput,
         WallClockBudget,
@@ -235,25 +232,17 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
     if cfg.progress:
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=50))
     precision = resolve_precision(cfg.precision, accelerator)
-    trainer = pl.Trainer(
-        accelerator="gpu" if accelerator == "cuda" else "cpu",
+    trainer = step_trainer(
+        cfg.out,
+        accelerator,
+        precision,
+        cfg.steps,
+        cfg.val_every if has_val else None,
+        cfg.grad_clip,
+        callbacks,
+        cfg.progress,
         devices=cfg.devices,
         strategy=cfg.strategy,
-        precision=precision,
-        max_steps=cfg.steps,
-        max_epochs=-1,
-        val_check_interval=cfg.val_every if has_val else None,
-        check_val_every_n_epoch=None,
-        limit_val_batches=None if has_val else 0,
-        num_sanity_val_steps=0,
-        gradient_clip_val=cfg.grad_clip,
-        default_root_dir=cfg.out,
-        plugins=[AtomicCheckpointIO()],
-        logger=CSVLogger(cfg.out, name="logs", version=""),
-        callbacks=callbacks,
-        log_every_n_steps=min(50, max(1, cfg.val_every)),
-        enable_progress_bar=cfg.progress,
-        enable_model_summary=cfg.progress,
     )
     return trainer, checkpoint, throughput
 
