@@ -144,6 +144,53 @@ def test_sideways_and_upside_down_pages_are_turned_upright(turn: int) -> None:
     assert OCR(threads=1, orientation=False).read_page(rotate_image(upright, turn)).text != expected.text
 
 
+def test_one_upside_down_line_on_an_upright_page_is_read_turned() -> None:
+    from textlens.io import load
+
+    image = load(SAMPLE)[0].image.copy()
+    ocr = OCR(threads=1)
+    upright = ocr.read_page(image)
+    line = next(ln for ln in upright.lines if ln.text.startswith("DATE"))
+    x0, y0, x1, y1 = (round(v) for v in line.box)
+    x0, y0, x1, y1 = x0 - 6, y0 - 6, x1 + 6, y1 + 6
+    image[y0:y1, x0:x1] = image[y0:y1, x0:x1][::-1, ::-1]  # that line alone turned by 180°
+    page = ocr.read_page(image)
+    assert page.rotation == 0
+    turned = next(ln for ln in page.lines if y0 <= (ln.box[1] + ln.box[3]) / 2 <= y1)
+    assert turned.text == line.text
+    # Its words run right to left on the page, as the turned text reads.
+    assert [w.box[0] for w in turned.words] == sorted((w.box[0] for w in turned.words), reverse=True)
+    others = [ln.text for ln in page.lines if ln is not turned]
+    assert others == [ln.text for ln in upright.lines if ln is not line]
+    assert OCR(threads=1, orientation=False).read_page(image).text != upright.text
+
+
+def test_a_region_is_turned_when_it_reads_clearly_better_so() -> None:
+    class DarkerLeftReadsWell(WidthRecognizer):
+        """Stands in for text direction: a crop reads well when its left end is darker than its right."""
+
+        def recognize(self, crops):  # type: ignore[no-untyped-def]
+            out = super().recognize(crops)
+            return [
+                Recognition(r.text, 0.95 if c[:, :24].mean() < c[:, -24:].mean() else 0.3, r.char_confidences, r.char_x)
+                for r, c in zip(out, crops, strict=True)
+            ]
+
+    image = np.full((100, 300, 3), 255, dtype=np.uint8)
+    image[20:40, 20:200] = 96
+    image[20:40, 20:30] = 0  # reads well as it is
+    image[60:80, 20:200] = 96
+    image[60:80, 190:200] = 0  # reads well turned by 180°
+    page = OCR(detector=_LineDetector(), recognizer=DarkerLeftReadsWell(), fit_boxes=False).read(image).pages[0]
+    assert page.rotation == 0 and len(page.lines) == 2
+    first, second = (line.words[0] for line in page.lines)
+    assert first.polygon is not None and second.polygon is not None
+    assert first.polygon[0][0] < first.polygon[1][0]  # as detected: its top edge runs left to right
+    assert second.polygon[0][0] > second.polygon[1][0]  # turned: it starts at the region's bottom right
+    unturned = OCR(detector=_LineDetector(), recognizer=DarkerLeftReadsWell(), fit_boxes=False, orientation=False)
+    assert len(unturned.read(image).pages[0].lines) == 1  # the other reads at 0.3 and is dropped
+
+
 def test_writers_turn_the_original_image_of_a_turned_page() -> None:
     from textlens.document import Page
     from textlens.io.write._common import page_image_rgb

@@ -137,6 +137,14 @@ ORIENTATION_SAMPLE = 12
 UPRIGHT_CONFIDENCE = 0.85
 FLIP_MARGIN = 0.1
 FLIP_MIN_CONFIDENCE = 0.6  # junk (rules, speckle) reads badly both ways: it must not turn a page
+# One upside-down line on an upright page (a stamp, a label printed the other way): a long region (width
+# ≥ 6 × height) read with confidence under 0.8 is also read turned by 180°, and the turn wins at ≥ 0.9 and
+# 0.1 above. Short regions are never turned: upside down, "No" reads "ON" and "Shannon" "uouueus" with
+# confidence > 0.9. Measured on 120 upright FUNSD/SROIE pages: no long region turned by mistake, and 57 % of
+# long text lines turned in place set right (the rest read upside down with confidence ≥ 0.8 and stay).
+LINE_FLIP_MIN_ASPECT = 6.0
+LINE_FLIP_BELOW = 0.8
+LINE_FLIP_MIN_CONFIDENCE = 0.9
 
 
 def _centre_window(crop: np.ndarray, aspect: float = 8.0) -> np.ndarray:
@@ -185,7 +193,9 @@ class OCR:
     ``min_confidence`` are dropped: on SROIE receipts 97 % of the regions under 0.5 were not text of the
     ground truth (stamps, handwriting, logos, specks). With ``orientation`` (the default), sideways and
     upside-down pages are turned upright first; the Page records the turn in ``rotation`` and its
-    coordinates are those of the turned image.
+    coordinates are those of the turned image. Long regions read with low confidence are also read turned
+    by 180° and kept that way when that reads clearly better (their words then run right to left on the
+    page, each polygon starting at the text's own top-left corner).
     """
 
     def __init__(
@@ -304,7 +314,10 @@ class OCR:
             crop, quad = crop_quad(image, det.polygon)
             crops.append(crop)
             quads.append(quad)
-        results = self.recognizer.recognize(crops) if crops else []
+        results = list(self.recognizer.recognize(crops)) if crops else []
+        if self.orientation:
+            for i in self._upside_down(crops, results):
+                quads[i] = np.roll(quads[i], 2, axis=0)  # the crop's top-left is the region's bottom-right
         regions = [
             split_into_words(result, quad) if result.confidence >= self.min_confidence else []
             for result, quad in zip(results, quads, strict=True)
@@ -313,6 +326,26 @@ class OCR:
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
             regions = [[fit_to_ink(gray, w) for w in words] for words in regions]
         return regions
+
+    def _upside_down(self, crops: Sequence[np.ndarray], results: list[Recognition]) -> list[int]:
+        """Indices of the regions that read clearly better turned by 180°; their results are replaced."""
+        doubtful = [
+            i
+            for i, (crop, r) in enumerate(zip(crops, results, strict=True))
+            if r.confidence < LINE_FLIP_BELOW and crop.shape[1] >= LINE_FLIP_MIN_ASPECT * crop.shape[0]
+        ]
+        if not doubtful:
+            return []
+        turned = self.recognizer.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in doubtful])
+        flipped = []
+        for i, result in zip(doubtful, turned, strict=True):
+            if (
+                result.confidence >= LINE_FLIP_MIN_CONFIDENCE
+                and result.confidence > results[i].confidence + FLIP_MARGIN
+            ):
+                results[i] = result
+                flipped.append(i)
+        return flipped
 
     def _apply_preprocess(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         assert self.preprocess is not None
