@@ -126,6 +126,40 @@ def test_regions_read_with_low_confidence_are_dropped() -> None:
     assert len(lines) == 2 and all(line.box[1] < 50 for line in lines)
 
 
+def test_one_or_two_character_regions_need_a_high_confidence() -> None:
+    class FixedConfidence(WidthRecognizer):
+        def __init__(self, confidence: float) -> None:
+            self.confidence = confidence
+
+        def recognize(self, crops):  # type: ignore[no-untyped-def]
+            return [
+                Recognition(r.text, self.confidence, r.char_confidences, r.char_x) for r in super().recognize(crops)
+            ]
+
+    image = np.full((120, 400, 3), 255, dtype=np.uint8)
+    image[20:40, 20:180] = 0  # a line of text
+    image[80:100, 300:304] = 0  # with the detector's margins about as wide as high: one character
+
+    def regions(confidence: float, **kwargs: float) -> int:
+        ocr = OCR(detector=_LineDetector(), recognizer=FixedConfidence(confidence), fit_boxes=False, **kwargs)
+        return len(ocr.read(image).pages[0].lines)
+
+    assert regions(0.8) == 1  # the line is kept, the short region needs 0.9
+    assert regions(0.95) == 2
+    assert regions(0.5) == 0  # under the default minimum of 0.6
+    assert regions(0.5, min_confidence=0) == 2  # 0 keeps every region
+
+
+def test_the_cli_default_minimum_confidence_is_the_pipelines() -> None:
+    import inspect
+
+    from textlens.cli.read import ReadOptions, read
+    from textlens.pipeline import DEFAULT_MIN_CONFIDENCE
+
+    assert inspect.signature(read).parameters["min_confidence"].default == DEFAULT_MIN_CONFIDENCE
+    assert ReadOptions.__dataclass_fields__["min_confidence"].default == DEFAULT_MIN_CONFIDENCE
+
+
 SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "sample.png"
 
 

@@ -32,7 +32,7 @@ class ReadOptions:
     dpi: int = 200
     max_pixels: int | None = None
     threads: int | None = None
-    min_confidence: float = 0.5
+    min_confidence: float = 0.6  # textlens.pipeline.DEFAULT_MIN_CONFIDENCE (not imported: OpenCV loads lazily)
     orientation: bool = True
 
 
@@ -128,8 +128,13 @@ def read(
     max_pixels: Annotated[int | None, typer.Option(help="Refuse images with more pixels than this.")] = None,
     threads: Annotated[int | None, typer.Option(help="Inference threads per process.")] = None,
     min_confidence: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Drop regions read with a lower confidence (0 keeps all).")
-    ] = 0.5,
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Drop regions read with a lower confidence (one- or two-character regions need 0.9; 0 keeps all).",
+        ),
+    ] = 0.6,
     orientation: Annotated[
         bool, typer.Option(help="Turn sideways and upside-down pages upright before reading.")
     ] = True,
