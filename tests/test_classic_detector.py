@@ -61,3 +61,18 @@ def test_form_rules_are_not_text_and_do_not_swell_the_line_above() -> None:
     assert boxes[0][2] < 200 and boxes[0][3] - boxes[0][1] < 45  # "Name:" alone, not its underline
     kept = sorted((d.box for d in MorphologyDetector(rule_length=0).detect(image)), key=lambda b: (b[1], b[0]))
     assert kept[0][2] > 600  # without rule removal the field name's region runs along its rule
+
+
+def test_fields_a_little_apart_are_separate_regions_of_one_line() -> None:
+    detector = MorphologyDetector()
+    probe = render([(40, 40, "19/10/2018")])
+    height = detector.character_height(detector.ink_mask(probe))
+    ink_columns = np.flatnonzero((probe < 128).any(axis=(0, 2)))
+    first_end = int(ink_columns.max())
+    # The second field 1.35 character heights after the first (between gap and line_gap), the third far off.
+    second_x = first_end + round(1.35 * height)
+    image = render([(40, 40, "19/10/2018"), (second_x, 40, "20:49"), (second_x + 260, 40, "#01")])
+    found = sorted(detector.detect(image), key=lambda d: d.box[0])
+    assert len(found) == 3
+    assert found[0].line is not None and found[0].line == found[1].line != found[2].line
+    assert all(d.line is None for d in MorphologyDetector(line_gap=0).detect(image))

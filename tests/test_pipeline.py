@@ -160,6 +160,30 @@ def test_the_cli_default_minimum_confidence_is_the_pipelines() -> None:
     assert ReadOptions.__dataclass_fields__["min_confidence"].default == DEFAULT_MIN_CONFIDENCE
 
 
+def test_regions_of_one_detected_line_become_one_line_and_are_kept_together() -> None:
+    class LineGroups(InkBlobDetector):
+        level = "line"
+
+        def detect(self, image):  # type: ignore[no-untyped-def]
+            found = sorted(super().detect(image), key=lambda d: d.box[0])
+            return [Detection(d.polygon, d.score, line=7) for d in found]  # every region on one line
+
+    class ShortReadsUnsure(WidthRecognizer):
+        def recognize(self, crops):  # type: ignore[no-untyped-def]
+            out = super().recognize(crops)
+            return [
+                Recognition(r.text, 0.7 if c.shape[1] < 1.5 * c.shape[0] else 0.95, r.char_confidences, r.char_x)
+                for r, c in zip(out, crops, strict=True)
+            ]
+
+    image = np.full((80, 400, 3), 255, dtype=np.uint8)
+    image[20:40, 20:180] = 0
+    image[20:40, 240:244] = 0  # a one-character field: alone it would need 0.9 to be kept
+    page = OCR(detector=LineGroups(), recognizer=ShortReadsUnsure(), fit_boxes=False).read(image).pages[0]
+    assert len(page.lines) == 1
+    assert page.lines[0].text == "aaaa bbbb a b"  # left to right, the short field kept with its line
+
+
 SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "sample.png"
 
 
@@ -223,6 +247,36 @@ def test_a_region_is_turned_when_it_reads_clearly_better_so() -> None:
     assert second.polygon[0][0] > second.polygon[1][0]  # turned: it starts at the region's bottom right
     unturned = OCR(detector=_LineDetector(), recognizer=DarkerLeftReadsWell(), fit_boxes=False, orientation=False)
     assert len(unturned.read(image).pages[0].lines) == 1  # the other reads at 0.3 and is dropped
+
+
+def test_readings_without_text_do_not_vote_on_page_orientation() -> None:
+    class MarkedCrops:
+        """Reads a crop by the marker in its top-left pixel: 10 text, 20 a dashed separator (turned crops
+        carry the marker bottom-right). Separators read as nothing, more surely the wrong way up."""
+
+        name = "marked-crops"
+
+        def recognize(self, crops):  # type: ignore[no-untyped-def]
+            out = []
+            for c in crops:
+                if c[0, 0, 0] == 10:
+                    out.append(Recognition("Total", 0.6))
+                elif c[-1, -1, 0] == 10:
+                    out.append(Recognition("lelol", 0.45))
+                else:
+                    out.append(Recognition("", 0.5 if c[0, 0, 0] == 20 else 0.95))
+            return out
+
+    def crop(marker: int) -> np.ndarray:
+        image = np.full((20, 160, 3), 255, dtype=np.uint8)
+        image[0, 0] = marker
+        return image
+
+    ocr = OCR(detector=InkBlobDetector(), recognizer=MarkedCrops())
+    crops = [crop(10)] * 3 + [crop(20)] * 9
+    # Counting the separators, the turned reading would win (0.83 against 0.53); the text votes upright.
+    assert not ocr._reads_better_turned(crops)
+    assert ocr._reads_better_turned([np.ascontiguousarray(c[::-1, ::-1]) for c in crops[:3]])
 
 
 def test_writers_turn_the_original_image_of_a_turned_page() -> None:

@@ -141,6 +141,7 @@ ORIENTATION_SAMPLE = 12
 UPRIGHT_CONFIDENCE = 0.85
 FLIP_MARGIN = 0.1
 FLIP_MIN_CONFIDENCE = 0.6  # junk (rules, speckle) reads badly both ways: it must not turn a page
+ORIENTATION_MIN_CHARS = 3
 # One upside-down line on an upright page (a stamp, a label printed the other way): a long region (width
 # ≥ 6 × height) read with confidence under 0.8 is also read turned by 180°, and the turn wins at ≥ 0.9 and
 # 0.1 above. Short regions are never turned: upside down, "No" reads "ON" and "Shannon" "uouueus" with
@@ -274,7 +275,7 @@ class OCR:
         if getattr(self.detector, "level", "word") == "line":
             # A line detector's regions are the lines: regrouping their words by height would join a
             # receipt's label and amount, which the detector kept apart.
-            lines = [Line(words=tuple(words)) for words in regions if words]
+            lines = [Line(words=words) for words in _join_line_regions(detections, regions) if words]
             return Page.from_lines(lines, width=width, height=height, **meta)
         return Page.from_words([w for words in regions for w in words], width=width, height=height, **meta)
 
@@ -300,15 +301,31 @@ class OCR:
             ):  # a larger share of wide regions, compared without dividing
                 rotation, work, detections, wide = 90, turned, turned_detections, _wide_regions(turned_detections)
         sample = _orientation_sample(wide or detections)
-        if sample:
-            crops = [_centre_window(crop_quad(work, d.polygon)[0]) for d in sample]
-            upright = float(np.mean([r.confidence for r in self.recognizer.recognize(crops)]))
-            if upright < UPRIGHT_CONFIDENCE:
-                flipped = self.recognizer.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
-                flipped_mean = float(np.mean([r.confidence for r in flipped]))
-                if flipped_mean >= FLIP_MIN_CONFIDENCE and flipped_mean > upright + FLIP_MARGIN:
-                    rotation = (rotation + 180) % 360
+        if sample and self._reads_better_turned([_centre_window(crop_quad(work, d.polygon)[0]) for d in sample]):
+            rotation = (rotation + 180) % 360
         return rotation, (detections if rotation == 0 else None)
+
+    def _reads_better_turned(self, crops: Sequence[np.ndarray]) -> bool:
+        """Whether these crops, turned by 180°, read clearly better (the rules of ``page_rotation``).
+
+        Only readings of at least ORIENTATION_MIN_CHARS characters (either way up) vote: a receipt's
+        dashed separators read as nothing, with high confidence both ways, and once outvoted the text.
+        """
+        upright = self.recognizer.recognize(crops)
+        texts = [i for i, r in enumerate(upright) if len(r.text.strip()) >= ORIENTATION_MIN_CHARS]
+        if texts and np.mean([upright[i].confidence for i in texts]) >= UPRIGHT_CONFIDENCE:
+            return False
+        turned = self.recognizer.recognize([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
+        voters = [
+            i
+            for i in range(len(crops))
+            if max(len(upright[i].text.strip()), len(turned[i].text.strip())) >= ORIENTATION_MIN_CHARS
+        ]
+        if not voters:
+            return False
+        upright_mean = float(np.mean([upright[i].confidence for i in voters]))
+        turned_mean = float(np.mean([turned[i].confidence for i in voters]))
+        return turned_mean >= FLIP_MIN_CONFIDENCE and turned_mean > upright_mean + FLIP_MARGIN
 
     def read_regions(self, image: np.ndarray, detections: Sequence[Detection]) -> list[Word]:
         """Crop, rectify and recognise detected regions; return words split at spaces."""
@@ -325,22 +342,46 @@ class OCR:
         if self.orientation:
             for i in self._upside_down(crops, results):
                 quads[i] = np.roll(quads[i], 2, axis=0)  # the crop's top-left is the region's bottom-right
+        keep = self._kept_regions(detections, results, crops)
         regions = [
-            split_into_words(result, quad) if self._kept(result, crop) else []
-            for result, quad, crop in zip(results, quads, crops, strict=True)
+            split_into_words(result, quad) if kept else []
+            for result, quad, kept in zip(results, quads, keep, strict=True)
         ]
         if self.fit_boxes and any(regions):
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
             regions = [[fit_to_ink(gray, w) for w in words] for words in regions]
         return regions
 
-    def _kept(self, result: Recognition, crop: np.ndarray) -> bool:
-        """Whether a region's reading is confident enough to keep (see the class docstring)."""
-        if result.confidence < self.min_confidence:
+    def _kept(self, confidence: float, width: float, height: float) -> bool:
+        """Whether a reading is confident enough to keep (see the class docstring)."""
+        if confidence < self.min_confidence:
             return False
-        if self.min_confidence > 0 and crop.shape[1] < SHORT_REGION_ASPECT * crop.shape[0]:
-            return result.confidence >= SHORT_REGION_CONFIDENCE
+        if self.min_confidence > 0 and width < SHORT_REGION_ASPECT * height:
+            return confidence >= SHORT_REGION_CONFIDENCE
         return True
+
+    def _kept_regions(
+        self, detections: Sequence[Detection], results: Sequence[Recognition], crops: Sequence[np.ndarray]
+    ) -> list[bool]:
+        """Per region, whether to keep it; regions of one line (``Detection.line``) are judged together,
+        by their characters' mean confidence and the line's extent, so a line keeps its short fields."""
+        keep = [self._kept(r.confidence, c.shape[1], c.shape[0]) for r, c in zip(results, crops, strict=True)]
+        members: dict[int, list[int]] = {}
+        for index, det in enumerate(detections):
+            if det.line is not None:
+                members.setdefault(det.line, []).append(index)
+        for indices in members.values():
+            if len(indices) < 2:
+                continue
+            weights = [max(len(results[i].text), 1) for i in indices]
+            confidence = float(np.average([results[i].confidence for i in indices], weights=weights))
+            boxes = np.array([detections[i].box for i in indices])
+            width = float(boxes[:, 2].max() - boxes[:, 0].min())
+            height = float(np.median(boxes[:, 3] - boxes[:, 1]))
+            kept = self._kept(confidence, width, height)
+            for i in indices:
+                keep[i] = kept
+        return keep
 
     def _upside_down(self, crops: Sequence[np.ndarray], results: list[Recognition]) -> list[int]:
         """Indices of the regions that read clearly better turned by 180°; their results are replaced."""
@@ -371,6 +412,28 @@ class OCR:
             processed = cv2.cvtColor(processed, cv2.COLOR_GRAY2RGB)
         back = None if matrix is None else np.linalg.inv(np.asarray(matrix, dtype=np.float64))
         return processed, back
+
+
+def _join_line_regions(detections: Sequence[Detection], regions: Sequence[list[Word]]) -> list[tuple[Word, ...]]:
+    """The words of each line: regions sharing a ``Detection.line`` number joined left to right, others alone."""
+    grouped: dict[int, list[int]] = {}
+    out: list[tuple[Word, ...]] = []
+    slots: list[int | None] = []  # per output line, its group number (to fill in once all are seen)
+    for index, det in enumerate(detections):
+        if det.line is None:
+            out.append(tuple(regions[index]))
+            slots.append(None)
+        else:
+            if det.line not in grouped:
+                grouped[det.line] = []
+                out.append(())
+                slots.append(det.line)
+            grouped[det.line].append(index)
+    for position, group in enumerate(slots):
+        if group is not None:
+            members = sorted(grouped[group], key=lambda i: detections[i].box[0])
+            out[position] = tuple(word for i in members for word in regions[i])
+    return out
 
 
 def _map_word(word: Word, matrix: np.ndarray) -> Word:

@@ -11,10 +11,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Detection:
-    """A detected text region: a polygon (N×2, clockwise from top-left, page pixels) and a score."""
+    """A detected text region: a polygon (N×2, clockwise from top-left, page pixels) and a score.
+
+    ``line`` (optional) groups regions into text lines: a line detector may cut a line at wide gaps into
+    regions read one by one, and regions with the same ``line`` number become one line of the page.
+    """
 
     polygon: np.ndarray
     score: float
+    line: int | None = None
 
     @property
     def box(self) -> tuple[float, float, float, float]:

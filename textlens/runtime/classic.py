@@ -19,8 +19,11 @@ from textlens.runtime.base import Detection
 class MorphologyDetector:
     """Finds text lines by joining the ink of neighbouring characters into horizontal blobs.
 
-    ``gap`` is how far apart (in character heights) two glyphs may be and still join one line;
-    wider gaps (table columns, tab stops) start a new region.
+    ``gap`` is how far apart (in character heights) two glyphs may be and still join one region;
+    regions closer than ``line_gap`` on the same row are one line (``Detection.line``), still read one
+    by one: receipts space a line's fields two or three characters apart ("19/10/2018  20:49:59  #01"),
+    and reading across such gaps cost the recogniser more than it gained (see docs/detection.md).
+    Wider gaps (table columns, a label and its amount) start a new line.
     """
 
     name: str = "morph_lines"
@@ -31,6 +34,7 @@ class MorphologyDetector:
     pad_x: float = 0.3  # margins added around each blob, in character heights
     pad_y: float = 0.25
     rule_length: float = 3.0  # straight runs this many character heights long are rules, not text (0: keep)
+    line_gap: float = 1.5  # regions closer than this (character heights) on a row form one line (≤ gap: off)
 
     def ink_mask(self, image: np.ndarray) -> np.ndarray:
         """Text pixels as 255, from a Sauvola-style local threshold of the grey page (dark-on-light)."""
@@ -77,6 +81,11 @@ class MorphologyDetector:
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(self.gap * height)), 1))
         smeared = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, kernel)
         contours, _ = cv2.findContours(smeared, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        lines = None
+        if self.line_gap > self.gap:
+            # The same smear with the longer line gap: each region's ink falls in one of its blobs, its line.
+            wide = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(self.line_gap * height)), 1))
+            _, lines = cv2.connectedComponents(cv2.morphologyEx(clean, cv2.MORPH_CLOSE, wide), connectivity=8)
         found: list[Detection] = []
         pad_y, pad_x = self.pad_y * height, self.pad_x * height
         rows, cols = image.shape[:2]
@@ -84,9 +93,16 @@ class MorphologyDetector:
             x, y, bw, bh = cv2.boundingRect(contour)
             if bh < 0.5 * height or bw < 0.3 * height:
                 continue
+            ink = clean[y : y + bh, x : x + bw]
             x0, y0 = max(0.0, x - pad_x), max(0.0, y - pad_y)
             x1, y1 = min(float(cols), x + bw + pad_x), min(float(rows), y + bh + pad_y)
             quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
-            ink = clean[y : y + bh, x : x + bw]
-            found.append(Detection(polygon=quad, score=float(min(1.0, 4 * ink.mean() / 255))))
+            line = None
+            if lines is not None:
+                # The label most of the ink in its box carries (0 is background, never a line).
+                labels = lines[y : y + bh, x : x + bw][ink > 0]
+                labels = labels[labels > 0]
+                if labels.size:
+                    line = int(np.bincount(labels).argmax())
+            found.append(Detection(polygon=quad, score=float(min(1.0, 4 * ink.mean() / 255)), line=line))
         return found
