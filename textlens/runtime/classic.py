@@ -28,7 +28,7 @@ class MorphologyDetector:
 
     name: str = "morph_lines"
     level: str = "line"  # each region is a whole line (the pipeline keeps it as one)
-    gap: float = 1.2
+    gap: float = 1.0
     min_height: int = 5
     max_height_fraction: float = 0.25
     pad_x: float = 0.3  # margins added around each blob, in character heights
