@@ -332,3 +332,17 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
     summary = train_recognizer(cfg)
     assert summary["steps"] == 3 and summary["samples"] == 3 * 4 * 2
     assert (tmp_path / "ddp" / "export" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("arch", ["crnn_small", "attn_mha", "vitstr_tiny"])
+def test_the_training_speed_benchmark_runs_a_real_step(arch: str) -> None:
+    from bench.train_speed import build, fake_batch, measure
+
+    system = build(arch)
+    expected_width = system.model.input_config().get("max_width") or 64  # ViTSTR takes one fixed width
+    batch = fake_batch(system, batch=2, width=expected_width)
+    assert batch["images"].shape == (2, 1, 32, expected_width) and len(batch["texts"]) == 2
+    before = [p.detach().clone() for p in system.model.parameters()]
+    (rate,) = measure(system, [64], batch=2, steps=1)
+    assert rate > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, system.model.parameters(), strict=True))
