@@ -181,6 +181,19 @@ class ValCollate:
         }
 
 
+# Loader workers run at this much lower priority than the trainer. On a small CPU the trainer's OpenMP
+# threads wait for each other at every parallel region, so a worker taking a core at the wrong moment
+# stalls them all; niced, it renders in the gaps and the prefetched batches keep the trainer fed. Measured
+# on 2 cores, the default recipe, 150 steps, twice each: 56.0 / 62.9 samples/s plain, 57.7 / 64.2 niced.
+WORKER_NICENESS = 10
+
+
+def lower_worker_priority(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: lower the worker's scheduling priority by WORKER_NICENESS."""
+    if WORKER_NICENESS > 0 and hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
+
+
 def default_workers(accelerator: str) -> int:
     cpus = os.cpu_count() or 1
     return min(4, max(cpus - 1, 0)) if accelerator == "cuda" else 1
@@ -222,6 +235,7 @@ class RecognitionDataModule(pl.LightningDataModule):
             "persistent_workers": True,
             "prefetch_factor": 4,
             "pin_memory": self.pin_memory,
+            "worker_init_fn": lower_worker_priority,
         }
 
     def train_dataloader(self) -> DataLoader:
