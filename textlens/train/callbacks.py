@@ -8,6 +8,7 @@ truncated ``last.ckpt``. ``AtomicCheckpointIO`` writes next to the target and re
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -162,10 +163,16 @@ def step_trainer(
     progress: bool,
     devices: int = 1,
     strategy: Any = "auto",
+    refresh_rate: int = 50,
 ) -> pl.Trainer:
     """A step-counted Lightning Trainer as every textlens trainer uses it: validation every ``val_every``
-    steps (None: never), atomic checkpoints, a CSV log in OUT/logs, no sanity validation."""
+    steps (None: never), atomic checkpoints, a CSV log in OUT/logs, no sanity validation; with
+    ``progress``, a rich progress bar on a terminal, else a plain one every ``refresh_rate`` steps."""
+    from pytorch_lightning.callbacks import RichProgressBar, TQDMProgressBar
     from pytorch_lightning.loggers import CSVLogger
+
+    if progress:
+        callbacks = [*callbacks, RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate)]
 
     return pl.Trainer(
         accelerator="gpu" if accelerator == "cuda" else "cpu",

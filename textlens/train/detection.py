@@ -9,7 +9,6 @@ A ``--max-minutes`` budget stops training gracefully (checkpoint, export) when t
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,11 +271,7 @@ def build_datamodule(cfg: DetTrainConfig, system: DetectionSystem, accelerator: 
 
 def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple[Any, Any, Any, Any]:
     """The Lightning Trainer with checkpointing, throughput, the wall-clock budget and optional EMA."""
-    from pytorch_lightning.callbacks import (
-        LearningRateMonitor,
-        RichProgressBar,
-        TQDMProgressBar,
-    )
+    from pytorch_lightning.callbacks import LearningRateMonitor
 
     checkpoint = checkpoint_callback(cfg.out, "val/f1" if has_val else None, "max", cfg.val_every)
     throughput = CropThroughput()
@@ -288,8 +283,6 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
 
         callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(500, cfg.steps // 10)))
-    if cfg.progress:
-        callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=20))
     precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(
         resolve_precision(cfg.precision, accelerator)
     )
@@ -304,6 +297,7 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         cfg.grad_clip,
         callbacks,
         cfg.progress,
+        refresh_rate=20,
     )
     return trainer, checkpoint, throughput, budget
 

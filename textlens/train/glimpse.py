@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -274,7 +273,7 @@ def _seed_everything(seed: int) -> None:
 
 def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tuple[Any, Any, Any]:
     """Lightning Trainer with best/last checkpoints (val/error), throughput, CSV logs and a progress bar."""
-    from pytorch_lightning.callbacks import LearningRateMonitor, TQDMProgressBar
+    from pytorch_lightning.callbacks import LearningRateMonitor
 
     from textlens.train.callbacks import Throughput, WallClockBudget, checkpoint_callback
 
@@ -283,12 +282,16 @@ def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tupl
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
     if cfg.max_minutes:
         callbacks.append(WallClockBudget(cfg.max_minutes))
-    if cfg.progress:
-        from pytorch_lightning.callbacks import RichProgressBar
-
-        callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=100))
     trainer = step_trainer(
-        cfg.out, accelerator, "32-true", steps, min(cfg.val_every, steps), cfg.grad_clip, callbacks, cfg.progress
+        cfg.out,
+        accelerator,
+        "32-true",
+        steps,
+        min(cfg.val_every, steps),
+        cfg.grad_clip,
+        callbacks,
+        cfg.progress,
+        refresh_rate=100,
     )
     return trainer, checkpoint, throughput
 

@@ -8,7 +8,6 @@ Output folder (``--out runs/NAME``): ``last.ckpt`` and ``best.ckpt`` (lowest val
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,12 +199,7 @@ def build_datamodule(cfg: RecTrainConfig, system: RecognitionSystem, accelerator
 
 def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple[Any, Any, Any]:
     """The Lightning Trainer with checkpointing, throughput, optional EMA and early stopping."""
-    from pytorch_lightning.callbacks import (
-        EarlyStopping,
-        LearningRateMonitor,
-        RichProgressBar,
-        TQDMProgressBar,
-    )
+    from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor
     from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
 
     from textlens.train.callbacks import (
@@ -229,8 +223,6 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
         callbacks.append(WallClockBudget(cfg.max_minutes))
     if cfg.patience and has_val:
         callbacks.append(EarlyStopping(monitor="val/cer", mode="min", patience=cfg.patience))
-    if cfg.progress:
-        callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=50))
     precision = resolve_precision(cfg.precision, accelerator)
     trainer = step_trainer(
         cfg.out,
