@@ -91,7 +91,25 @@ def resnet_backbone(
     return Backbone(nn.Sequential(*layers), prev, height, prev)
 
 
-BACKBONES = {"mobile": mobile_backbone, "vgg": vgg_backbone, "resnet": resnet_backbone}
+def dense_backbone(
+    in_channels: int, height: int, channels: tuple[int, ...] = (32, 64, 96, 128, 160, 192), out_channels: int = 256
+) -> Backbone:
+    """Six plain 3×3 conv-BN-ReLU layers, no pooling: fast to *train* on CPU, where depthwise convolutions'
+    backward pass is slow (44 % of a mobile-backbone step); a training step ran 1.6–1.8× faster than the
+    mobile backbone's at about the same parameter count."""
+    c = channels
+    stages = nn.Sequential(
+        ConvBNAct(in_channels, c[0], 3, STAGE_STRIDES[0]),
+        ConvBNAct(c[0], c[1], 3, STAGE_STRIDES[1]),
+        ConvBNAct(c[1], c[2], 3, STAGE_STRIDES[2]),
+        ConvBNAct(c[2], c[3], 3),
+        ConvBNAct(c[3], c[4], 3, STAGE_STRIDES[3]),
+        ConvBNAct(c[4], c[5], 3),
+    )
+    return Backbone(stages, c[5], height, out_channels)
+
+
+BACKBONES = {"mobile": mobile_backbone, "vgg": vgg_backbone, "resnet": resnet_backbone, "dense": dense_backbone}
 
 
 def build_backbone(name: str, in_channels: int, height: int) -> Backbone:

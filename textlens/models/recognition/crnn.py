@@ -68,6 +68,20 @@ def crnn_small(**kwargs: Any) -> CRNN:
 
 
 @register_model(
+    "crnn_fast",
+    family="recognition",
+    num_classes=LATIN_CTC_CLASSES,
+    in_channels=1,
+    height=32,
+    backbone="dense",
+    hidden=160,
+)
+def crnn_fast(**kwargs: Any) -> CRNN:
+    """CRNN with a plain six-conv backbone (32-…-192) and a BiLSTM of 160: the quickest to train on a CPU."""
+    return CRNN(**kwargs)
+
+
+@register_model(
     "crnn_vgg",
     family="recognition",
     num_classes=LATIN_CTC_CLASSES,
