@@ -275,7 +275,8 @@ class OCR:
         if getattr(self.detector, "level", "word") == "line":
             # A line detector's regions are the lines: regrouping their words by height would join a
             # receipt's label and amount, which the detector kept apart.
-            lines = [Line(words=words) for words in _join_line_regions(detections, regions) if words]
+            joined = [tuple(word for i in group for word in regions[i]) for group in _line_groups(detections)]
+            lines = [Line(words=words) for words in joined if words]
             return Page.from_lines(lines, width=width, height=height, **meta)
         return Page.from_words([w for words in regions for w in words], width=width, height=height, **meta)
 
@@ -366,11 +367,7 @@ class OCR:
         """Per region, whether to keep it; regions of one line (``Detection.line``) are judged together,
         by their characters' mean confidence and the line's extent, so a line keeps its short fields."""
         keep = [self._kept(r.confidence, c.shape[1], c.shape[0]) for r, c in zip(results, crops, strict=True)]
-        members: dict[int, list[int]] = {}
-        for index, det in enumerate(detections):
-            if det.line is not None:
-                members.setdefault(det.line, []).append(index)
-        for indices in members.values():
+        for indices in _line_groups(detections):
             if len(indices) < 2:
                 continue
             weights = [max(len(results[i].text), 1) for i in indices]
@@ -414,26 +411,13 @@ class OCR:
         return processed, back
 
 
-def _join_line_regions(detections: Sequence[Detection], regions: Sequence[list[Word]]) -> list[tuple[Word, ...]]:
-    """The words of each line: regions sharing a ``Detection.line`` number joined left to right, others alone."""
-    grouped: dict[int, list[int]] = {}
-    out: list[tuple[Word, ...]] = []
-    slots: list[int | None] = []  # per output line, its group number (to fill in once all are seen)
+def _line_groups(detections: Sequence[Detection]) -> list[list[int]]:
+    """The region indices of each line, left to right: regions sharing a ``Detection.line``, others alone."""
+    groups: dict[tuple[str, int], list[int]] = {}
     for index, det in enumerate(detections):
-        if det.line is None:
-            out.append(tuple(regions[index]))
-            slots.append(None)
-        else:
-            if det.line not in grouped:
-                grouped[det.line] = []
-                out.append(())
-                slots.append(det.line)
-            grouped[det.line].append(index)
-    for position, group in enumerate(slots):
-        if group is not None:
-            members = sorted(grouped[group], key=lambda i: detections[i].box[0])
-            out[position] = tuple(word for i in members for word in regions[i])
-    return out
+        key = ("line", det.line) if det.line is not None else ("region", index)
+        groups.setdefault(key, []).append(index)
+    return [sorted(members, key=lambda i: detections[i].box[0]) for members in groups.values()]
 
 
 def _map_word(word: Word, matrix: np.ndarray) -> Word:
