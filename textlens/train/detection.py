@@ -41,7 +41,7 @@ from textlens.train.det_data import (
     build_page_source,
     parse_page_source,
 )
-from textlens.train.rec import resolve_accelerator
+from textlens.train.rec import resolve_accelerator, resolve_precision
 from textlens.train.system import lr_factor
 
 RUNTIME = "textlens.runtime.detector:OnnxDetector"
@@ -283,15 +283,10 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         from pytorch_lightning.callbacks.weight_averaging import EMAWeightAveraging
 
         callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(500, cfg.steps // 10)))
-    precision = {"bf16": "bf16-mixed", "fp32": "32-true", "fp16": "16-mixed"}.get(
-        resolve_precision(cfg.precision, accelerator)
-    )
-    if precision is None:
-        raise ConfigError(f"--precision must be auto, bf16, fp16 or fp32, got {cfg.precision!r}")
     trainer = step_trainer(
         cfg.out,
         accelerator,
-        precision,
+        resolve_precision(cfg.precision, accelerator),
         cfg.steps,
         cfg.val_every if has_val else None,
         cfg.grad_clip,
@@ -300,21 +295,6 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         refresh_rate=20,
     )
     return trainer, checkpoint, throughput, budget
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether oneDNN has native bf16 kernels (AVX512-BF16 or AMX); without them bf16 is emulated, slowly."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def resolve_precision(precision: str, accelerator: str) -> str:
-    """``auto``: bf16 on CUDA and on CPUs with native bf16, else fp32 (emulated bf16 is many times slower)."""
-    if precision != "auto":
-        return precision
-    return "bf16" if accelerator == "cuda" or cpu_has_fast_bf16() else "fp32"
 
 
 def export_config(system: DetectionSystem, name: str, training: dict[str, Any]) -> dict[str, Any]:
