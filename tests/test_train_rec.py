@@ -20,7 +20,12 @@ from textlens.data.samples import CropSample, PageSample, WordAnnotation  # noqa
 from textlens.errors import ConfigError  # noqa: E402
 from textlens.models.serialization import load_weights  # noqa: E402
 from textlens.runtime.crops import CropSpec  # noqa: E402
-from textlens.train.callbacks import AtomicCheckpointIO  # noqa: E402
+from textlens.train.callbacks import (  # noqa: E402
+    AtomicCheckpointIO,
+    WallClockBudget,
+    projected_last_step,
+    wall_clock_budget,
+)
 from textlens.train.data import LabelRules, TrainStream, collate, prepare  # noqa: E402
 from textlens.train.finetune import load_matching  # noqa: E402
 from textlens.train.rec import RecTrainConfig, train_recognizer  # noqa: E402
@@ -32,7 +37,7 @@ from textlens.train.sources import (  # noqa: E402
     parse_source,
     render_text,
 )
-from textlens.train.system import lr_factor  # noqa: E402
+from textlens.train.system import lr_factor, step_lr_scheduler  # noqa: E402
 
 LATIN = Charset.from_spec("latin")
 WORDS = ["TOTAL", "cash", "12.50", "Date:", "hello", "world"]
@@ -159,6 +164,43 @@ def test_schedule_warms_up_then_decays() -> None:
     factors = [lr_factor(s, 100, 0.1, "cosine") for s in range(100)]
     assert factors[0] < factors[5] < factors[9] == pytest.approx(1.0)
     assert factors[99] < 0.05 and factors[50] < factors[20]
+
+
+def test_schedule_horizon_ends_the_decay_early_and_keeps_the_warmup() -> None:
+    assert lr_factor(5, 100, 0.1, "cosine", horizon=50) == lr_factor(5, 100, 0.1, "cosine")  # same warm-up
+    assert lr_factor(50, 100, 0.1, "cosine", horizon=50) == pytest.approx(0.01)  # floor reached at the horizon
+    assert lr_factor(30, 100, 0.1, "cosine", horizon=50) < lr_factor(30, 100, 0.1, "cosine")
+    assert lr_factor(30, 100, 0.1, "cosine", horizon=500) == lr_factor(30, 100, 0.1, "cosine")  # never past total
+
+
+def test_projected_last_step_from_the_measured_rate() -> None:
+    # 100 steps in 10 s of a 60 s budget: 500 more steps fit; clipped to max_steps and to at least one more step.
+    assert projected_last_step(step=300, done=100, elapsed=10.0, budget=60.0, max_steps=10_000) == 800
+    assert projected_last_step(step=300, done=100, elapsed=10.0, budget=60.0, max_steps=600) == 600
+    assert projected_last_step(step=300, done=100, elapsed=70.0, budget=60.0, max_steps=10_000) == 301
+
+
+def test_fit_schedule_budget_moves_the_live_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    module = SimpleNamespace(hparams=SimpleNamespace(max_steps=1000, warmup=0.01))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = step_lr_scheduler(module, optimizer, "cosine")["lr_scheduler"]["scheduler"]
+    trainer = type("Trainer", (), {"global_step": 0, "max_steps": 1000, "should_stop": False})()
+    clock = iter([0.0, 0.0, 10.0])  # created, training starts, 100th step ends
+    monkeypatch.setattr("textlens.train.callbacks.time.perf_counter", lambda: next(clock))
+    budget = WallClockBudget(minutes=1.0, fit_schedule=True)
+    budget.on_train_start(trainer, module)
+    trainer.global_step = 100  # 100 steps in 10 s: the 60 s budget reaches step 600 of the 1000 asked for
+    budget.on_train_batch_end(trainer, module, None, None, 99)
+    assert module.schedule_horizon == 600 and not trainer.should_stop
+    for _ in range(600):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)  # fully decayed where the budget ends
+    with pytest.raises(ConfigError, match="--max-minutes"):
+        wall_clock_budget(None, fit_schedule=True)
+    assert wall_clock_budget(None, fit_schedule=False) is None
 
 
 def test_atomic_checkpoint_io_leaves_only_the_target(tmp_path: Path) -> None:

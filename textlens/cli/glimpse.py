@@ -66,6 +66,9 @@ def train_glimpse(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.ckpt.")] = False,
     init: Annotated[str | None, typer.Option(help="Start from these weights (export folder or file).")] = None,
     max_minutes: Annotated[float | None, typer.Option(help="Stop training after this many minutes.")] = None,
+    fit_schedule: Annotated[
+        bool, typer.Option("--fit-schedule", help="End the learning-rate decay when --max-minutes runs out.")
+    ] = False,
     val_every: Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")] = 1000,
     val_size: Annotated[int, typer.Option(help="Validation samples (at most the split's size).")] = 5000,
     holdout: Annotated[int, typer.Option(help="Last MNIST training images kept as the validation split.")] = 5000,
@@ -95,6 +98,7 @@ def train_glimpse(
         resume=resume,
         init=init,
         max_minutes=max_minutes,
+        fit_schedule=fit_schedule,
         val_every=val_every,
         val_size=val_size,
         holdout=holdout,

@@ -54,6 +54,9 @@ def rec(
     max_minutes: float | None = typer.Option(
         None, help="Stop after this much wall-clock training time, then export (for fixed budgets)."
     ),
+    fit_schedule: bool = typer.Option(
+        False, "--fit-schedule", help="End the learning-rate decay when --max-minutes runs out."
+    ),
 ) -> None:
     """Train a text recogniser; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/."""
     import pytorch_lightning as pl
@@ -87,6 +90,7 @@ def rec(
         name=name,
         progress=progress,
         max_minutes=max_minutes,
+        fit_schedule=fit_schedule,
     )
     try:
         summary = train_recognizer(cfg, log=console.print)

@@ -42,6 +42,9 @@ def det(
     max_minutes: float | None = typer.Option(
         None, "--max-minutes", help="Stop (checkpoint, export) after this much wall time."
     ),
+    fit_schedule: bool = typer.Option(
+        False, "--fit-schedule", help="End the learning-rate decay when --max-minutes runs out."
+    ),
     seed: int = typer.Option(0, help="Seed of the data streams and initialisation."),
     name: str | None = typer.Option(None, help="Model name written in export/config.json (default: OUT's name)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -70,6 +73,7 @@ def det(
         val_every=val_every,
         precision=precision,
         max_minutes=max_minutes,
+        fit_schedule=fit_schedule,
         seed=seed,
         name=name,
         progress=progress,

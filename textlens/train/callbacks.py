@@ -17,6 +17,8 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
+from textlens.errors import ConfigError
+
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """torch.save to a temporary file in the checkpoint's folder, then os.replace onto the name."""
@@ -92,22 +94,57 @@ class FinalCheckpoint(pl.Callback):
 
 
 class WallClockBudget(pl.Callback):
-    """Stops training after ``minutes`` of this process's wall time (unlike ``max_time``, not carried by --resume)."""
+    """Stops training after ``minutes`` of this process's wall time (unlike ``max_time``, not carried by --resume).
 
-    def __init__(self, minutes: float) -> None:
+    With ``fit_schedule`` it also ends the learning-rate decay when the budget does: from the steps per second
+    measured so far in this process (validation included) it projects the last step the budget reaches and
+    sets ``pl_module.schedule_horizon`` to it, so a run cut by the clock still finishes at the low learning
+    rate instead of stopping mid-schedule (see ``textlens.train.system.lr_factor``).
+    """
+
+    # Projections start after this many steps of this process (start-up and the first batches are slow)
+    # and are renewed every REFIT_EVERY steps.
+    FIT_AFTER_STEPS = 50
+    REFIT_EVERY = 25
+
+    def __init__(self, minutes: float, fit_schedule: bool = False) -> None:
         self.seconds = minutes * 60.0
+        self.fit_schedule = fit_schedule
         self.started = time.perf_counter()
+        self.start_step = 0
         self.hit = False
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.started = time.perf_counter()
+        self.start_step = trainer.global_step
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if time.perf_counter() - self.started >= self.seconds:
+        elapsed = time.perf_counter() - self.started
+        if elapsed >= self.seconds:
             self.hit = True
             trainer.should_stop = True
+        elif self.fit_schedule:
+            done = trainer.global_step - self.start_step
+            if done >= self.FIT_AFTER_STEPS and done % self.REFIT_EVERY == 0:
+                pl_module.schedule_horizon = projected_last_step(
+                    trainer.global_step, done, elapsed, self.seconds, trainer.max_steps
+                )
+
+
+def wall_clock_budget(minutes: float | None, fit_schedule: bool) -> WallClockBudget | None:
+    """The budget callback for ``--max-minutes`` (None without one); ``--fit-schedule`` needs a budget."""
+    if fit_schedule and not minutes:
+        raise ConfigError("--fit-schedule fits the learning-rate schedule to --max-minutes: give --max-minutes too")
+    return WallClockBudget(minutes, fit_schedule) if minutes else None
+
+
+def projected_last_step(step: int, done: int, elapsed: float, budget: float, max_steps: int) -> int:
+    """The step a run at ``step`` reaches when the budget runs out, at the rate of its last ``done`` steps."""
+    reachable = step + int(done / max(elapsed, 1e-9) * max(0.0, budget - elapsed))
+    limit = max_steps if max_steps and max_steps > 0 else reachable
+    return max(step + 1, min(limit, reachable))
 
 
 def checkpoint_callback(out: Path, monitor: str | None, mode: str = "min", every_n_steps: int | None = None) -> Any:

@@ -28,11 +28,11 @@ from textlens.models.registry import create_model, get_spec
 from textlens.runtime.detector import DEFAULT_INPUT
 from textlens.train.callbacks import (
     Throughput,
-    WallClockBudget,
     checkpoint_callback,
     load_best_weights,
     resume_checkpoint,
     step_trainer,
+    wall_clock_budget,
 )
 from textlens.train.det_data import (
     CropPolicy,
@@ -42,7 +42,7 @@ from textlens.train.det_data import (
     parse_page_source,
 )
 from textlens.train.rec import resolve_accelerator, resolve_precision
-from textlens.train.system import lr_factor
+from textlens.train.system import step_lr_scheduler
 
 RUNTIME = "textlens.runtime.detector:OnnxDetector"
 DEFAULT_ARCH = "db_small"
@@ -141,13 +141,7 @@ class DetectionSystem(pl.LightningModule):
             ],
             lr=self.hparams.lr,
         )
-        total, warmup, schedule = self.hparams.max_steps, self.hparams.warmup, self.hparams.schedule
-
-        def factor(step: int) -> float:
-            return lr_factor(step, total, warmup, schedule)
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return step_lr_scheduler(self, optimizer, self.hparams.schedule)
 
 
 class CropThroughput(Throughput):
@@ -184,6 +178,7 @@ class DetTrainConfig:
     val_every: int = 1000
     precision: str = "auto"
     max_minutes: float | None = None
+    fit_schedule: bool = False  # with max_minutes: the LR decay ends when the budget does
     seed: int = 0
     grad_clip: float = 5.0
     channels_last: bool = True
@@ -275,7 +270,7 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
 
     checkpoint = checkpoint_callback(cfg.out, "val/f1" if has_val else None, "max", cfg.val_every)
     throughput = CropThroughput()
-    budget = WallClockBudget(cfg.max_minutes) if cfg.max_minutes else None
+    budget = wall_clock_budget(cfg.max_minutes, cfg.fit_schedule)
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
     if budget is not None:
         callbacks.append(budget)

@@ -34,7 +34,7 @@ from textlens.models.registry import create_model
 from textlens.models.serialization import load_weights, save_weights
 from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.rec import resolve_accelerator
-from textlens.train.system import lr_factor
+from textlens.train.system import step_lr_scheduler
 
 ARCHS = ("ram", "dram")
 IGNORE = -100
@@ -66,6 +66,7 @@ class GlimpseTrainConfig:
     device: str = "auto"
     resume: bool = False
     max_minutes: float | None = None
+    fit_schedule: bool = False  # with max_minutes: the LR decay ends when the budget does
     val_every: int = 1000
     val_size: int = 5000
     holdout: int = 5000
@@ -226,13 +227,7 @@ class GlimpseSystem(pl.LightningModule):
     # ---------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
-        total, warmup = self.hparams.max_steps, self.hparams.warmup
-
-        def factor(step: int) -> float:
-            return lr_factor(step, total, warmup, "cosine")
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return step_lr_scheduler(self, optimizer, "cosine")
 
 
 @torch.no_grad()
@@ -275,13 +270,14 @@ def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tupl
     """Lightning Trainer with best/last checkpoints (val/error), throughput, CSV logs and a progress bar."""
     from pytorch_lightning.callbacks import LearningRateMonitor
 
-    from textlens.train.callbacks import Throughput, WallClockBudget, checkpoint_callback
+    from textlens.train.callbacks import Throughput, checkpoint_callback, wall_clock_budget
 
     checkpoint = checkpoint_callback(cfg.out, "val/error", "min")
     throughput = Throughput()
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
-    if cfg.max_minutes:
-        callbacks.append(WallClockBudget(cfg.max_minutes))
+    budget = wall_clock_budget(cfg.max_minutes, cfg.fit_schedule)
+    if budget is not None:
+        callbacks.append(budget)
     trainer = step_trainer(
         cfg.out,
         accelerator,

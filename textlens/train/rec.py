@@ -66,6 +66,7 @@ class RecTrainConfig:
     progress: bool = True
     name: str | None = None
     max_minutes: float | None = None  # stop (and export) after this much wall-clock training time
+    fit_schedule: bool = False  # with max_minutes: the LR decay ends when the budget does
 
 
 def resolve_accelerator(device: str) -> str:
@@ -205,8 +206,8 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
     from textlens.train.callbacks import (
         FinalCheckpoint,
         Throughput,
-        WallClockBudget,
         checkpoint_callback,
+        wall_clock_budget,
     )
 
     checkpoint = checkpoint_callback(cfg.out, "val/cer" if has_val else None, "min", cfg.val_every)
@@ -219,8 +220,9 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
     ]
     if cfg.ema:
         callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, update_starting_at_step=min(1000, cfg.steps // 10)))
-    if cfg.max_minutes:
-        callbacks.append(WallClockBudget(cfg.max_minutes))
+    budget = wall_clock_budget(cfg.max_minutes, cfg.fit_schedule)
+    if budget is not None:
+        callbacks.append(budget)
     if cfg.patience and has_val:
         callbacks.append(EarlyStopping(monitor="val/cer", mode="min", patience=cfg.patience))
     precision = resolve_precision(cfg.precision, accelerator)

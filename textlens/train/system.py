@@ -15,15 +15,35 @@ from textlens.models.recognition.decoding import decode_output
 from textlens.models.registry import create_model
 
 
-def lr_factor(step: int, total: int, warmup: float, schedule: str) -> float:
-    """Multiplier of the peak learning rate: linear warm-up, then cosine decay to 1% (or constant)."""
+def lr_factor(step: int, total: int, warmup: float, schedule: str, horizon: int | None = None) -> float:
+    """Multiplier of the peak learning rate: linear warm-up, then cosine decay to 1% (or constant).
+
+    ``horizon`` (at most ``total``) makes the decay end there instead: a wall-clock budget fitting the
+    schedule to the steps it can reach. The warm-up stays a fraction of ``total``.
+    """
     warm = max(1, int(total * warmup))
     if step < warm:
         return (step + 1) / warm
     if schedule == "constant":
         return 1.0
-    progress = min(1.0, (step - warm) / max(1, total - warm))
+    end = min(total, horizon) if horizon else total
+    progress = min(1.0, (step - warm) / max(1, end - warm))
     return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def step_lr_scheduler(module: pl.LightningModule, optimizer: torch.optim.Optimizer, schedule: str) -> dict[str, Any]:
+    """Lightning's scheduler entry for ``lr_factor`` over ``module.hparams`` (max_steps, warmup).
+
+    A closure rather than a stateful object, so a resumed run with more steps stretches the schedule; it reads
+    ``module.schedule_horizon`` (set by ``WallClockBudget(fit_schedule=True)``) at every step.
+    """
+    total, warmup = module.hparams.max_steps, module.hparams.warmup
+
+    def factor(step: int) -> float:
+        return lr_factor(step, total, warmup, schedule, getattr(module, "schedule_horizon", None))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 class RecognitionSystem(pl.LightningModule):
@@ -124,11 +144,4 @@ class RecognitionSystem(pl.LightningModule):
             ],
             lr=self.hparams.lr,
         )
-        total, warmup, schedule = self.hparams.max_steps, self.hparams.warmup, self.hparams.schedule
-
-        # A closure (not a stateful object) so a resumed run with more steps stretches the schedule.
-        def factor(step: int) -> float:
-            return lr_factor(step, total, warmup, schedule)
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return step_lr_scheduler(self, optimizer, self.hparams.schedule)
