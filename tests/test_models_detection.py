@@ -48,8 +48,15 @@ def targets_for(model: torch.nn.Module, polys: list[list[np.ndarray]], size: int
 
 
 def test_the_default_detector_and_east_are_registered_as_detection_models() -> None:
-    assert {"db_small", "east_small"} <= set(DETECTORS)
+    assert {"db_small", "db_fast", "east_small"} <= set(DETECTORS)
     assert all(get_spec(name).family == "detection" for name in DETECTORS)
+
+
+def test_an_unknown_detection_backbone_is_a_config_error_naming_the_choices() -> None:
+    from textlens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dense"):
+        create_model("db_small", backbone="resnet50")
 
 
 @pytest.mark.parametrize("name", DETECTORS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from textlens.models.detection.backbones import FPN, MobileEncoder
+from textlens.models.detection.backbones import FPN, build_encoder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -43,7 +43,7 @@ class DBNet(nn.Module):
 
     def __init__(self, backbone: str = "small", width: float = 1.0, inner: int = 64, k: float = 50.0) -> None:
         super().__init__()
-        self.encoder = MobileEncoder(backbone, width)
+        self.encoder = build_encoder(backbone, width)
         self.fpn = FPN(self.encoder.channels, inner)
         self.prob_head = _up_head(self.fpn.out_channels, inner // 4)
         self.thresh_head = _up_head(self.fpn.out_channels, inner // 4)

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from textlens.models.detection.backbones import FPN, MobileEncoder
+from textlens.models.detection.backbones import FPN, build_encoder
 from textlens.models.detection.dbnet import dice_loss
 
 
@@ -26,7 +26,7 @@ class EAST(nn.Module):
 
     def __init__(self, backbone: str = "small", width: float = 1.0, inner: int = 64, geo_scale: float = 512.0) -> None:
         super().__init__()
-        self.encoder = MobileEncoder(backbone, width)
+        self.encoder = build_encoder(backbone, width)
         self.fpn = FPN(self.encoder.channels, inner)
         self.neck = nn.Sequential(
             nn.Conv2d(self.fpn.out_channels, inner // 2, 3, padding=1, bias=False),
