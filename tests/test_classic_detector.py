@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,6 +52,22 @@ def test_is_the_default_detector_while_no_neural_one_is_bundled(monkeypatch: pyt
     monkeypatch.setattr("textlens.runtime.loading.available_models", lambda family=None: [])
     assert load_detector().name == "morph_lines"
     assert isinstance(load_detector("morph_lines"), MorphologyDetector)
+
+
+def test_a_bundled_detector_replaces_it_only_when_marked_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "db_candidate"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(b"not opened here")
+    config = {"name": "db_candidate", "family": "detection"}
+    (folder / "config.json").write_text(json.dumps(config))
+    monkeypatch.setattr("textlens.runtime.loading.WEIGHTS_ROOT", tmp_path)
+    monkeypatch.setattr("textlens.runtime.loading._open", lambda name, family, **options: f"opened {name}")
+    assert load_detector().name == "morph_lines"  # bundled, still in training: used only by name
+    assert load_detector("db_candidate") == "opened db_candidate"
+    (folder / "config.json").write_text(json.dumps({**config, "default": True}))
+    assert load_detector() == "opened db_candidate"
 
 
 def test_form_rules_are_not_text_and_do_not_swell_the_line_above() -> None:

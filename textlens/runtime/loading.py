@@ -57,11 +57,19 @@ def _open(name_or_path: str | Path, family: str, **options: Any) -> Any:
     return cls(folder, config, **options)
 
 
-def default_model(family: str) -> str:
-    """The bundled model a family uses by default: the one whose config says ``"default": true``."""
+def marked_default(family: str) -> str | None:
+    """The bundled model of a family whose config says ``"default": true``, if any."""
     for name in available_models(family):
         if json.loads((WEIGHTS_ROOT / name / "config.json").read_text()).get("default"):
             return name
+    return None
+
+
+def default_model(family: str) -> str:
+    """The bundled model a family uses by default: the one marked ``"default": true``, else the first."""
+    marked = marked_default(family)
+    if marked is not None:
+        return marked
     names = available_models(family)
     if not names:
         raise MissingWeights(f"no {family} model is bundled yet")
@@ -77,9 +85,10 @@ BUILTIN_DETECTORS = {"morph_lines": "textlens.runtime.classic:MorphologyDetector
 
 
 def load_detector(name_or_path: str | Path | None = None, **options: Any) -> Detector:
-    """A bundled or given ONNX detector; with no name and none bundled, the classical ``morph_lines``."""
-    if name_or_path is None and not available_models("detection"):
-        name_or_path = "morph_lines"
+    """A bundled or given ONNX detector; with no name, the bundled one marked default, else the classical
+    ``morph_lines`` (a bundled detector still in training is used only when asked for by name)."""
+    if name_or_path is None:
+        name_or_path = marked_default("detection") or "morph_lines"
     if str(name_or_path) in BUILTIN_DETECTORS:
         module_name, cls_name = BUILTIN_DETECTORS[str(name_or_path)].split(":")
         return getattr(importlib.import_module(module_name), cls_name)()
