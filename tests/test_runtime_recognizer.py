@@ -471,3 +471,40 @@ def test_a_confident_unusual_case_pattern_is_kept() -> None:
     # "aBcde" read with confidence (like "iPhone"): switching would cost far more than the tolerance.
     probs = cased_probs([("a", 0.95, 0.01), ("B", 0.95, 0.01), ("c", 0.9, 0.05), ("d", 0.9, 0.05), ("e", 0.9, 0.05)])
     assert ctc.greedy_decode(probs, CASED, case_tolerance=3.0).text == "aBcde"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Crop polarity
+
+
+def word_crop(light_text: bool, frame: bool = False) -> np.ndarray:
+    """A 40×160 RGB word crop, dark on light or light on dark; ``frame`` adds a fax-like black border."""
+    ground, ink = ((40, 60, 120), (245, 245, 235)) if light_text else ((250, 250, 245), (20, 20, 20))
+    image = np.full((40, 160, 3), ground, dtype=np.uint8)
+    cv2.putText(image, "Exit", (12, 30), cv2.FONT_HERSHEY_DUPLEX, 1.0, ink, 2)
+    if frame:
+        cv2.rectangle(image, (0, 0), (159, 39), (0, 0, 0), 2)
+    return image
+
+
+def test_dark_text_polarity_inverts_light_text_only() -> None:
+    from textlens.runtime.crops import CropSpec, prepare_crop, text_is_light
+
+    as_is, dark_text = CropSpec(), CropSpec(polarity="dark_text")
+    light, dark, framed = word_crop(True), word_crop(False), word_crop(False, frame=True)
+    assert text_is_light(light) and not text_is_light(dark) and not text_is_light(framed)
+    # Inverted, the light crop reads like a dark one: its background (the border) is now the bright side.
+    flipped = prepare_crop(light, dark_text)
+    assert flipped[0, 0, 0] > 0.5 and flipped[0].mean() > 0.0
+    assert np.allclose(prepare_crop(light, as_is), -flipped, atol=1e-5)  # mean = std = 0.5: 255 - x negates
+    for crop in (dark, framed):
+        assert np.array_equal(prepare_crop(crop, dark_text), prepare_crop(crop, as_is))
+
+
+def test_polarity_travels_in_the_model_config_and_defaults_to_as_is() -> None:
+    from textlens.runtime.crops import CropSpec
+
+    assert CropSpec.from_config({"height": 32}).polarity == "as_is"  # configs written before the field
+    assert CropSpec.from_config(CropSpec(polarity="dark_text").to_config()).polarity == "dark_text"
+    bundled = Path(__file__).parents[1] / "textlens/models/weights/crnn_small/config.json"
+    assert json.loads(bundled.read_text())["input"]["polarity"] == "dark_text"
