@@ -26,7 +26,22 @@ def _scaled(channels: int, width: float) -> int:
     return max(8, round(channels * width / 8) * 8)
 
 
-class MobileEncoder(nn.Module):
+class StagedEncoder(nn.Module):
+    """A stem then stages; returns every stage's output (the 1/4, 1/8, 1/16, 1/32 maps)."""
+
+    stem: nn.Module
+    stages: nn.ModuleList
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        x = self.stem(x)
+        features = []
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return features
+
+
+class MobileEncoder(StagedEncoder):
     """A stride-2 stem then four stages of inverted residuals; returns the 1/4, 1/8, 1/16, 1/32 maps."""
 
     def __init__(self, variant: str = "small", width: float = 1.0, in_channels: int = 3) -> None:
@@ -44,20 +59,12 @@ class MobileEncoder(nn.Module):
             prev = out
         self.channels = tuple(_scaled(s[0], width) for s in stages)
 
-    def forward(self, x: Tensor) -> list[Tensor]:
-        x = self.stem(x)
-        features = []
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        return features
-
 
 # (out channels, convolutions after the strided one) per stage of the dense encoder.
 DENSE_STAGES: tuple[tuple[int, int], ...] = ((32, 1), (64, 1), (128, 2), (192, 2))
 
 
-class DenseEncoder(nn.Module):
+class DenseEncoder(StagedEncoder):
     """A stride-2 stem then four stages of plain 3×3 conv-BN-ReLU layers (the first strided each).
 
     Cheap to *train* on a CPU, where depthwise convolutions' backward pass is slow: measured in CPU time
@@ -78,14 +85,6 @@ class DenseEncoder(nn.Module):
             self.stages.append(nn.Sequential(*layers))
             prev = out
         self.channels = tuple(_scaled(c, width) for c, _ in DENSE_STAGES)
-
-    def forward(self, x: Tensor) -> list[Tensor]:
-        x = self.stem(x)
-        features = []
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        return features
 
 
 def build_encoder(backbone: str, width: float = 1.0) -> MobileEncoder | DenseEncoder:
