@@ -6,12 +6,19 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q --retries 10 --timeout 60
 # A dropped connection to the package index should not fail a whole run: try an install up to 3 times.
 RETRY := for attempt in 1 2 3; do eval "$$cmd" && break; [ $$attempt = 3 ] && exit 1; echo "retrying install ($$attempt)"; sleep 20; done
-# Fonts for the synthetic engine, Tesseract and poppler for benchmarks and PDF tests, a word list.
+# Fonts for the synthetic engine (document faces, then display and script faces for scene text), Tesseract and poppler for benchmarks and PDF tests, a word list.
 APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-croscore fonts-crosextra-carlito \
 	fonts-crosextra-caladea fonts-urw-base35 fonts-texgyre fonts-roboto-unhinted fonts-open-sans fonts-lato \
 	fonts-paratype fonts-sil-gentium fonts-ebgaramond fonts-linuxlibertine fonts-cantarell fonts-comic-neue \
-	fonts-go fonts-hack fonts-inconsolata fonts-firacode fonts-noto-mono fonts-noto-core fonts-freefont-ttf
+	fonts-go fonts-hack fonts-inconsolata fonts-firacode fonts-noto-mono fonts-noto-core fonts-freefont-ttf \
+	fonts-adf-accanthis fonts-adf-baskervald fonts-adf-berenis fonts-adf-gillius fonts-adf-ikarius fonts-adf-irianis \
+	fonts-adf-libris fonts-adf-mekanus fonts-adf-oldania fonts-adf-romande fonts-adf-solothurn fonts-adf-switzera \
+	fonts-adf-tribun fonts-adf-universalis fonts-adf-verana fonts-averia-gwf fonts-averia-sans-gwf \
+	fonts-averia-serif-gwf fonts-bajaderka fonts-beteckna fonts-cabin fonts-cabinsketch fonts-comfortaa \
+	fonts-dancingscript fonts-dosis fonts-humor-sans fonts-inter fonts-jura fonts-karla fonts-kaushanscript \
+	fonts-league-spartan fonts-leckerli-one fonts-lobster fonts-lobstertwo fonts-manrope fonts-oldstandard \
+	fonts-play fonts-quattrocento fonts-rufscript fonts-staypuft fonts-tomsontalks fonts-sil-andika
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint format system-deps clean

@@ -101,3 +101,32 @@ def test_font_split_is_by_family_and_disjoint() -> None:
 def test_unknown_preset_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown synthetic preset"):
         LineRenderer(preset="underwater")
+
+
+def test_fonts_that_draw_lower_case_as_capitals_are_recognised() -> None:
+    from PIL import ImageFont
+
+    from textlens.data.synth.fonts import CAPS_ONLY_IOU, case_similarity, installed_fonts
+
+    path = next(f.path for f in installed_fonts() if f.family == "DejaVu Sans" and f.style == "Book")
+    font = ImageFont.truetype(path, 64)
+
+    class CapitalsOnly:
+        """A caps-only design: every letter is drawn as its capital."""
+
+        def getmask(self, char: str) -> object:
+            return font.getmask(char.upper())
+
+    ordinary, capitals = case_similarity(font), case_similarity(CapitalsOnly())
+    assert ordinary is not None and ordinary < CAPS_ONLY_IOU
+    assert capitals == pytest.approx(1.0)
+
+
+def test_caps_only_fonts_are_not_offered_to_the_renderer() -> None:
+    from PIL import ImageFont
+
+    from textlens.data.synth.fonts import CAPS_ONLY_IOU, case_similarity
+
+    for font in select_fonts("all"):
+        similarity = case_similarity(ImageFont.truetype(font.path, 64))
+        assert similarity is None or similarity <= CAPS_ONLY_IOU, font.family

@@ -18,6 +18,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
 
 from textlens.errors import ConfigError
 
@@ -29,7 +33,7 @@ FONT_DIRS = (
 )
 FONT_SUFFIXES = {".ttf", ".otf"}  # .pfb/.t1 are skipped: URW base35 ships the same faces as .otf
 CACHE_PATH = Path(os.environ.get("TEXTLENS_CACHE", Path.home() / ".cache" / "textlens")) / "fonts.json"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: caps_only
 
 # Families that are symbols, emoji, math or otherwise useless for Latin text even when their cmap says
 # otherwise.
@@ -49,7 +53,11 @@ _SANS_HINT = re.compile(
     r"nimbus sans|gothic|go\b|dejavu sans|liberation sans|free ?sans|ubuntu",
     re.I,
 )
-_DISPLAY_HINT = re.compile(r"comic|chancery|chorus|script|hand|z003|display|condensed|narrow|\\bcn\\b", re.I)
+_DISPLAY_HINT = re.compile(
+    r"comic|chancery|chorus|script|hand|z003|display|condensed|narrow|\\bcn\\b|"
+    r"lobster|leckerli|comfortaa|sketch|bajaderka|staypuft|humor|titling|style std",
+    re.I,
+)
 _VAL_FRACTION = 0.15
 # Metric clones of one design split together, or the validation faces would not be unseen shapes.
 _DESIGN_GROUPS = {
@@ -127,6 +135,50 @@ def _category(family: str, monospace: bool) -> str:
     return "sans"
 
 
+# Lower-case letters whose capitals have another shape in ordinary designs (not c/o/s/v/w/x/z).
+_CASE_PROBE = "aegnrt"
+# Median ink IoU of those letters with their capitals above which a font draws lower case as capitals
+# (caps-only, titling and small-caps designs). Measured over the installed Latin fonts: such designs score
+# 0.72-1.00 (Tomson Talks, Beteckna, Solothurn, Mekanus Titling, Romande/Irianis Style), every other face
+# at most 0.65 (black and condensed weights are the highest).
+CAPS_ONLY_IOU = 0.7
+
+
+def _glyph_mask(font: Any, char: str) -> np.ndarray | None:
+    """The glyph's ink, cropped to its box and resized to 24×24, as a boolean mask (None if blank)."""
+    mask = font.getmask(char)
+    width, height = mask.size
+    if not width or not height:
+        return None
+    ink = np.asarray(mask, dtype=np.uint8).reshape(height, width) > 127
+    if not ink.any():
+        return None
+    ys, xs = np.nonzero(ink)
+    box = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.uint8) * 255
+    return cv2.resize(box, (24, 24), interpolation=cv2.INTER_AREA) > 127
+
+
+def case_similarity(font: Any) -> float | None:
+    """Median IoU of the probe letters' lower-case and capital glyphs (a PIL font); None if too few exist."""
+    scores = []
+    for lower in _CASE_PROBE:
+        a, b = _glyph_mask(font, lower), _glyph_mask(font, lower.upper())
+        if a is not None and b is not None:
+            scores.append(float((a & b).sum()) / max(1, int((a | b).sum())))
+    return float(np.median(scores)) if len(scores) >= 4 else None
+
+
+def _caps_only(path: Path) -> bool:
+    """Whether the font draws lower case as capitals: its text would be labelled in the wrong case."""
+    from PIL import ImageFont
+
+    try:
+        similarity = case_similarity(ImageFont.truetype(str(path), 64))
+    except (OSError, ValueError):
+        return False
+    return similarity is not None and similarity > CAPS_ONLY_IOU
+
+
 def _read_font(path: Path) -> dict[str, object] | None:
     """Facts about one font file, or None when fontTools cannot read it."""
     from fontTools.ttLib import TTFont  # lazy: only needed when the cache is cold
@@ -139,7 +191,8 @@ def _read_font(path: Path) -> dict[str, object] | None:
             fixed = bool(getattr(font["post"], "isFixedPitch", 0)) if "post" in font else False
     except Exception:  # fontTools raises many kinds on broken files; a bad font is just skipped
         return None
-    return {"family": family, "style": style, "monospace": fixed, "ranges": _ranges(cmap)}
+    caps_only = ord("a") in cmap and ord("A") in cmap and _caps_only(path)
+    return {"family": family, "style": style, "monospace": fixed, "ranges": _ranges(cmap), "caps_only": caps_only}
 
 
 def _fc_list() -> list[Path]:
@@ -198,7 +251,7 @@ def scan_fonts(
         if facts is None:
             facts = _read_font(path) or {"broken": True}
         fresh[key] = facts
-        if facts.get("broken") or _SKIP_FAMILY.search(str(facts["family"])):
+        if facts.get("broken") or facts.get("caps_only") or _SKIP_FAMILY.search(str(facts["family"])):
             continue
         family = str(facts["family"])
         fonts.append(
