@@ -160,6 +160,24 @@ def test_train_stream_mixes_sources_into_width_sorted_batches() -> None:
     assert all(b["images"].shape[0] == 4 for b in batches)
 
 
+def test_reframing_a_real_crop_moves_its_margins_but_keeps_its_ink() -> None:
+    from textlens.train.sources import REFRAME_MARGIN, reframe_crop
+
+    crop = np.full((40, 120, 3), 235, np.uint8)
+    crop[4:36, 4:116] = 25  # ink up to 0.1 crop heights from every side, as prepare_real_crops cuts them
+    rng = np.random.default_rng(3)
+    shapes = set()
+    for _ in range(50):
+        out = reframe_crop(crop, rng)
+        assert (out < 128).sum() == (crop < 128).sum()  # trims never reach the ink
+        assert tuple(out[0, 0]) == (235, 235, 235)  # padding takes the border colour
+        low, high = (round(m * 40) for m in REFRAME_MARGIN)
+        assert 40 + 2 * low <= out.shape[0] <= 40 + 2 * high
+        shapes.add(out.shape)
+    assert len(shapes) > 10
+    assert reframe_crop(crop[:, :, 0], rng).ndim == 2
+
+
 def test_schedule_warms_up_then_decays() -> None:
     factors = [lr_factor(s, 100, 0.1, "cosine") for s in range(100)]
     assert factors[0] < factors[5] < factors[9] == pytest.approx(1.0)
