@@ -284,6 +284,24 @@ def test_cli_bundle_turns_a_trainer_export_into_a_runtime_bundle(tmp_path: Path)
     assert OnnxRecognizer(out).recognize([render_word("ok")])[0].confidence > 0
 
 
+def test_cli_bundle_takes_a_detector_export_too(tmp_path: Path) -> None:
+    from textlens.export.detection import export_folder
+    from textlens.runtime.detector import OnnxDetector
+
+    torch.manual_seed(0)
+    model = create_model("db_tiny").eval()
+    config = {"name": "db_tiny", "family": "detection", "arch": "db_tiny", "model": {}}
+    export = export_folder(model, config, tmp_path / "runs" / "det" / "export")
+    out = tmp_path / "weights" / "db_test"
+    result = CliRunner().invoke(_cli(), ["bundle", "--checkpoint", str(export), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "probability-map difference" in result.output
+    bundled = json.loads((out / "config.json").read_text())
+    assert bundled["family"] == "detection" and bundled["default"] is False
+    page = np.full((96, 128, 3), 255, np.uint8)
+    assert isinstance(OnnxDetector(out, bundled, threads=1).detect(page), list)
+
+
 def test_cli_bundle_of_a_folder_without_weights_fails_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(_cli(), ["bundle", "--checkpoint", str(tmp_path), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1

@@ -94,8 +94,12 @@ def bundle_command(
     sizes = ", ".join(f"{f} {s / 2**20:.1f} MiB" for f, s in report.sizes.items())
     console.print(
         f"wrote {report.folder}: {sizes}; ONNX {report.onnx_dtype}; "
-        f"max |logit difference| {report.parity.max_abs_diff:.2e}; "
-        f"texts {'identical' if report.parity.texts_equal else 'DIFFER'}"
+        + (
+            f"max |probability-map difference| {report.parity.max_abs_diff:.2e}"
+            if config["family"] == "detection"
+            else f"max |logit difference| {report.parity.max_abs_diff:.2e}; "
+            f"texts {'identical' if report.parity.texts_equal else 'DIFFER'}"
+        )
     )
     exact = report.onnx_dtype == "float32"
     if not report.parity.texts_equal or (exact and report.parity.max_abs_diff > PARITY_TOLERANCE):

@@ -71,12 +71,15 @@ def bundle(
     tmp.mkdir()
     try:
         save_weights(model, tmp / "model.safetensors", half=True)
-        onnx_path = export_onnx(model, config, tmp / "model.onnx", opset=opset)
         config["onnx_dtype"] = "float32"
-        if onnx_path.stat().st_size > max_bytes:
-            quantize(onnx_path, onnx_path)
-            config["onnx_dtype"] = "int8"
-        parity = check_parity(model, onnx_path, example_input(config, batch=4), config)
+        if config["family"] == "detection":
+            onnx_path, parity = _export_detector(model, tmp / "model.onnx", opset)
+        else:
+            onnx_path = export_onnx(model, config, tmp / "model.onnx", opset=opset)
+            if onnx_path.stat().st_size > max_bytes:
+                quantize(onnx_path, onnx_path)
+                config["onnx_dtype"] = "int8"
+            parity = check_parity(model, onnx_path, example_input(config, batch=4), config)
         (tmp / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         sizes = {f: (tmp / f).stat().st_size for f in BUNDLE_FILES}
         too_big = {f: s for f, s in sizes.items() if s > max_bytes}
@@ -87,6 +90,18 @@ def bundle(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return BundleReport(out_dir, config["onnx_dtype"], sizes, parity)
+
+
+def _export_detector(model: Any, path: Path, opset: int) -> tuple[Path, Parity]:
+    """A detector's graph and its parity: the largest |difference| of the probability maps on a random page."""
+    import torch
+
+    from textlens.export.detection import EXAMPLE_SIZE, detector_parity, export_detector
+
+    onnx_path = export_detector(model, path, opset)
+    page = torch.rand(*EXAMPLE_SIZE, generator=torch.Generator().manual_seed(1)) * 4 - 2
+    # A detector has no texts to compare; texts_equal stays True and max_abs_diff carries the check.
+    return onnx_path, Parity(max_abs_diff=detector_parity(model, onnx_path, page), texts_equal=True)
 
 
 def _keep_extra_files(old: Path, new: Path) -> None:
