@@ -171,9 +171,13 @@ def read(
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
     if getattr(ocr.detector, "name", "") == "morph_lines" and options.detector is None:
+        from textlens.runtime.loading import available_models
+
+        trained = available_models("detection")
         console.print(
-            "[yellow]note[/yellow] no neural text detector is bundled yet: using the classical "
-            "line detector, which suits clean printed documents, not photos of scenes",
+            "[yellow]note[/yellow] no neural text detector is the default yet: using the classical "
+            "line detector, which suits clean printed documents, not photos of scenes"
+            + (f" (--detector {trained[0]} tries a bundled one still in training)" if trained else ""),
             soft_wrap=True,
         )
 
