@@ -506,6 +506,10 @@ def test_polarity_travels_in_the_model_config_and_defaults_to_as_is() -> None:
 
     assert CropSpec.from_config({"height": 32}).polarity == "as_is"  # configs written before the field
     assert CropSpec.from_config(CropSpec(polarity="dark_text").to_config()).polarity == "dark_text"
+    from textlens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dark_text"):
+        CropSpec(polarity="inverted")
     for name in ("crnn_fast", "crnn_small"):  # the bundled recognisers read with the rule (measured gains)
         bundled = Path(__file__).parents[1] / f"textlens/models/weights/{name}/config.json"
         assert json.loads(bundled.read_text())["input"]["polarity"] == "dark_text"

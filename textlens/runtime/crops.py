@@ -11,6 +11,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from textlens.errors import ConfigError
+
+POLARITIES = ("as_is", "dark_text")
+
 
 @dataclass(frozen=True)
 class CropSpec:
@@ -26,6 +30,10 @@ class CropSpec:
     # "as_is", or "dark_text": crops whose background is darker than their text are inverted first
     # (``text_is_light``), so the model reads every crop as dark text on a light ground.
     polarity: str = "as_is"
+
+    def __post_init__(self) -> None:
+        if self.polarity not in POLARITIES:
+            raise ConfigError(f"input polarity must be one of {', '.join(POLARITIES)}, got {self.polarity!r}")
 
     @classmethod
     def from_config(cls, config: dict) -> CropSpec:
