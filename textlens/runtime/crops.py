@@ -81,15 +81,19 @@ POLARITY_BORDER_DARK = 0.7
 POLARITY_RING = 4
 
 
+def border_pixels(image: np.ndarray, width: int = 1) -> np.ndarray:
+    """The pixels of an image's border ring ``width`` px wide, as an N×C array (corners counted twice)."""
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    sides = (image[:width], image[-width:], image[:, :width], image[:, -width:])
+    return np.concatenate([side.reshape(-1, channels) for side in sides])
+
+
 def text_is_light(image: np.ndarray) -> bool:
     """Whether a resized crop (H×W×C uint8) shows light text on a darker background."""
     gray = image[:, :, 0] if image.shape[2] == 1 else cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
     _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     ring = min(POLARITY_RING, max(1, min(binary.shape) // 4))
-    border = np.concatenate(
-        [binary[:ring].ravel(), binary[-ring:].ravel(), binary[:, :ring].ravel(), binary[:, -ring:].ravel()]
-    )
-    return float(np.mean(border == 0)) > POLARITY_BORDER_DARK
+    return float(np.mean(border_pixels(binary, ring) == 0)) > POLARITY_BORDER_DARK
 
 
 def pad_batch(arrays: Sequence[np.ndarray], spec: CropSpec, width: int | None = None) -> np.ndarray:

@@ -27,6 +27,7 @@ from textlens.data.charset import Charset
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import CropSample, WordAnnotation
 from textlens.errors import ConfigError
+from textlens.runtime.crops import border_pixels
 
 KINDS = ("synth", "manifest", "lmdb", "fake")
 
@@ -325,8 +326,7 @@ def reframe_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if y1 - y0 < max(2, h // 2) or x1 - x0 < max(2, w // 2):
         return image
     out = image[y0:y1, x0:x1]
-    ring = np.concatenate([out[0], out[-1], out[:, 0], out[:, -1]]).reshape(-1, 1 if out.ndim == 2 else out.shape[2])
-    colour = [int(v) for v in np.median(ring, axis=0)]
+    colour = [int(v) for v in np.median(border_pixels(out), axis=0)]
     pads = (max(0, top), max(0, bottom), max(0, left), max(0, right))
     return cv2.copyMakeBorder(out, *pads, cv2.BORDER_CONSTANT, value=colour if out.ndim == 3 else colour[0])
 
