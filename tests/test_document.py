@@ -92,6 +92,20 @@ def test_paragraph_gap_starts_a_new_block() -> None:
     assert [b.text for b in blocks] == ["one\ntwo", "three"]
 
 
+def test_a_gap_wider_than_a_word_box_is_high_splits_the_line() -> None:
+    # A receipt's column heads: word spaces of 0.4 box heights join, the 1.2-height column gaps split
+    # (the gap rule the SROIE line truth follows; measured in docs/detection.md).
+    words = [
+        word("S/PRICE", 0, 0, 140, 40),
+        word("AMOUNT", 188, 0, 320, 40),
+        word("TAX", 368, 0, 430, 40),
+        word("ROUNDING", 0, 60, 170, 100),
+        word("ADJ", 186, 60, 240, 100),
+    ]
+    texts = sorted(line.text for block in layout_blocks(words) for line in block.lines)
+    assert texts == ["AMOUNT", "ROUNDING ADJ", "S/PRICE", "TAX"]
+
+
 def test_page_from_words_keeps_every_word_once() -> None:
     words = [
         word(f"w{i}", 10 + 40 * (i % 5), 10 + 25 * (i // 5), 45 + 40 * (i % 5), 30 + 25 * (i // 5)) for i in range(20)

@@ -113,9 +113,10 @@ def test_a_line_detectors_regions_stay_separate_lines() -> None:
     page = OCR(detector=_LineDetector(), recognizer=WidthRecognizer(), min_confidence=0).read(_receipt_row()).pages[0]
     assert len(page.lines) == 3  # label, amount and speck: not joined because they share a baseline
     assert [len(line.words) for line in page.lines if line.box[1] < 50] == [2, 2]
-    # A word-level detector's regions are grouped into lines by the layout analysis instead.
+    # A word-level detector's regions are grouped into lines by the layout analysis instead, which also
+    # keeps a label and an amount two heights apart on separate lines.
     grouped = OCR(detector=InkBlobDetector(), recognizer=WidthRecognizer(), min_confidence=0).read(_receipt_row())
-    assert len(grouped.pages[0].lines) == 2
+    assert len(grouped.pages[0].lines) == 3
 
 
 def test_regions_read_with_low_confidence_are_dropped() -> None:

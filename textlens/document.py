@@ -332,8 +332,13 @@ def sort_lines(lines: Iterable[Line]) -> list[Line]:
     return [line for row in rows for line in sorted(row, key=lambda ln: ln.box[0] if ln.box else 0.0)]
 
 
-def split_line_at_gaps(line: Line, gap_factor: float = 2.5) -> list[Line]:
-    """Split a line where the horizontal gap between neighbouring words exceeds ``gap_factor`` × height."""
+def split_line_at_gaps(line: Line, gap_factor: float = 1.0) -> list[Line]:
+    """Split a line where the horizontal gap between neighbouring words exceeds ``gap_factor`` × height.
+
+    Word spaces are well under one box height (a detector's boxes carry margins), table columns and a
+    label's amount are wider; 1.0 (was 2.5) lifted db_fast's SROIE line detection F1 from 0.725 to 0.827
+    and left its FUNSD page CER unchanged (docs/detection.md).
+    """
     if len(line.words) < 2:
         return [line]
     height = max((w.box[3] - w.box[1]) for w in line.words)
