@@ -37,28 +37,31 @@ common_det=(--data synth-pages:kind=mixed,crops=3,weight=1 --data "manifest:$fun
             --max-minutes "$minutes" --fit-schedule --device "$DEVICE" --precision "$PRECISION" --no-progress)
 
 JOBS=${JOBS:-rec db east}  # a subset runs alone, e.g. JOBS=rec REC_WORKERS=14
-rec='' db='' east=''
-[[ " $JOBS " == *" rec "* ]] && "$PY" -m textlens train rec --arch crnn_fast --name crnn_fast --seed "${REC_SEED:-71}" \
-  --batch "$REC_BATCH" --lr "${REC_LR:-1.5e-3}" --finetune "${REC_FROM:-crnn_fast}" --steps 40000 --max-minutes "$minutes" --fit-schedule \
-  --precision "$PRECISION" --device "$DEVICE" --workers "$REC_WORKERS" --ema --val-every "${REC_VAL_EVERY:-2000}" \
-  --no-progress \
+pids=()
+# launch JOB LOG COMMAND...: start COMMAND in the background when JOB is in $JOBS. `$!` is then the trainer
+# itself (not a subshell), so the deadline below stops the right process.
+launch() {
+  local job=$1 log=$2; shift 2
+  [[ " $JOBS " == *" $job "* ]] || return 0
+  "$@" >"$log" 2>&1 &
+  pids+=($!)
+}
+launch rec runs/g_crnn_fast.log "$PY" -m textlens train rec --arch crnn_fast --name crnn_fast \
+  --seed "${REC_SEED:-71}" --batch "$REC_BATCH" --lr "${REC_LR:-1.5e-3}" --finetune "${REC_FROM:-crnn_fast}" \
+  --steps 40000 --max-minutes "$minutes" --fit-schedule --precision "$PRECISION" --device "$DEVICE" \
+  --workers "$REC_WORKERS" --ema --val-every "${REC_VAL_EVERY:-2000}" --no-progress \
   --data synth:preset=mixed,fonts=all,weight=0.6 \
   --data "manifest:$CROPS/funsd_train_train/manifest.jsonl,weight=0.15" \
   --data "manifest:$CROPS/funsd_train_lines_train/manifest.jsonl,weight=0.1" \
   --data "manifest:$CROPS/sroie_dev_train/manifest.jsonl,weight=0.15" \
-  --val "manifest:$CROPS/funsd_train_heldout/manifest.jsonl" \
-  --out runs/g_crnn_fast >runs/g_crnn_fast.log 2>&1 &
-[[ " $JOBS " == *" rec "* ]] && rec=$!
-[[ " $JOBS " == *" db "* ]] && "$PY" -m textlens train det --arch db_fast --finetune db_fast --name db_fast --seed 72 --lr 2e-3 --steps 6000 \
-  --workers "$DB_WORKERS" --val-every "${DET_VAL_EVERY:-300}" "${common_det[@]}" \
-  --out runs/g_db_fast >runs/g_db_fast.log 2>&1 &
-[[ " $JOBS " == *" db "* ]] && db=$!
-[[ " $JOBS " == *" east "* ]] && "$PY" -m textlens train det --arch east_small --name east_small --seed 73 --lr 3e-3 --steps 6000 \
-  --workers "$EAST_WORKERS" --val-every "${DET_VAL_EVERY:-300}" "${common_det[@]}" \
-  --out runs/g_east_small >runs/g_east_small.log 2>&1 &
-[[ " $JOBS " == *" east "* ]] && east=$!
-jobs_pids="$rec $db $east"
-running() { for pid in $jobs_pids; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
+  --val "manifest:$CROPS/funsd_train_heldout/manifest.jsonl" --out runs/g_crnn_fast
+launch db runs/g_db_fast.log "$PY" -m textlens train det --arch db_fast --finetune db_fast --name db_fast \
+  --seed 72 --lr 2e-3 --steps 6000 --workers "$DB_WORKERS" --val-every "${DET_VAL_EVERY:-300}" "${common_det[@]}" \
+  --out runs/g_db_fast
+launch east runs/g_east_small.log "$PY" -m textlens train det --arch east_small --name east_small \
+  --seed 73 --lr 3e-3 --steps 6000 --workers "$EAST_WORKERS" --val-every "${DET_VAL_EVERY:-300}" "${common_det[@]}" \
+  --out runs/g_east_small
+running() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
 
 # A GPU sample every 30 s: utilisation tells the next session whether the cores or the GPU were the limit.
 if [ "$DEVICE" = cuda ]; then
@@ -69,7 +72,7 @@ fi
 # results below are always packed.
 deadline=$(( started + ${DEADLINE:-570} ))
 while running && [ "$(date +%s)" -lt "$deadline" ]; do sleep 2; done
-for pid in $jobs_pids; do
+for pid in "${pids[@]}"; do
   kill -0 $pid 2>/dev/null && { echo "job $pid past the deadline: stopped"; kill -TERM $pid; }
   wait $pid; echo "job $pid exit $?"
 done
