@@ -84,7 +84,12 @@ def export_set(
         folder = out / f"{name}{suffix}_{part}"
         (folder / "images").mkdir(parents=True, exist_ok=True)
         records = []
+        missing = [page for page in chunk if not page.image.exists()]
+        if missing:  # e.g. a device pack that leaves out the held-out pages' images
+            print(f"{folder}: {len(missing)} of {len(chunk)} pages skipped, image missing (first: {missing[0].image})")
         for page in chunk:
+            if not page.image.exists():
+                continue
             gray = cv2.cvtColor(read_rgb(page.image), cv2.COLOR_RGB2GRAY)
             for key, box, text in regions(page, gray):
                 crop = cut(gray, box, pad)

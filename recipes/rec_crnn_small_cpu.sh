@@ -12,10 +12,11 @@ crops=${CROPS:-runs/real-crops}
 [ -f "$crops/funsd_train_lines_train/manifest.jsonl" ] || python recipes/prepare_real_crops.py --out "$crops"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=PASSIVE
 if [ "${LINES:-0}" = 1 ]; then
-  mix=(--data synth:preset=mixed,fonts=all,weight=0.6
+  # SROIE at 0.1 (was 0.15 until crnn_fast stage 4): its all-caps lines taught "Total" → "TOTAL".
+  mix=(--data synth:preset=mixed,fonts=all,weight=0.65
        --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15"
        --data "manifest:$crops/funsd_train_lines_train/manifest.jsonl,weight=0.1"
-       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15")
+       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.1")
 else
   mix=(--data synth:preset=mixed,fonts=all,weight=0.7
        --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15"

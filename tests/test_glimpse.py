@@ -394,11 +394,57 @@ def test_dram_trains_two_steps_on_digit_strings(mnist_dir: Path, tmp_path: Path)
             "--no-progress",
             "--glimpses",
             "1",
+            "--model-option",
+            "hidden=32",
+            "--model-option",
+            "glimpse_channels=[8, 8]",
         ],
     )
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "dram" / "export" / "config.json").read_text())
     assert config["arch"] == "dram" and config["model"]["max_length"] == 5
+    assert config["model"]["hidden"] == 32 and config["model"]["glimpse_channels"] == [8, 8]
+    scores = json.loads(
+        CliRunner()
+        .invoke(
+            app,
+            [
+                "eval",
+                "--model",
+                str(tmp_path / "dram" / "export"),
+                "--data",
+                str(mnist_dir),
+                "--limit",
+                "6",
+                "--json",
+                "--holdout",
+                str(N_VAL),
+            ],
+        )
+        .output
+    )
+    assert scores["count"] == 6 and 0.0 <= scores["cer"] and "cer" in scores
+
+
+def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(mnist_dir),
+            "--out",
+            str(tmp_path / "x"),
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--model-option",
+            "hidden",
+        ],
+    )
+    assert result.exit_code != 0 and "KEY=VALUE" in result.output
 
 
 def test_ram_refuses_string_tasks(mnist_dir: Path, tmp_path: Path) -> None:

@@ -130,3 +130,14 @@ def test_caps_only_fonts_are_not_offered_to_the_renderer() -> None:
     for font in select_fonts("all"):
         similarity = case_similarity(ImageFont.truetype(font.path, 64))
         assert similarity is None or similarity <= CAPS_ONLY_IOU, font.family
+
+
+def test_receipt_lines_are_not_all_capitals() -> None:
+    # All-capital receipt keywords taught the recogniser to read "Total" as "TOTAL".
+    sampler = TextSampler(mixture={"receipt": 1.0}, max_chars=40)
+    rng = np.random.default_rng(3)
+    lines = [sampler.sample(rng) for _ in range(300)]
+    lettered = [line for line in lines if sum(c.isalpha() for c in line) >= 3]
+    upper = sum(line == line.upper() for line in lettered) / len(lettered)
+    assert 0.4 < upper < 0.75
+    assert any(word in line for line in lettered for word in ("Total", "Cash", "Change", "Subtotal", "total"))

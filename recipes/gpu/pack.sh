@@ -51,18 +51,24 @@ words=/usr/share/dict/words; [ -f "$words" ] || words=/usr/share/dict/american-e
 [ -f "$words" ] && cp "$words" .gpu/words
 
 cp -r "$DATA/funsd_train" .gpu/data/
+cp -r "$DATA/mnist" .gpu/data/  # the glimpse tasks (train IDX files only)
 mkdir -p .gpu/data/sroie_dev/images
 cp "$DATA/sroie_dev/manifest.jsonl" .gpu/data/sroie_dev/
-"$PY" - "$DATA/sroie_dev/images" .gpu/data/sroie_dev/images <<'PY'
+# Only the training receipts' images (the last 30 are held out locally; prepare_real_crops skips pages
+# whose image is missing), gray JPEG at SROIE_Q: the pack must fit the device's 64 MiB with the tree.
+"$PY" - "$DATA/sroie_dev/manifest.jsonl" .gpu/data/sroie_dev/images "${SROIE_Q:-70}" <<'PY'
 import sys
 from pathlib import Path
 
 import cv2
 
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
-for path in sorted(src.glob("*.jpg")):
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)  # receipts are black on white: gray loses nothing
-    cv2.imwrite(str(dst / path.name), image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+from textlens.data.manifest import read_manifest
+
+manifest, dst, quality = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+pages = read_manifest(manifest)
+for page in pages[: len(pages) - 30]:
+    image = cv2.imread(str(page.image), cv2.IMREAD_GRAYSCALE)  # receipts are black on white: gray loses nothing
+    cv2.imwrite(str(dst / page.image.name), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
 PY
 tar czf .gpupack/gpu.tgz .gpu
 du -sh .whl .gpupack/gpu.tgz .gpu/fonts .gpu/data/*

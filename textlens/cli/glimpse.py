@@ -74,6 +74,14 @@ def train_glimpse(
     holdout: Annotated[int, typer.Option(help="Last MNIST training images kept as the validation split.")] = 5000,
     mc_samples: Annotated[int, typer.Option(help="Also report the error averaging N sampled paths.")] = 10,
     jitter: Annotated[int, typer.Option(help="mnist task: shift training digits by up to N pixels.")] = 0,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-option",
+            help="Override a builder argument, KEY=JSON (repeatable), e.g. --model-option scales=3 "
+            "--model-option hidden=512.",
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Data loader workers (default 0 on CPU).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the data streams and initialisation.")] = 0,
     name: Annotated[str | None, typer.Option(help="Name written in export/config.json (default: OUT's).")] = None,
@@ -104,6 +112,7 @@ def train_glimpse(
         holdout=holdout,
         mc_samples=mc_samples,
         jitter=jitter,
+        model=_model_options(model_option or []),
         workers=workers,
         seed=seed,
         name=name,
@@ -276,3 +285,17 @@ def sample(
     except TextlensError as exc:
         raise _fail(exc) from exc
     typer.echo(f"{output}: {label}")
+
+
+def _model_options(pairs: list[str]) -> dict[str, Any]:
+    """``["scales=3", "glimpse_channels=[16,32]"]`` → ``{"scales": 3, "glimpse_channels": [16, 32]}``."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--model-option")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value  # a bare word, e.g. cell=lstm
+    return options

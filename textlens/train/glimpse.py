@@ -28,6 +28,7 @@ from textlens.data.digits import TASKS, DigitTask, MnistSplits, SvhnTask, TaskSp
 from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError, ModelError
 from textlens.eval.classification import score_labels
+from textlens.eval.text import edit_distance
 from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model
@@ -254,12 +255,16 @@ def evaluate_task(
             tensor = torch.from_numpy(images).unsqueeze(1).float().div_(255.0).to(device)
             pairs.extend(zip(texts, predict_texts(model, tensor, samples), strict=True))
     scores = score_labels(pairs)
-    return {
+    result: dict[str, Any] = {
         "count": scores.count,
         "accuracy": round(scores.accuracy, 5),
         "error": round(scores.error, 5),
         "samples": samples,
     }
+    if task.spec.sequence:  # digit strings: also the character error rate (edits / truth digits)
+        truth_chars = sum(len(truth) for truth, _ in pairs)
+        result["cer"] = round(sum(edit_distance(truth, guess) for truth, guess in pairs) / max(truth_chars, 1), 5)
+    return result
 
 
 def _seed_everything(seed: int) -> None:

@@ -83,6 +83,8 @@ _TLDS = ("com", "org", "net", "co.uk", "de", "io", "edu", "gov", "my", "fr", "in
 _CURRENCY_PREFIX = ("$", "£", "€", "¥", "RM", "RM ", "USD ", "S$", "$ ")
 _CURRENCY_SUFFIX = (" €", "€", " EUR", " USD", " RM")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_RECEIPT_CASE = {"upper": 0.55, "title": 0.3, "lower": 0.15}
+_LETTER_WORD = re.compile(r"[A-Za-z]{2,}")  # words of letters; single letters ("x", "@ 3") stay as drawn
 _RECEIPT_WORDS = (
     "TOTAL",
     "SUBTOTAL",
@@ -359,7 +361,18 @@ class TextSampler:
         return " ".join(words) + _pick(rng, (".", ".", ".", "", "?", "!"))
 
     def _receipt(self, rng: np.random.Generator) -> str:
-        """A receipt line: item with quantity and price, a keyword with an amount, or an address-like line."""
+        """A receipt line: item with quantity and price, a keyword with an amount, or an address-like line.
+
+        Printed in capitals about half the time, else in title or lower case: all-capital keywords taught a
+        recogniser to read "Total" as "TOTAL" (crnn_fast up to stage 4).
+        """
+        line = self._receipt_line(rng)
+        style = _weighted(rng, _RECEIPT_CASE)
+        if style == "upper":
+            return line
+        return _LETTER_WORD.sub(lambda m: apply_case(m.group(0), style), line)
+
+    def _receipt_line(self, rng: np.random.Generator) -> str:
         kind = rng.random()
         if kind < 0.35:
             name = " ".join(self._word(rng).upper()[:10] for _ in range(int(rng.integers(1, 4))))
