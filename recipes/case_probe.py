@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from textlens.runtime.loading import load_recognizer
 
 FONTS = ["DejaVu Sans", "Liberation Serif", "Liberation Sans", "DejaVu Serif", "Roboto"]
-WORDS = (
+WORDS = (  # noqa: SIM905 (a sentence of words reads better than a list literal)
     "Date Customer Notebook Fountain pen Total due Thank you for your order Invoice Address Phone Amount "
     "Number Signature Payment Name Company Report Account Description Quantity Price Subtotal Balance Page "
     "Street City Country Reference Delivery Ship to Bill to Terms Order Item Discount Tax Receipt Cashier "
@@ -42,7 +42,7 @@ def render(text: str, font: str, pad: float) -> np.ndarray:
     face = ImageFont.truetype(font_path(font), 26)
     x0, y0, x1, y1 = face.getbbox(text)
     height = y1 - y0
-    margin = int(round(pad * height))
+    margin = round(pad * height)
     image = Image.new("L", (x1 - x0 + 12, height + 2 * margin), 255)
     ImageDraw.Draw(image).text((6 - x0, margin - y0), text, fill=20, font=face)
     return np.asarray(image.convert("RGB"))
