@@ -1,7 +1,8 @@
 """Measure a recogniser's capital bias: mixed-case phrases rendered clean in common fonts, cropped with growing
 vertical margins, read back. Reports, per margin, exact accuracy and the share read as more capitals than truth.
 
-usage: python recipes/case_probe.py [--model crnn_fast | FOLDER] [--phrases 300]
+usage: python recipes/case_probe.py [--model crnn_fast | FOLDER] [--phrases 300] [--trim-margin 0.15]
+(--trim-margin: crops go through textlens.runtime.crops.trim_rows_to_ink first, as the page pipeline does)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from textlens.runtime.crops import trim_rows_to_ink
 from textlens.runtime.loading import load_recognizer
 
 FONTS = ["DejaVu Sans", "Liberation Serif", "Liberation Sans", "DejaVu Serif", "Roboto"]
@@ -52,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default=None)
     parser.add_argument("--phrases", type=int, default=300)
+    parser.add_argument("--trim-margin", type=float, default=None)
     args = parser.parse_args()
     recognizer = load_recognizer(args.model, threads=1)
     rng = np.random.default_rng(0)
@@ -60,6 +63,8 @@ def main() -> None:
     rows = {}
     for pad in (0.05, 0.2, 0.4, 0.6):
         crops = [render(t, f, pad) for t, f in zip(texts, fonts, strict=True)]
+        if args.trim_margin is not None:
+            crops = [trim_rows_to_ink(c, margin=args.trim_margin) for c in crops]
         reads = [r.text for r in recognizer.recognize(crops)]
         exact = np.mean([r == t for r, t in zip(reads, texts, strict=True)])
         upper = np.mean(

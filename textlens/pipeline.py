@@ -15,6 +15,7 @@ import numpy as np
 
 from textlens.document import Document, Line, Page, Word, polygon_box
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
+from textlens.runtime.crops import trim_rows_to_ink
 
 ImageSource = str | Path | bytes | np.ndarray | Any
 
@@ -217,6 +218,7 @@ class OCR:
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         orientation: bool = True,
         fit_boxes: bool = True,
+        trim_crops: bool = True,
     ) -> None:
         from textlens.runtime.loading import load_detector, load_recognizer
 
@@ -232,6 +234,7 @@ class OCR:
         self.min_confidence = min_confidence
         self.orientation = orientation
         self.fit_boxes = fit_boxes
+        self.trim_crops = trim_crops
 
     def read(self, source: ImageSource) -> Document:
         """Read every page of an image or PDF (path, bytes, numpy array or PIL image)."""
@@ -339,9 +342,12 @@ class OCR:
             crop, quad = crop_quad(image, det.polygon)
             crops.append(crop)
             quads.append(quad)
-        results = list(self.recognizer.recognize(crops)) if crops else []
+        # The recogniser reads a crop trimmed to its ink rows (loose frames turn lower case into capitals);
+        # boxes and word cuts keep the detected quad (trimming rows leaves the x axis as it is).
+        reads = [trim_rows_to_ink(c) for c in crops] if self.trim_crops else crops
+        results = list(self.recognizer.recognize(reads)) if reads else []
         if self.orientation:
-            for i in self._upside_down(crops, results):
+            for i in self._upside_down(reads, results):
                 quads[i] = np.roll(quads[i], 2, axis=0)  # the crop's top-left is the region's bottom-right
         keep = self._kept_regions(detections, results, crops)
         regions = [

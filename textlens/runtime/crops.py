@@ -44,6 +44,10 @@ class CropSpec:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+TRIM_MIN_HEIGHT = 8  # pixels: smaller crops have no margin worth trimming
+TRIM_MIN_CONTRAST = 12.0  # grey-level standard deviation below which a crop shows no clear ink
+
+
 def target_width(shape: tuple[int, ...], spec: CropSpec) -> int:
     """The width a crop of ``shape`` is resized to: aspect kept, rounded up to the width multiple."""
     h, w = shape[0], shape[1]
@@ -131,3 +135,34 @@ def width_buckets(
     if current:
         batches.append(current)
     return batches
+
+
+def trim_rows_to_ink(crop: np.ndarray, margin: float = 0.15, min_row_share: float = 0.03) -> np.ndarray:
+    """``crop`` (H×W[×C] uint8) cut down to its rows of ink plus ``margin`` × the ink height above and below.
+
+    Detectors frame lines loosely, and the recognisers read lower case as capitals in loose frames
+    (``recipes/case_probe.py``, bundled crnn_fast, 300 clean phrases: 95.7 % exact at a margin of 0.05 text
+    heights, 74 / 64 / 56 % at 0.2 / 0.4 / 0.6; trimmed to 0.15 first: 76 / 80 / 80 %). A margin of 0.05
+    fixed the probe (94 %) but cost real pages (held-out SROIE line e2e 0.681 → 0.632); 0.15 left them as
+    they were (FUNSD word e2e 0.773 → 0.772, page CER 10.7 → 10.6 %; SROIE e2e 0.681 → 0.682). Ink is the
+    Otsu minority; a row counts when it holds at least ``min_row_share`` of the fullest row's ink. Crops
+    without clear ink (flat, or ink everywhere) and crops that would lose less than 15 % of their height
+    are returned unchanged.
+    """
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+    height = gray.shape[0]
+    if height < TRIM_MIN_HEIGHT or gray.shape[1] < 2 or float(gray.std()) < TRIM_MIN_CONTRAST:
+        return crop
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if ink.mean() > 0.5:  # light text on a dark ground: the text is the minority class
+        ink = 1 - ink
+    rows = ink.sum(axis=1)
+    inked = np.flatnonzero(rows >= max(min_row_share * rows.max(), 1))
+    if inked.size == 0:
+        return crop
+    top, bottom = int(inked[0]), int(inked[-1]) + 1
+    pad = round(margin * (bottom - top))
+    top, bottom = max(top - pad, 0), min(bottom + pad, height)
+    if bottom - top > 0.85 * height:
+        return crop
+    return crop[top:bottom]
