@@ -6,6 +6,7 @@ import gzip
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -426,45 +427,19 @@ def test_dram_trains_two_steps_on_digit_strings(mnist_dir: Path, tmp_path: Path)
     assert scores["count"] == 6 and "cer" in scores and scores["cer"] >= 0.0
 
 
+def _one_step_run(mnist_dir: Path, out: Path, *extra: str) -> Any:
+    """``textlens glimpse train`` for one step on the fake digits, with ``extra`` options."""
+    args = ["train", "--data", str(mnist_dir), "--out", str(out), "--steps", "1", "--device", "cpu", "--no-progress"]
+    return CliRunner().invoke(app, [*args, *extra])
+
+
 def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "--data",
-            str(mnist_dir),
-            "--out",
-            str(tmp_path / "x"),
-            "--steps",
-            "1",
-            "--device",
-            "cpu",
-            "--no-progress",
-            "--model-option",
-            "hidden",
-        ],
-    )
+    result = _one_step_run(mnist_dir, tmp_path / "x", "--model-option", "hidden")
     assert result.exit_code != 0 and "KEY=VALUE" in result.output
 
 
 def test_ram_refuses_string_tasks(mnist_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "--task",
-            "multidigit",
-            "--data",
-            str(mnist_dir),
-            "--out",
-            str(tmp_path / "x"),
-            "--steps",
-            "1",
-            "--device",
-            "cpu",
-            "--no-progress",
-        ],
-    )
+    result = _one_step_run(mnist_dir, tmp_path / "x", "--task", "multidigit")
     assert result.exit_code == 1 and "dram" in result.output
 
 
