@@ -15,7 +15,7 @@ import numpy as np
 
 from textlens.document import Document, Line, Page, Word, polygon_box
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
-from textlens.runtime.crops import trim_rows_to_ink
+from textlens.runtime.crops import ink_mask, trim_rows_to_ink
 
 ImageSource = str | Path | bytes | np.ndarray | Any
 
@@ -103,10 +103,7 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
     patch = gray[y0:y1, x0:x1]
     if patch.size < 16 or float(patch.std()) < INK_MIN_CONTRAST:
         return word
-    _, ink = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if ink.mean() > 127:  # light text on a dark ground: the text is the minority class
-        ink = 255 - ink
-    points = cv2.findNonZero(ink)
+    points = cv2.findNonZero(ink_mask(patch))
     if points is None:
         return word
     bx, by, bw, bh = cv2.boundingRect(points)

@@ -137,6 +137,12 @@ def width_buckets(
     return batches
 
 
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """1 where a grey patch has ink, else 0: the Otsu class in the minority (dark or light text alike)."""
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return 1 - ink if ink.mean() > 0.5 else ink
+
+
 def trim_rows_to_ink(crop: np.ndarray, margin: float = 0.15, min_row_share: float = 0.03) -> np.ndarray:
     """``crop`` (H×W[×C] uint8) cut down to its rows of ink plus ``margin`` × the ink height above and below.
 
@@ -153,10 +159,7 @@ def trim_rows_to_ink(crop: np.ndarray, margin: float = 0.15, min_row_share: floa
     height = gray.shape[0]
     if height < TRIM_MIN_HEIGHT or gray.shape[1] < 2 or float(gray.std()) < TRIM_MIN_CONTRAST:
         return crop
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if ink.mean() > 0.5:  # light text on a dark ground: the text is the minority class
-        ink = 1 - ink
-    rows = ink.sum(axis=1)
+    rows = ink_mask(gray).sum(axis=1)
     inked = np.flatnonzero(rows >= max(min_row_share * rows.max(), 1))
     if inked.size == 0:
         return crop
