@@ -306,3 +306,59 @@ def test_cli_bundle_of_a_folder_without_weights_fails_clearly(tmp_path: Path) ->
     result = CliRunner().invoke(_cli(), ["bundle", "--checkpoint", str(tmp_path), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "config.json" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Weight averaging ("model soup")
+
+
+def _small_export(folder: Path, seed: int, hidden: int = 32) -> Path:
+    torch.manual_seed(seed)
+    model = create_model("crnn_small", hidden=hidden).eval()
+    save_weights(model, folder / "model.safetensors")
+    config = {**model_config(model, "crnn_small"), "model": {"hidden": hidden}}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_average_is_the_weighted_mean_of_every_parameter(tmp_path: Path) -> None:
+    from textlens.export import average_folders
+
+    a, b = _small_export(tmp_path / "a", 0), _small_export(tmp_path / "b", 1)
+    model_a, _ = load_model_folder(a)
+    model_b, _ = load_model_folder(b)
+    averaged, config = average_folders([a, b], [3, 1])
+    state_a, state_b = model_a.state_dict(), model_b.state_dict()
+    for key, value in averaged.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, 0.75 * state_a[key] + 0.25 * state_b[key], atol=1e-6), key
+    assert [s["weight"] for s in config["averaged_from"]] == [0.75, 0.25]
+    assert config["arch"] == "crnn_small" and config["averaged_from"][1]["source"] == str(b)
+    assert "training" not in config
+
+
+def test_average_refuses_models_of_other_shapes_or_too_few(tmp_path: Path) -> None:
+    from textlens.errors import ConfigError
+    from textlens.export import average_folders
+
+    a, wide = _small_export(tmp_path / "a", 0), _small_export(tmp_path / "wide", 1, hidden=48)
+    with pytest.raises(ConfigError, match="'model'") as caught:
+        average_folders([a, wide])
+    assert str(wide) in str(caught.value)
+    with pytest.raises(ConfigError, match="at least two"):
+        average_folders([a])
+    with pytest.raises(ConfigError, match="3 weights given for 2"):
+        average_folders([a, a], [1, 1, 1])
+
+
+def test_cli_average_writes_a_bundle_the_runtime_reads(tmp_path: Path) -> None:
+    a, b = _small_export(tmp_path / "a", 0), _small_export(tmp_path / "b", 1)
+    out = tmp_path / "weights" / "crnn_soup"
+    result = CliRunner().invoke(_cli(), ["average", str(a), str(b), "-o", str(out), "-w", "1", "-w", "1"])
+    assert result.exit_code == 0, result.output
+    assert "averaged 2 models" in result.output and "texts identical" in result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["name"] == "crnn_soup" and len(config["averaged_from"]) == 2
+    assert OnnxRecognizer(out).recognize([render_word("ok")])[0].confidence > 0
+    failed = CliRunner().invoke(_cli(), ["average", str(a), str(tmp_path / "none"), "-o", str(tmp_path / "x")])
+    assert failed.exit_code == 1 and "config.json" in failed.stderr and not (tmp_path / "x").exists()

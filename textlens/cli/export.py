@@ -80,13 +80,56 @@ def bundle_command(
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
 ) -> None:
     """Write a bundle folder (config.json, fp16 model.safetensors, model.onnx), checking ONNX/torch parity."""
-    from textlens.export.bundle import bundle, load_model_folder
+    from textlens.export.bundle import load_model_folder
 
     try:
         model, config = load_model_folder(checkpoint)
-        config["name"] = name or output.name
-        if default is not None:
-            config["default"] = default
+    except TextlensError as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_SOME_FAILED) from exc
+    _write_bundle(model, config, output, name, default, opset)
+
+
+@app.command("average")
+def average_command(
+    folders: Annotated[list[Path], typer.Argument(help="Model folders (bundles or trainer exports) to average.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")],
+    weight: Annotated[
+        list[float] | None, typer.Option("--weight", "-w", help="One weight per folder, in order (default: equal).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Model name (default: the output folder's name).")] = None,
+    default: Annotated[
+        bool | None, typer.Option("--default/--no-default", help="Mark as its family's default model.")
+    ] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+) -> None:
+    """Average the weights of models fine-tuned from one start (a "model soup") into a bundle folder.
+
+    The config (input, polarity, charset) is the first folder's. Evaluate the result before using it:
+    averaging helps models that share their starting weights and ruins unrelated ones.
+    """
+    from textlens.export.average import average_folders
+
+    try:
+        model, config = average_folders(folders, weight or None)
+    except TextlensError as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_SOME_FAILED) from exc
+    shares = ", ".join(f"{Path(a['source']).name or a['source']} {a['weight']:.2f}" for a in config["averaged_from"])
+    console.print(f"averaged {len(folders)} models ({shares})")
+    _write_bundle(model, config, output, name, default, opset)
+
+
+def _write_bundle(
+    model: Any, config: dict[str, Any], output: Path, name: str | None, default: bool | None, opset: int
+) -> None:
+    """Bundle ``model`` at ``output`` and report sizes and ONNX parity; exit 1 on an error or a mismatch."""
+    from textlens.export.bundle import bundle
+
+    config["name"] = name or output.name
+    if default is not None:
+        config["default"] = default
+    try:
         report = bundle(model, config, output, opset=opset)
     except TextlensError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)

@@ -1,0 +1,75 @@
+"""Weight averaging ("model soup", Wortsman et al. 2022): one model whose parameters are the mean of several.
+
+Models fine-tuned from the same starting weights (other data mixes, seeds or learning rates) usually sit
+in one basin of the loss, so the mean of their parameters is itself a good model, often better than each
+of them, at no extra inference cost. Averaging unrelated models (trained from different random starts)
+gives garbage; :func:`average_folders` only checks that the shapes agree, not the ancestry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textlens.errors import ConfigError, ModelError
+
+
+def average_folders(
+    folders: Sequence[str | Path], weights: Sequence[float] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The torch model whose parameters are the weighted mean of those in ``folders``, and its config.
+
+    Each folder holds config.json + model.safetensors (a bundle or a trainer's export). All must be the
+    same architecture with the same constructor options and charset. The config is the first folder's,
+    with ``"averaged_from"`` recording each source, its share and its ``"training"`` record (moved there
+    from the top level, which would otherwise describe the first source only). Integer buffers (batch-norm step
+    counters) are taken from the first model.
+    """
+    from textlens.export.bundle import load_model_folder
+
+    folders = [Path(f) for f in folders]
+    if len(folders) < 2:
+        raise ConfigError(f"averaging needs at least two model folders, got {len(folders)}")
+    weights = [1.0] * len(folders) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(folders):
+        raise ConfigError(f"{len(weights)} weights given for {len(folders)} model folders")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ConfigError(f"averaging weights must be non-negative with a positive sum, got {weights}")
+
+    model, config = load_model_folder(folders[0])
+    states, trainings = [model.state_dict()], [config.get("training")]
+    for folder in folders[1:]:
+        other, other_config = load_model_folder(folder)
+        _check_compatible(config, other_config, folder)
+        trainings.append(other_config.get("training"))
+        state = other.state_dict()
+        wrong = [k for k, v in states[0].items() if k not in state or state[k].shape != v.shape]
+        if wrong or len(state) != len(states[0]):
+            raise ModelError(f"its tensors do not match the first model's (e.g. {wrong[:3]})", folder)
+        states.append(state)
+
+    total = sum(weights)
+    averaged = {}
+    for key, first in states[0].items():
+        if first.is_floating_point():
+            mean = sum(state[key].double() * w for state, w in zip(states, weights, strict=True)) / total
+            averaged[key] = mean.to(first.dtype)
+        else:
+            averaged[key] = first
+    model.load_state_dict(averaged)
+    config = {k: v for k, v in config.items() if k != "training"}
+    config["averaged_from"] = [
+        {"source": str(f), "weight": w / total, **({"training": t} if t else {})}
+        for f, w, t in zip(folders, weights, trainings, strict=True)
+    ]
+    return model.eval(), config
+
+
+def _check_compatible(first: dict[str, Any], other: dict[str, Any], folder: Path) -> None:
+    for key in ("arch", "model", "charset", "decoder"):
+        if first.get(key) != other.get(key):
+            raise ConfigError(
+                f"cannot average: its {key!r} ({other.get(key)!r}) differs from the first model's ({first.get(key)!r})",
+                folder,
+            )
