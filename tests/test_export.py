@@ -362,3 +362,19 @@ def test_cli_average_writes_a_bundle_the_runtime_reads(tmp_path: Path) -> None:
     assert OnnxRecognizer(out).recognize([render_word("ok")])[0].confidence > 0
     failed = CliRunner().invoke(_cli(), ["average", str(a), str(tmp_path / "none"), "-o", str(tmp_path / "x")])
     assert failed.exit_code == 1 and "config.json" in failed.stderr and not (tmp_path / "x").exists()
+
+
+def test_cli_average_takes_detector_exports_too(tmp_path: Path) -> None:
+    from textlens.export.detection import export_folder
+
+    exports = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = create_model("db_tiny").eval()
+        config = {"name": "db_tiny", "family": "detection", "arch": "db_tiny", "model": {}}
+        exports.append(str(export_folder(model, config, tmp_path / f"det{seed}" / "export")))
+    out = tmp_path / "weights" / "db_soup"
+    result = CliRunner().invoke(_cli(), ["average", *exports, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "averaged 2 models" in result.output and "probability-map difference" in result.output
+    assert json.loads((out / "config.json").read_text())["family"] == "detection"
