@@ -106,6 +106,33 @@ def test_a_gap_wider_than_a_word_box_is_high_splits_the_line() -> None:
     assert texts == ["AMOUNT", "ROUNDING ADJ", "S/PRICE", "TAX"]
 
 
+def test_sloping_lines_of_a_skewed_page_stay_apart() -> None:
+    # Three lines 30 px apart, each falling 8 px per word (about 9°): a line's union box grows taller
+    # than the line gap, so grouping by the whole line's box joined the rows; chaining word to word does not.
+    words = [
+        word(f"r{row}w{i}", 10 + 55 * i, 10 + 30 * row + 8 * i, 60 + 55 * i, 28 + 30 * row + 8 * i)
+        for row in range(3)
+        for i in range(6)
+    ]
+    lines = group_words_into_lines(words)
+    assert [ln.text for ln in lines] == [" ".join(f"r{row}w{i}" for i in range(6)) for row in range(3)]
+
+
+def test_receipt_columns_two_characters_apart_split() -> None:
+    # "AMOUNT  TAX" on a monospace receipt: a gap of 0.8 box heights is a column gap (SROIE's line truth).
+    words = [word("AMOUNT", 0, 0, 150, 40), word("TAX", 182, 0, 250, 40), word("GST", 0, 60, 70, 100)]
+    texts = sorted(line.text for block in layout_blocks(words) for line in block.lines)
+    assert texts == ["AMOUNT", "GST", "TAX"]
+
+
+def test_words_of_one_detected_region_are_never_split_at_a_gap() -> None:
+    words = [word("AMOUNT", 0, 0, 150, 40), word("TAX", 182, 0, 250, 40)]
+    one_region = [line.text for block in layout_blocks(words, regions=[0, 0]) for line in block.lines]
+    two_regions = [line.text for block in layout_blocks(words, regions=[0, 1]) for line in block.lines]
+    assert one_region == ["AMOUNT TAX"]
+    assert sorted(two_regions) == ["AMOUNT", "TAX"]
+
+
 def test_page_from_words_keeps_every_word_once() -> None:
     words = [
         word(f"w{i}", 10 + 40 * (i % 5), 10 + 25 * (i // 5), 45 + 40 * (i % 5), 30 + 25 * (i // 5)) for i in range(20)

@@ -278,7 +278,9 @@ class OCR:
             joined = [tuple(word for i in group for word in regions[i]) for group in _line_groups(detections)]
             lines = [Line(words=words) for words in joined if words]
             return Page.from_lines(lines, width=width, height=height, **meta)
-        return Page.from_words([w for words in regions for w in words], width=width, height=height, **meta)
+        words = [w for region in regions for w in region]
+        region_index = [i for i, region in enumerate(regions) for _ in region]
+        return Page.from_words(words, width=width, height=height, regions=region_index, **meta)
 
     def page_rotation(self, image: np.ndarray) -> tuple[int, list[Detection] | None]:
         """Clockwise degrees (0, 90, 180, 270) that turn the page's text upright, and the detections of the
