@@ -13,6 +13,14 @@ from textlens.errors import MissingWeights, TextlensError
 
 app = typer.Typer(help="Export trained models for the torch-free runtime.", no_args_is_help=True)
 
+# The options every command that writes a bundle takes.
+BundleOutput = Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")]
+BundleName = Annotated[str | None, typer.Option(help="Model name (default: the output folder's name).")]
+BundleDefault = Annotated[
+    bool | None, typer.Option("--default/--no-default", help="Mark as its family's default model.")
+]
+BundleOpset = Annotated[int, typer.Option(help="ONNX opset.")]
+
 # fp32 ONNX must match torch this closely (max abs logit difference) for a bundle to be accepted.
 PARITY_TOLERANCE = 1e-3
 
@@ -72,12 +80,10 @@ def onnx_command(
 @app.command("bundle")
 def bundle_command(
     checkpoint: Annotated[Path, typer.Option(help="Trainer's export folder.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")],
-    name: Annotated[str | None, typer.Option(help="Model name (default: the output folder's name).")] = None,
-    default: Annotated[
-        bool | None, typer.Option("--default/--no-default", help="Mark as its family's default model.")
-    ] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+    output: BundleOutput,
+    name: BundleName = None,
+    default: BundleDefault = None,
+    opset: BundleOpset = 17,
 ) -> None:
     """Write a bundle folder (config.json, fp16 model.safetensors, model.onnx), checking ONNX/torch parity."""
     from textlens.export.bundle import load_model_folder
@@ -93,15 +99,13 @@ def bundle_command(
 @app.command("average")
 def average_command(
     folders: Annotated[list[Path], typer.Argument(help="Model folders (bundles or trainer exports) to average.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Bundle folder to write.")],
+    output: BundleOutput,
     weight: Annotated[
         list[float] | None, typer.Option("--weight", "-w", help="One weight per folder, in order (default: equal).")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Model name (default: the output folder's name).")] = None,
-    default: Annotated[
-        bool | None, typer.Option("--default/--no-default", help="Mark as its family's default model.")
-    ] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 17,
+    name: BundleName = None,
+    default: BundleDefault = None,
+    opset: BundleOpset = 17,
 ) -> None:
     """Average the weights of models fine-tuned from one start (a "model soup") into a bundle folder.
 
