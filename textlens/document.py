@@ -234,11 +234,18 @@ class Page:
 
     @classmethod
     def from_words(
-        cls, words: Iterable[Word], width: int, height: int, regions: Sequence[int] | None = None, **meta: Any
+        cls,
+        words: Iterable[Word],
+        width: int,
+        height: int,
+        regions: Sequence[int] | None = None,
+        gap_factor: float = 1.0,
+        **meta: Any,
     ) -> Page:
         """Build a page from loose words, grouping them into lines and blocks in reading order
-        (``regions``: each word's detected region, see ``layout_blocks``)."""
-        return cls(width=width, height=height, blocks=tuple(layout_blocks(list(words), regions=regions)), **meta)
+        (``regions``, ``gap_factor``: see ``layout_blocks``)."""
+        blocks = layout_blocks(list(words), regions=regions, gap_factor=gap_factor)
+        return cls(width=width, height=height, blocks=tuple(blocks), **meta)
 
     @classmethod
     def from_lines(cls, lines: Iterable[Line], width: int, height: int, **meta: Any) -> Page:
@@ -341,8 +348,13 @@ def sort_lines(lines: Iterable[Line]) -> list[Line]:
     return [line for row in rows for line in sorted(row, key=lambda ln: ln.box[0] if ln.box else 0.0)]
 
 
+# Column gap for the pipeline's word boxes (ink + 0.1 height each side), in box heights: db_fast on SROIE
+# receipts 120-149, line detection F1 0.827 at 1.0, 0.843 at 0.6, 0.846 at 0.7, 0.836 at 0.85 (0-59: 0.782 → 0.788).
+WORD_BOX_GAP = 0.7
+
+
 def split_line_at_gaps(
-    line: Line, gap_factor: float = 0.7, together: Callable[[Word, Word], bool] | None = None
+    line: Line, gap_factor: float = 1.0, together: Callable[[Word, Word], bool] | None = None
 ) -> list[Line]:
     """Split a line where the horizontal gap between neighbouring words exceeds ``gap_factor`` × height,
     except between two words for which ``together(left, right)`` holds (one detected region's words: the
@@ -350,7 +362,8 @@ def split_line_at_gaps(
 
     Word spaces are well under one box height (a detector's boxes carry margins), table columns and a
     label's amount are wider. 1.0 (was 2.5) lifted db_fast's SROIE line detection F1 from 0.725 to 0.827
-    and left its FUNSD page CER unchanged; 0.7 lifted it to 0.846 (receipts 120-149; 0-59: 0.782 → 0.788):
+    and left its FUNSD page CER unchanged. Tight boxes (ground truth) need 1.0: a word space is up to 0.8 of
+    their height. The pipeline's word boxes carry 0.1-height margins, and it uses ``WORD_BOX_GAP`` (0.7):
     receipts set columns two or three monospace characters apart (docs/detection.md).
     """
     if len(line.words) < 2:
@@ -390,13 +403,15 @@ def layout_blocks(
     page_width: float | None = None,
     paragraph_gap: float = 1.2,
     regions: Sequence[int] | None = None,
+    gap_factor: float = 1.0,
 ) -> list[Block]:
     """Arrange loose words into blocks of lines in reading order.
 
     Columns (found from white gutters) are read left to right, each top to bottom; within a column,
     lines separated by a vertical gap above ``paragraph_gap`` × the line height start a new block.
     ``regions`` (one index per word) names the detected region each word was read from: a line is never
-    split at a gap between two words of one region.
+    split at a gap between two words of one region. Lines split at horizontal gaps over ``gap_factor`` box
+    heights (``split_line_at_gaps``).
     """
     if not words:
         return []
@@ -407,7 +422,7 @@ def layout_blocks(
         def together(left: Word, right: Word) -> bool:
             return region_of.get(id(left), -1) == region_of.get(id(right), -2)
 
-    lines = [part for line in group_words_into_lines(words) for part in split_line_at_gaps(line, together=together)]
+    lines = [part for line in group_words_into_lines(words) for part in split_line_at_gaps(line, gap_factor, together)]
     return layout_lines(lines, page_width, paragraph_gap)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from textlens.document import Document, Line, Page, Word, polygon_box
+from textlens.document import WORD_BOX_GAP, Document, Line, Page, Word, polygon_box
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
 from textlens.runtime.crops import ink_mask, trim_rows_to_ink
 
@@ -280,7 +280,7 @@ class OCR:
             return Page.from_lines(lines, width=width, height=height, **meta)
         words = [w for region in regions for w in region]
         region_index = [i for i, region in enumerate(regions) for _ in region]
-        return Page.from_words(words, width=width, height=height, regions=region_index, **meta)
+        return Page.from_words(words, width=width, height=height, regions=region_index, gap_factor=WORD_BOX_GAP, **meta)
 
     def page_rotation(self, image: np.ndarray) -> tuple[int, list[Detection] | None]:
         """Clockwise degrees (0, 90, 180, 270) that turn the page's text upright, and the detections of the
