@@ -11,7 +11,7 @@ set -euo pipefail
 out=$1 minutes=$2 steps=${3:-6000}; shift $(( $# < 3 ? $# : 3 ))
 DATA=${DATA:-../shared/data}
 FUNSD="$DATA/funsd_train/manifest.jsonl"
-export OMP_NUM_THREADS=${THREADS:-2} OMP_WAIT_POLICY=PASSIVE
+export OMP_NUM_THREADS=${THREADS:-2} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 exec python -m textlens train det --arch db_fast \
   --data synth-pages:kind=mixed,crops=2,weight=1 \
   --data "manifest:$FUNSD,start=0,stop=129,weight=1" \

@@ -77,6 +77,14 @@ def test_rec_json_has_exactly_the_documented_keys_and_values(crops: Path, monkey
     assert out["ms_per_item"] >= 0 and out["init_s"] >= 0
 
 
+def test_rec_start_and_limit_pick_a_slice(crops: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eval_cli, "load_recognizer", lambda name=None, **kw: ShadeReader())
+    out = _json(["rec", "-m", str(crops), "--start", "1", "--limit", "2", "--json"])
+    assert out["count"] == 2 and out["word_acc"] == 0.5  # "world" read "World", "42" right
+    result = runner.invoke(eval_cli.app, ["rec", "-m", str(crops), "--start", "4"])
+    assert result.exit_code == 1 and "no records after the first 4" in result.output
+
+
 def test_rec_table_errors_and_report(crops: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(eval_cli, "load_recognizer", lambda name=None, **kw: ShadeReader())
     result = runner.invoke(

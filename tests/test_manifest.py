@@ -35,6 +35,9 @@ def test_reads_crops_pages_and_labels(tmp_path: Path) -> None:
     assert page.words[2].extra == {"label": "answer"}
     assert label.kind == "label" and label.label == "7"
     assert len(read_manifest(path, limit=2)) == 2
+    assert [r.kind for r in read_manifest(path, start=1)] == ["page", "label"]
+    assert [r.kind for r in read_manifest(path, limit=1, start=1)] == ["page"]
+    assert read_manifest(path, start=5) == []
 
 
 @pytest.mark.parametrize(

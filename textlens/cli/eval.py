@@ -41,7 +41,8 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="JSONL manifest (paths relative to it).")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Score only the first N records.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Score at most N records.")]
+StartOpt = Annotated[int, typer.Option("--start", min=0, help="Skip the first N records (score a held-out tail).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 ErrorsOpt = Annotated[Path | None, typer.Option("--errors", help="Write every miss to this JSONL file.")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write report.md + report.html to this folder.")]
@@ -157,10 +158,10 @@ def _outputs(
         err.print(f"report written to {path} and {path.with_suffix('.html')}")
 
 
-def _records(manifest: Path, limit: int | None) -> list[ManifestRecord]:
-    records = read_manifest(manifest, limit)
+def _records(manifest: Path, limit: int | None, start: int = 0) -> list[ManifestRecord]:
+    records = read_manifest(manifest, limit, start)
     if not records:
-        raise AnnotationError("the manifest has no records", manifest)
+        raise AnnotationError(f"the manifest has no records{f' after the first {start}' if start else ''}", manifest)
     return records
 
 
@@ -169,6 +170,7 @@ def rec(
     manifest: ManifestOpt,
     model: Annotated[str | None, typer.Option("--model", help="Recogniser name or folder.")] = None,
     limit: LimitOpt = None,
+    start: StartOpt = 0,
     json_out: JsonOpt = False,
     errors: ErrorsOpt = None,
     report: ReportOpt = None,
@@ -177,7 +179,7 @@ def rec(
 ) -> None:
     """Recognition of cropped words or lines: accuracy, CER, 1-NED, speed."""
     with _failures():
-        records = _records(manifest, limit)
+        records = _records(manifest, limit, start)
         t0 = time.perf_counter()
         recognizer = load_recognizer(model, threads=threads) if threads else load_recognizer(model)
         init_s = time.perf_counter() - t0
@@ -208,6 +210,7 @@ def page(
     detector: Annotated[str | None, typer.Option("--detector", help="Detector name or folder.")] = None,
     recognizer: Annotated[str | None, typer.Option("--recognizer", help="Recogniser name or folder.")] = None,
     limit: LimitOpt = None,
+    start: StartOpt = 0,
     json_out: JsonOpt = False,
     errors: ErrorsOpt = None,
     report: ReportOpt = None,
@@ -218,7 +221,7 @@ def page(
     pred_level_ = _choice(pred_level, ("auto", "word", "line"), "--pred-level")
     iou_ = _choice(iou, ("box", "polygon"), "--iou")
     with _failures():
-        records = _records(manifest, limit)
+        records = _records(manifest, limit, start)
         t0 = time.perf_counter()
         reader = load_page_reader(detector, recognizer, threads)
         init_s = time.perf_counter() - t0
@@ -258,13 +261,14 @@ def digits(
     manifest: ManifestOpt,
     model: Annotated[str, typer.Option("--model", help="Classifier name or folder.")],
     limit: LimitOpt = None,
+    start: StartOpt = 0,
     json_out: JsonOpt = False,
     errors: ErrorsOpt = None,
     report: ReportOpt = None,
 ) -> None:
     """Digit or character classification: accuracy and error rate (a sequence must be right in full)."""
     with _failures():
-        records = _records(manifest, limit)
+        records = _records(manifest, limit, start)
         predict = load_classifier(model)
         with _progress(len(records), "classifying") as advance:
             result = evaluate_digits(predict, records, progress=advance)

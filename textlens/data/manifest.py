@@ -107,18 +107,21 @@ def parse_record(obj: Any, root: Path, where: str) -> ManifestRecord:
     raise AnnotationError(f"{where}: a line needs 'text', 'words' or 'label'")
 
 
-def iter_manifest(path: str | Path, limit: int | None = None) -> Iterator[ManifestRecord]:
-    """Yield the records of a manifest in file order (at most ``limit``)."""
+def iter_manifest(path: str | Path, limit: int | None = None, start: int = 0) -> Iterator[ManifestRecord]:
+    """Yield the records of a manifest in file order, from record ``start`` (0-based), at most ``limit`` of them."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFound("manifest not found", path)
     root = path.parent
-    count = 0
+    count = skipped = 0
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if limit is not None and count >= limit:
                 return
             if not line.strip():
+                continue
+            if skipped < start:  # skipped records are not parsed: a held-out tail needs no look at the head
+                skipped += 1
                 continue
             where = f"{path}:{lineno}"
             try:
@@ -129,8 +132,8 @@ def iter_manifest(path: str | Path, limit: int | None = None) -> Iterator[Manife
             count += 1
 
 
-def read_manifest(path: str | Path, limit: int | None = None) -> list[ManifestRecord]:
-    return list(iter_manifest(path, limit))
+def read_manifest(path: str | Path, limit: int | None = None, start: int = 0) -> list[ManifestRecord]:
+    return list(iter_manifest(path, limit, start))
 
 
 def record_to_json(record: ManifestRecord, root: Path) -> dict[str, Any]:
