@@ -9,7 +9,7 @@ import pytest
 from textlens.data.samples import CropSample
 from textlens.data.synth import PRESET_NAMES, LineRenderer, generate, sample_rng
 from textlens.data.synth.fonts import FontInfo, family_split, select_fonts
-from textlens.data.synth.text import TextSampler
+from textlens.data.synth.text import TextSampler, apply_case
 from textlens.errors import ConfigError
 
 
@@ -141,3 +141,23 @@ def test_receipt_lines_are_not_all_capitals() -> None:
     upper = sum(line == line.upper() for line in lettered) / len(lettered)
     assert 0.4 < upper < 0.75
     assert any(word in line for line in lettered for word in ("Total", "Cash", "Change", "Subtotal", "total"))
+
+
+def test_receipt_lines_keep_currency_codes_in_capitals_beside_lower_case_words() -> None:
+    # Lines whose capitals always came with an all-capital line taught "Total due: EUR 40.30" → "TOTAL DUE: ...".
+    sampler = TextSampler(mixture={"receipt": 1.0}, max_chars=40)
+    rng = np.random.default_rng(5)
+    lines = [sampler.sample(rng) for _ in range(2000)]
+    words = [line.split() for line in lines if line != line.upper()]
+    assert not any(w in ("Rm", "rm", "Eur", "eur", "Usd", "usd", "Gst", "gst") for ws in words for w in ws)
+    assert any("RM" in ws or "EUR" in ws or "USD" in ws for ws in words)
+
+
+def test_mixed_case_draws_a_case_per_word() -> None:
+    rng = np.random.default_rng(0)
+    text = " ".join(["total"] * 40)
+    mixed = apply_case(text, "mixed", rng).split()
+    assert {"total", "Total", "TOTAL"} == set(mixed)
+    with pytest.raises(ValueError, match="rng"):
+        apply_case(text, "mixed")
+    assert apply_case("total due", "title") == "Total Due"

@@ -83,7 +83,11 @@ _TLDS = ("com", "org", "net", "co.uk", "de", "io", "edu", "gov", "my", "fr", "in
 _CURRENCY_PREFIX = ("$", "£", "€", "¥", "RM", "RM ", "USD ", "S$", "$ ")
 _CURRENCY_SUFFIX = (" €", "€", " EUR", " USD", " RM")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_RECEIPT_CASE = {"upper": 0.55, "title": 0.3, "lower": 0.15}
+# "mixed": every word its own case, as on invoices ("Total due: EUR 40.30"); without it a line's case was one
+# style throughout, and a recogniser learnt to read a whole line in capitals from one capital word in it.
+_RECEIPT_CASE = {"upper": 0.5, "title": 0.25, "lower": 0.1, "mixed": 0.15}
+# Written in capitals whatever the line's style: a title-case line still says "EUR", "RM", "GST", "SDN BHD".
+_ACRONYMS = frozenset({"EUR", "USD", "RM", "GST", "SST", "VAT", "ID", "SDN", "BHD", "PCS", "KG", "EA", "SR", "ZR"})
 _LETTER_WORD = re.compile(r"[A-Za-z]{2,}")  # words of letters; single letters ("x", "@ 3") stay as drawn
 _RECEIPT_WORDS = (
     "TOTAL",
@@ -152,7 +156,7 @@ _PUNCT_WRAPS = (
     ("-", ""),
 )
 
-CASES = ("keep", "lower", "title", "upper")
+CASES = ("keep", "lower", "title", "upper", "mixed")
 
 
 @lru_cache(maxsize=2)
@@ -176,7 +180,12 @@ def _weighted(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
     return keys[min(bisect_right(cum, rng.random() * cum[-1]), len(keys) - 1)]
 
 
-def apply_case(text: str, case: str) -> str:
+def apply_case(text: str, case: str, rng: np.random.Generator | None = None) -> str:
+    """``text`` in one of ``CASES``; ``mixed`` draws lower, title or upper for each word (needs ``rng``)."""
+    if case == "mixed":
+        if rng is None:
+            raise ValueError("the mixed case draws a case per word: pass rng")
+        return " ".join(apply_case(w, _pick(rng, ("lower", "title", "upper"))) for w in text.split(" "))
     if case == "lower":
         return text.lower()
     if case == "upper":
@@ -363,14 +372,18 @@ class TextSampler:
     def _receipt(self, rng: np.random.Generator) -> str:
         """A receipt line: item with quantity and price, a keyword with an amount, or an address-like line.
 
-        Printed in capitals about half the time, else in title or lower case: all-capital keywords taught a
-        recogniser to read "Total" as "TOTAL" (crnn_fast up to stage 4).
+        Printed in capitals about half the time, else in title, lower or per-word mixed case, acronyms and
+        currency codes kept in capitals: all-capital keywords taught a recogniser to read "Total" as "TOTAL"
+        (crnn_fast up to stage 4), and lines whose only capitals came with an all-capital line taught it to read
+        "Total due: EUR 40.30" as "TOTAL DUE: EUR 40.30" (stage 5).
         """
         line = self._receipt_line(rng)
         style = _weighted(rng, _RECEIPT_CASE)
         if style == "upper":
             return line
-        return _LETTER_WORD.sub(lambda m: apply_case(m.group(0), style), line)
+        return _LETTER_WORD.sub(
+            lambda m: m.group(0) if m.group(0) in _ACRONYMS else apply_case(m.group(0), style, rng), line
+        )
 
     def _receipt_line(self, rng: np.random.Generator) -> str:
         kind = rng.random()
@@ -418,7 +431,7 @@ class TextSampler:
             name = source or _weighted(rng, self.mixture)
             text = self.SOURCES[name](self, rng)
             if name in self.WORDLIKE:
-                text = apply_case(text, _weighted(rng, self.case_mix))
+                text = apply_case(text, _weighted(rng, self.case_mix), rng)
             text = " ".join("".join(c for c in text if c in allowed_set).split())
             if len(text) > self.max_chars:
                 text = self._trim(text, rng)
