@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from textlens.models.detection.geometry import order_points, polygon_area
-from textlens.models.detection.postprocess import db_postprocess, east_postprocess, nms_quads
+from textlens.models.detection.postprocess import db_postprocess, east_postprocess, merge_line_fragments, nms_quads
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.models.registry import create_model, get_spec, list_models
 from textlens.models.serialization import load_weights, save_weights
+from textlens.runtime.base import Detection
 
 DETECTORS = list_models("detection")
 RECTS = [(20, 30, 120, 44), (150, 100, 190, 110), (30, 150, 230, 190), (40, 220, 70, 229)]
@@ -164,6 +165,41 @@ def test_db_postprocess_maps_boxes_back_to_page_scale_and_drops_weak_regions() -
     assert len(found) == 1
     x0, y0, x1, y1 = found[0].box
     assert 80 < x0 < 100 and 290 < x1 < 320 and 60 < y0 < 80 and 90 < y1 < 110
+
+
+def test_fragments_of_one_run_of_text_are_joined_and_separate_words_are_not() -> None:
+    def region(x0: float, y0: float, x1: float, y1: float, score: float = 0.9) -> Detection:
+        return Detection(polygon=rect_quad(x0, y0, x1, y1), score=score)
+
+    pieces = [
+        region(10, 100, 170, 130, 0.8),  # "Customer: A" …
+        region(160, 101, 300, 131, 0.7),  # … "Ada Lovelace": the kernel broke inside "Ada" (overlap 10 px)
+        region(310, 100, 380, 130),  # the next word, touching nothing: kept apart
+        region(10, 140, 170, 170),  # the line below: overlaps the first along x only
+    ]
+    out = sorted(merge_line_fragments(pieces, 0.25), key=lambda d: d.box)
+    assert len(out) == 3
+    joined = next(d for d in out if d.box[2] > 290 and d.box[0] < 20)
+    np.testing.assert_allclose(joined.box, (10, 100, 300, 131), atol=1.0)
+    assert joined.score == 0.7
+    # An overlap under the threshold (5 px of a 30 px line) is not a broken kernel.
+    assert len(merge_line_fragments([region(0, 0, 100, 30), region(95, 0, 200, 30)], 0.25)) == 2
+    # Tilted regions are left alone: their axis-aligned extents do not describe a line.
+    tilted = cv2.boxPoints(((100.0, 100.0), (160.0, 30.0), 40.0)).astype(np.float32)
+    shifted = tilted + np.float32([40, 30])
+    tilted_pieces = [Detection(order_points(tilted), 0.9), Detection(order_points(shifted), 0.9)]
+    assert len(merge_line_fragments(tilted_pieces, 0.25)) == 2
+
+
+def test_db_postprocess_joins_a_broken_kernel_only_when_asked() -> None:
+    prob = np.zeros((100, 300), np.float32)
+    prob[40:52, 20:140] = 0.9
+    prob[41:52, 141:260] = 0.9  # one pixel column of background splits the line's kernel
+    assert len(db_postprocess(prob)) == 2
+    found = db_postprocess(prob, merge_overlap=0.25)
+    assert len(found) == 1
+    x0, _, x1, _ = found[0].box
+    assert x0 < 20 and x1 > 259
 
 
 def test_polygons_are_clockwise_from_top_left() -> None:

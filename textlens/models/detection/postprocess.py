@@ -25,6 +25,7 @@ DEFAULT_DB = {
     "shrink_ratio": 0.4,
     "unclip_mode": "exact",
     "max_candidates": 3000,
+    "merge_overlap": 0.0,
 }
 DEFAULT_EAST = {"score_thresh": 0.8, "nms_thresh": 0.2, "box_thresh": 0.1, "min_size": 3}
 
@@ -82,12 +83,15 @@ def db_postprocess(
     shrink_ratio: float = 0.4,
     unclip_mode: str = "exact",
     max_candidates: int = 3000,
+    merge_overlap: float = 0.0,
 ) -> list[Detection]:
     """Word quads from a DB probability map (H×W, values in [0, 1]).
 
     Threshold at ``thresh``; each contour's minimum-area rectangle is kept when its short side is at least
     ``min_size`` model pixels and the mean probability inside the contour is at least ``box_thresh``;
-    it is then unclipped back to the word's size and mapped to the page.
+    it is then unclipped back to the word's size and mapped to the page. With ``merge_overlap`` > 0,
+    regions of one text line that overlap along it by more than that many box heights are joined
+    (see :func:`merge_line_fragments`).
     """
     prob = np.asarray(prob, np.float32)
     if prob.ndim == 3:
@@ -115,7 +119,67 @@ def db_postprocess(
         if min(w, h) < min_size:
             continue
         detections.append(Detection(polygon=to_page(quad, scale, size), score=score))
+    if merge_overlap > 0:
+        detections = merge_line_fragments(detections, merge_overlap)
     return sort_reading(detections)
+
+
+def merge_line_fragments(detections: Sequence[Detection], min_overlap: float) -> list[Detection]:
+    """Join regions that are pieces of one run of text: same line (vertical overlap ≥ 70 % of the lower
+    box) and overlapping along it by ≥ ``min_overlap`` × the lower box height.
+
+    Exact unclipping restores separate words to boxes that at most touch, so an overlap that deep means
+    the kernel broke inside a word (a model that learnt line-level regions does this on widely spaced
+    print); reading the halves separately cuts the word in two. The joined region is the minimum-area
+    rectangle of both, scored by the lower score.
+    """
+    quads = [np.asarray(d.polygon, np.float32) for d in detections]
+    parent = list(range(len(quads)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    # Sweep in order of left edge: a region can only overlap those that start before it ends.
+    order = sorted(range(len(quads)), key=lambda i: float(quads[i][:, 0].min()))
+    for rank, i in enumerate(order):
+        right = float(quads[i][:, 0].max())
+        for j in order[rank + 1 :]:
+            if float(quads[j][:, 0].min()) > right:
+                break
+            if _same_run(quads[i], quads[j], min_overlap):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(quads)):
+        groups.setdefault(root(i), []).append(i)
+    merged: list[Detection] = []
+    for members in groups.values():
+        if len(members) == 1:
+            merged.append(detections[members[0]])
+            continue
+        points = np.concatenate([quads[i] for i in members])
+        quad = order_points(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32))
+        merged.append(Detection(polygon=quad, score=min(float(detections[i].score) for i in members)))
+    return merged
+
+
+def _is_level(quad: np.ndarray, max_degrees: float = 10.0) -> bool:
+    dx, dy = quad[1] - quad[0]
+    return abs(math.degrees(math.atan2(dy, dx))) <= max_degrees
+
+
+def _same_run(a: np.ndarray, b: np.ndarray, min_overlap: float) -> bool:
+    # Axis-aligned extents describe a line only when it is near horizontal; tilted regions are left alone.
+    if not (_is_level(a) and _is_level(b)):
+        return False
+    (ax0, ay0), (ax1, ay1) = a.min(axis=0), a.max(axis=0)
+    (bx0, by0), (bx1, by1) = b.min(axis=0), b.max(axis=0)
+    height = min(ay1 - ay0, by1 - by0)
+    if height <= 0 or min(ay1, by1) - max(ay0, by0) < 0.7 * height:
+        return False
+    return min(ax1, bx1) - max(ax0, bx0) >= min_overlap * height
 
 
 def sort_reading(detections: Sequence[Detection]) -> list[Detection]:
