@@ -327,9 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(rows, meta)
     atomic_write_text(stem.with_suffix(".md"), text)
     atomic_write_text(stem.with_suffix(".json"), json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
-    chart(rows, stem.with_suffix(".png"))
+    written = [".md", ".json"]
+    try:
+        chart(rows, stem.with_suffix(".png"))
+        written.append(".png")
+    except ImportError as exc:  # matplotlib comes with the `bench` extra; the tables do not need it
+        print(f"chart skipped ({exc}); install textlens[bench] for it", file=sys.stderr)
     print(text)
-    print(f"written: {stem}.md, .json, .png", file=sys.stderr)
+    print(f"written: {stem}{', '.join(written)}", file=sys.stderr)
     return 0
 
 
