@@ -302,6 +302,29 @@ def test_cli_bundle_takes_a_detector_export_too(tmp_path: Path) -> None:
     assert isinstance(OnnxDetector(out, bundled, threads=1).detect(page), list)
 
 
+def test_cli_bundle_takes_another_checkpoint_of_the_run_with_the_exports_config(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    export = _small_export(tmp_path / "runs" / "x" / "export", seed=0)
+    torch.manual_seed(1)
+    later = create_model("crnn_small", hidden=32).eval()
+    # A Lightning checkpoint names the module's parameters under the system's attribute "model".
+    ckpt = tmp_path / "runs" / "x" / "last.ckpt"
+    torch.save({"state_dict": {f"model.{k}": v for k, v in later.state_dict().items()}}, ckpt)
+    out = tmp_path / "weights" / "crnn_last"
+    args = ["bundle", "--checkpoint", str(export), "--weights", str(ckpt), "-o", str(out)]
+    result = CliRunner().invoke(_cli(), args)
+    assert result.exit_code == 0, result.output
+    bundled = load_file(str(out / "model.safetensors"))
+    for key, value in later.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(bundled[key].float(), value, atol=2e-3, rtol=2e-3)
+    missing = CliRunner().invoke(
+        _cli(), ["bundle", "--checkpoint", str(export), "--weights", str(ckpt.with_name("none.ckpt")), "-o", str(out)]
+    )
+    assert missing.exit_code == 1 and "none.ckpt" in missing.stderr
+
+
 def test_cli_bundle_of_a_folder_without_weights_fails_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(_cli(), ["bundle", "--checkpoint", str(tmp_path), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1

@@ -81,6 +81,10 @@ def onnx_command(
 def bundle_command(
     checkpoint: Annotated[Path, typer.Option(help="Trainer's export folder.")],
     output: BundleOutput,
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="Other weights of the same model, e.g. runs/NAME/last.ckpt (default: the folder's)."),
+    ] = None,
     name: BundleName = None,
     default: BundleDefault = None,
     opset: BundleOpset = 17,
@@ -89,7 +93,7 @@ def bundle_command(
     from textlens.export.bundle import load_model_folder
 
     try:
-        model, config = load_model_folder(checkpoint)
+        model, config = load_model_folder(checkpoint, weights)
     except TextlensError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_SOME_FAILED) from exc

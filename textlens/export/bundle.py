@@ -127,16 +127,22 @@ def _swap(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_model_folder(folder: str | Path) -> tuple[Any, dict[str, Any]]:
-    """The torch model of a bundle-style folder (config.json + model.safetensors), e.g. a trainer's export."""
+def load_model_folder(folder: str | Path, weights: str | Path | None = None) -> tuple[Any, dict[str, Any]]:
+    """The torch model of a bundle-style folder (config.json + model.safetensors), e.g. a trainer's export.
+
+    ``weights`` (a ``.safetensors`` or a trainer checkpoint such as ``runs/NAME/last.ckpt``) replaces the
+    folder's own weights: the export holds the best validation step, and other steps of the same run are
+    worth measuring too.
+    """
     from textlens.models.registry import create_model
 
     folder = Path(folder)
-    config_path, weights = folder / "config.json", folder / "model.safetensors"
+    config_path = folder / "config.json"
+    weights = folder / "model.safetensors" if weights is None else Path(weights)
     if not config_path.is_file():
         raise MissingWeights("no config.json in the model folder", folder)
     if not weights.is_file():
-        raise MissingWeights("no model.safetensors in the model folder", folder)
+        raise MissingWeights("weights file not found", weights)
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
