@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.peers import textlens_engine
 from bench.peers.textlens_engine import version
 from textlens.errors import ModelError
 from textlens.eval.layout import PredWord
-from textlens.eval.runners import document_lines
 
 NAME = "textlens-db_fast"
 CONFIG = "textlens {version}, bundled db_fast detector + default recogniser (onnxruntime)"
@@ -36,8 +36,4 @@ def recognizer(kind: str, threads: int | None) -> Any:
 
 
 def page_reader(threads: int | None) -> Callable[[np.ndarray], list[PredWord]]:
-    from textlens.document import Document
-    from textlens.pipeline import OCR
-
-    ocr = OCR(detector=DETECTOR, threads=threads)
-    return lambda image: document_lines(Document(pages=(ocr.read_page(image),)))
+    return textlens_engine.page_reader(threads, detector=DETECTOR)

@@ -37,9 +37,10 @@ def recognizer(kind: str, threads: int | None) -> Any:
     return load_recognizer(None, threads=threads)
 
 
-def page_reader(threads: int | None) -> Callable[[np.ndarray], list[PredWord]]:
+def page_reader(threads: int | None, detector: str | None = None) -> Callable[[np.ndarray], list[PredWord]]:
+    """The full pipeline; ``detector`` names another bundled detector than the default."""
     from textlens.document import Document
     from textlens.pipeline import OCR
 
-    ocr = OCR(threads=threads)
+    ocr = OCR(detector=detector, threads=threads)
     return lambda image: document_lines(Document(pages=(ocr.read_page(image),)))

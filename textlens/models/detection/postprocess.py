@@ -134,6 +134,9 @@ def merge_line_fragments(detections: Sequence[Detection], min_overlap: float) ->
     rectangle of both, scored by the lower score.
     """
     quads = [np.asarray(d.polygon, np.float32) for d in detections]
+    boxes = [d.box for d in detections]
+    # Axis-aligned extents describe a line only when it is near horizontal; tilted regions are left alone.
+    level = [_is_level(q) for q in quads]
     parent = list(range(len(quads)))
 
     def root(i: int) -> int:
@@ -143,13 +146,12 @@ def merge_line_fragments(detections: Sequence[Detection], min_overlap: float) ->
         return i
 
     # Sweep in order of left edge: a region can only overlap those that start before it ends.
-    order = sorted(range(len(quads)), key=lambda i: float(quads[i][:, 0].min()))
+    order = sorted(range(len(quads)), key=lambda i: boxes[i][0])
     for rank, i in enumerate(order):
-        right = float(quads[i][:, 0].max())
         for j in order[rank + 1 :]:
-            if float(quads[j][:, 0].min()) > right:
+            if boxes[j][0] > boxes[i][2]:
                 break
-            if _same_run(quads[i], quads[j], min_overlap):
+            if level[i] and level[j] and _same_run(boxes[i], boxes[j], min_overlap):
                 parent[root(j)] = root(i)
     groups: dict[int, list[int]] = {}
     for i in range(len(quads)):
@@ -170,16 +172,12 @@ def _is_level(quad: np.ndarray, max_degrees: float = 10.0) -> bool:
     return abs(math.degrees(math.atan2(dy, dx))) <= max_degrees
 
 
-def _same_run(a: np.ndarray, b: np.ndarray, min_overlap: float) -> bool:
-    # Axis-aligned extents describe a line only when it is near horizontal; tilted regions are left alone.
-    if not (_is_level(a) and _is_level(b)):
+def _same_run(a: tuple[float, ...], b: tuple[float, ...], min_overlap: float) -> bool:
+    """Boxes (x0, y0, x1, y1) on one line that overlap along it by ≥ ``min_overlap`` × the lower height."""
+    height = min(a[3] - a[1], b[3] - b[1])
+    if height <= 0 or min(a[3], b[3]) - max(a[1], b[1]) < 0.7 * height:
         return False
-    (ax0, ay0), (ax1, ay1) = a.min(axis=0), a.max(axis=0)
-    (bx0, by0), (bx1, by1) = b.min(axis=0), b.max(axis=0)
-    height = min(ay1 - ay0, by1 - by0)
-    if height <= 0 or min(ay1, by1) - max(ay0, by0) < 0.7 * height:
-        return False
-    return min(ax1, bx1) - max(ax0, bx0) >= min_overlap * height
+    return min(a[2], b[2]) - max(a[0], b[0]) >= min_overlap * height
 
 
 def sort_reading(detections: Sequence[Detection]) -> list[Detection]:
