@@ -63,3 +63,19 @@ def test_ink_lies_under_word_boxes() -> None:
 def test_unknown_page_kind_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown page kind"):
         PageRenderer("poster")
+
+
+def test_documents_show_short_tokens_standing_apart_at_line_starts() -> None:
+    """Invoice rows ("2 x Notebook  7.90") put one- and two-character tokens first on their line, apart."""
+    renderer = PageRenderer("document", seed=5)
+    leading_short = 0
+    for index in range(8):
+        lines: dict[int, list[tuple[str, tuple[float, float, float, float]]]] = {}
+        for word in renderer.sample_at(index).words:
+            lines.setdefault(word.extra["line"], []).append((word.text, word.box))
+        for words in lines.values():
+            (first, first_box), *rest = words
+            # a gap of more than half the token's height separates it from the next word of the line
+            if len(first) <= 2 and rest and rest[0][1][0] - first_box[2] > 0.5 * (first_box[3] - first_box[1]):
+                leading_short += 1
+    assert leading_short >= 5
