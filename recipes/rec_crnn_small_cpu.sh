@@ -4,7 +4,8 @@
 # Data: synthetic lines (all fonts, mixed preset) + word crops of FUNSD train pages 0-128 + line crops of
 # SROIE receipts 0-119 (recipes/prepare_real_crops.py); with LINES=1 also line crops of FUNSD pages 0-128.
 # Validation: FUNSD pages 129-148 (held out).
-# Usage: [LINES=1] recipes/rec_crnn_small_cpu.sh OUT MINUTES STEPS [extra textlens train rec options]
+# Usage: [LINES=1] [FRAME=ink] recipes/rec_crnn_small_cpu.sh OUT MINUTES STEPS [extra textlens train rec options]
+# FRAME=ink: real crops are reframed to their ink rows plus a random margin (frame=ink, see docs/recognition.md).
 # Options given after STEPS override the defaults below (the last value wins), e.g. a continuation run:
 #   recipes/rec_crnn_small_cpu.sh runs/crnn_small_ft1 130 7000 --finetune crnn_small --lr 8e-4 --seed 11
 set -euo pipefail
@@ -15,17 +16,19 @@ crops=${CROPS:-runs/real-crops}
 # with PASSIVE). Session 9, AVX2-only EPYC, crnn_fast LINES=1, fp32, 3-minute runs: 67.7 → 79.6 samples/s.
 # When the cores are shared (tests or a second run beside it), give OMP_WAIT_POLICY=PASSIVE: spinning
 # threads starve the other process.
+real=""
+[ "${FRAME:-box}" = ink ] && real=",frame=ink"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE}
 if [ "${LINES:-0}" = 1 ]; then
   # SROIE at 0.1 (was 0.15 until crnn_fast stage 4): its all-caps lines taught "Total" → "TOTAL".
   mix=(--data synth:preset=mixed,fonts=all,weight=0.65
-       --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15"
-       --data "manifest:$crops/funsd_train_lines_train/manifest.jsonl,weight=0.1"
-       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.1")
+       --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15$real"
+       --data "manifest:$crops/funsd_train_lines_train/manifest.jsonl,weight=0.1$real"
+       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.1$real")
 else
   mix=(--data synth:preset=mixed,fonts=all,weight=0.7
-       --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15"
-       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15")
+       --data "manifest:$crops/funsd_train_train/manifest.jsonl,weight=0.15$real"
+       --data "manifest:$crops/sroie_dev_train/manifest.jsonl,weight=0.15$real")
 fi
 exec python -m textlens train rec --arch crnn_small --batch 32 --lr 1.5e-3 --steps "$steps" --max-minutes "$minutes" \
   --precision auto --workers 1 --ema --val-every 1500 --no-progress --name crnn_small "${mix[@]}" \

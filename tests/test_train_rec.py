@@ -178,6 +178,31 @@ def test_reframing_a_real_crop_moves_its_margins_but_keeps_its_ink() -> None:
     assert reframe_crop(crop[:, :, 0], rng).ndim == 2
 
 
+def test_ink_framing_sets_margins_independent_of_the_crops_own_frame() -> None:
+    from textlens.train.sources import INK_MARGIN, reframe_to_ink
+
+    rng = np.random.default_rng(5)
+    for pad in (2, 20):  # a tight and a loose crop of the same 20-px-high ink band
+        crop = np.full((20 + 2 * pad, 90, 3), 240, np.uint8)
+        crop[pad : pad + 20, 5:85:4] = 20  # strokes: ink is the minority, as in text
+        for _ in range(30):
+            out = reframe_to_ink(crop, rng)
+            assert (out < 128).sum() == (crop < 128).sum()  # the ink is kept whole
+            assert round(20 * (1 + 2 * INK_MARGIN[0])) <= out.shape[0] <= round(20 * (1 + 2 * INK_MARGIN[1]))
+            assert tuple(out[0, 0]) == (240, 240, 240)
+    flat = np.full((30, 60), 200, np.uint8)
+    assert reframe_to_ink(flat, rng) is flat  # no ink: left as it is
+
+
+def test_frame_option_of_a_manifest_source(tmp_path: Path) -> None:
+    manifest = tmp_path / "crops.jsonl"
+    manifest.write_text("")
+    assert build_source(parse_source(f"manifest:{manifest},frame=ink"), Charset("ab")).frame == "ink"
+    assert build_source(parse_source(f"manifest:{manifest}"), Charset("ab")).frame == "box"
+    with pytest.raises(ConfigError, match="frame must be"):
+        build_source(parse_source(f"manifest:{manifest},frame=tight"), Charset("ab"))
+
+
 def test_schedule_warms_up_then_decays() -> None:
     factors = [lr_factor(s, 100, 0.1, "cosine") for s in range(100)]
     assert factors[0] < factors[5] < factors[9] == pytest.approx(1.0)

@@ -56,14 +56,15 @@ def prepare(
     rules: LabelRules,
     rng: np.random.Generator | None = None,
     augment: bool = False,
+    frame: str = "box",
 ) -> Prepared | None:
-    """A sample as (C×H×W array, cleaned text), or None when it cannot be learned."""
+    """A sample as (C×H×W array, cleaned text), or None when it cannot be learned (``frame``: see CropSource)."""
     text = rules.clean(sample.text)
     image = sample.image
     if not text or image.ndim < 2 or image.shape[0] < 2 or image.shape[1] < 2:
         return None
     if augment and rng is not None:
-        image = augment_crop(image, rng)
+        image = augment_crop(image, rng, frame)
     array = prepare_crop(image, spec)
     return (array, text) if rules.fits(text, array.shape[2]) else None
 
@@ -126,7 +127,7 @@ class TrainStream(IterableDataset):
         dropped = 0
         while True:
             k = int(rng.choice(len(streams), p=self.weights))
-            item = prepare(next(streams[k]), self.spec, self.rules, rng, self.sources[k].augment)
+            item = prepare(next(streams[k]), self.spec, self.rules, rng, self.sources[k].augment, self.sources[k].frame)
             if item is not None:
                 dropped = 0
                 yield item
