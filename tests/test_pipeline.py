@@ -304,3 +304,24 @@ def test_word_boxes_are_fitted_to_their_ink() -> None:
     assert fit_to_ink(gray, blank) == blank  # no ink: kept as it is
     rotated = Word(text="w", box=(30.0, 10.0, 150.0, 50.0), polygon=((30, 20), (150, 10), (150, 40), (30, 50)))
     assert fit_to_ink(gray, rotated) == rotated  # only axis-aligned words are fitted
+
+
+def test_lone_letters_are_cased_by_their_height_against_the_line() -> None:
+    from textlens.document import Word
+    from textlens.pipeline import settle_lone_letter_case
+
+    gray = np.full((60, 300), 255, np.uint8)
+    gray[10:40, 60:200:4] = 0  # "Notebook": strokes of cap height 30
+    gray[18:40, 20:40:4] = 0  # a letter 22 high: x-height, small
+    gray[10:40, 220:240:4] = 0  # a letter 30 high: a capital
+    words = [
+        Word(text="X", box=(15.0, 5.0, 45.0, 45.0)),
+        Word(text="Notebook", box=(55.0, 5.0, 205.0, 45.0)),
+        Word(text="o", box=(215.0, 5.0, 245.0, 45.0)),
+    ]
+    settled = settle_lone_letter_case(gray, [words[:2], words[2:]])
+    assert [w.text for region in settled for w in region] == ["x", "Notebook", "O"]
+    alone = settle_lone_letter_case(gray, [[words[0]]])  # no cap-height word beside it: left as read
+    assert alone[0][0].text == "X"
+    capitals = [words[0], Word(text="NOTEBOOK", box=words[1].box)]
+    assert settle_lone_letter_case(gray, [capitals])[0][0].text == "X"  # a line of capitals keeps its "X"

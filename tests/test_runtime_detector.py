@@ -112,3 +112,24 @@ def test_unknown_postprocessing_and_tiny_long_side_are_config_errors(folder: Pat
         OnnxDetector(folder, {**config, "postprocess": {"method": "magic"}})
     with pytest.raises(ConfigError):
         OnnxDetector(folder, config, long_side=8)
+
+
+def test_ink_fill_adds_back_only_the_ink_the_model_left_uncovered(folder: Path) -> None:
+    token = (30, 170, 44, 190)  # a lone short token, as "2" before "x Notebook"
+    image = page(300, 220, [*BARS, token])
+    strict = {"min_size": 16}  # the map's regions under 16 px a side are dropped, as a weak map drops "2"
+    without = OnnxDetector(folder, threads=1, **strict).detect(image)
+    assert len(without) == len(BARS)
+    found = OnnxDetector(folder, threads=1, ink_fill=True, **strict).detect(image)
+    assert len(found) == len(BARS) + 1  # the model's regions are not found twice
+    added = [d for d in found if d.box[1] > 160]
+    assert len(added) == 1
+    x0, y0, x1, y1 = added[0].box
+    assert x0 <= token[0] and y0 <= token[1] and x1 >= token[2] - 1 and y1 >= token[3] - 1
+    assert found == sorted(found, key=lambda d: (round(d.box[1]), d.box[0]))  # reading order kept
+
+
+def test_ink_fill_is_read_from_the_config(folder: Path) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    assert OnnxDetector(folder, {**config, "ink_fill": True}, threads=1).ink_fill
+    assert not OnnxDetector(folder, config, threads=1).ink_fill

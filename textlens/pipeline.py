@@ -120,6 +120,62 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
     return Word(text=word.text, box=box, confidence=word.confidence, polygon=poly)
 
 
+# Letters whose capital is the small letter drawn larger: alone, a crop cannot tell "x" from "X".
+CASE_BY_SIZE = frozenset("cosuvwxzCOSUVWXZ")
+_DESCENDING = frozenset("gjpqyQ(){}[]|/@$,;_")
+# Ink height, × the line's cap height, below which a lone letter is small: x-heights are 0.66-0.76 of the
+# cap height in common fonts; receipt fonts print a capital "X" a little under their digits' height, so
+# digits do not set the reference (held-out SROIE "1 X 7.00" read "x" with digits counted, at 0.85).
+LOWER_CASE_HEIGHT = 0.8
+
+
+def ink_height(gray: np.ndarray, box: tuple[float, float, float, float]) -> float | None:
+    """Height of the tallest unbroken band of ink rows inside ``box`` of the grey page (None without clear
+    ink): ink of the lines above and below that a loose box takes in is apart from the word's own band."""
+    height, width = gray.shape[:2]
+    x0, y0 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)
+    x1, y1 = min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
+    patch = gray[y0:y1, x0:x1]
+    if patch.size < 16 or float(patch.std()) < INK_MIN_CONTRAST:
+        return None
+    counts = ink_mask(patch).sum(axis=1)
+    inked = np.concatenate([[0], (counts >= max(0.1 * counts.max(), 1)).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(inked))  # band starts and ends, alternating
+    return float(np.max(edges[1::2] - edges[::2])) if edges.size else None
+
+
+def _cap_height_word(text: str) -> bool:
+    """Whether a word's ink spans exactly the cap height: a capital or ascender letter, no descender."""
+    return (
+        len(text) >= 2 and any(c.isupper() or c in "bdfhklt" for c in text) and not any(c in _DESCENDING for c in text)
+    )
+
+
+def settle_lone_letter_case(gray: np.ndarray, regions: list[list[Word]]) -> list[list[Word]]:
+    """Lone letters of CASE_BY_SIZE ("2 x Notebook") cased by their ink height against the cap height of
+    the words beside them on their line, as a reader does; without such words, or in a line written in
+    capitals, the reading stays."""
+    words = [w for region in regions for w in region]
+    out = []
+    for region in regions:
+        settled = []
+        for word in region:
+            if word.text in CASE_BY_SIZE and (height := ink_height(gray, word.box)):
+                middle = (word.box[1] + word.box[3]) / 2
+                line = [other for other in words if other is not word and other.box[1] <= middle <= other.box[3]]
+                letters = [c for other in line for c in other.text if c.isalpha()]
+                caps = [h for other in line if _cap_height_word(other.text) if (h := ink_height(gray, other.box))]
+                # In a line of capitals a lone letter is a capital too, however small the font draws it
+                # (receipts print "1 X 7.00 SR" with a low "X"; SROIE transcribes it "X").
+                if caps and not all(c.isupper() for c in letters):
+                    small = height < LOWER_CASE_HEIGHT * float(np.median(caps))
+                    text = word.text.lower() if small else word.text.upper()
+                    word = Word(text=text, box=word.box, confidence=word.confidence, polygon=word.polygon)
+            settled.append(word)
+        out.append(settled)
+    return out
+
+
 def _axis_aligned(polygon: Sequence[tuple[float, float]], tolerance: float = 0.02) -> bool:
     """Whether the top edge of a quad is horizontal within ``tolerance`` (rise over run)."""
     (ax, ay), (bx, by) = polygon[0], polygon[1]
@@ -353,9 +409,11 @@ class OCR:
             split_into_words(result, quad) if kept else []
             for result, quad, kept in zip(results, quads, keep, strict=True)
         ]
-        if self.fit_boxes and any(regions):
+        if any(regions):
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-            regions = [[fit_to_ink(gray, w) for w in words] for words in regions]
+            if self.fit_boxes:
+                regions = [[fit_to_ink(gray, w) for w in words] for words in regions]
+            regions = settle_lone_letter_case(gray, regions)
         return regions
 
     def _kept(self, confidence: float, width: float, height: float) -> bool:

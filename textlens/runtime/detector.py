@@ -6,6 +6,12 @@ aspect ratio, normalised ``(x/255 - mean)/std`` and zero-padded (the mean colour
 a multiple of ``input.multiple`` (32). The model's maps are post-processed (DB contours + unclip, or EAST
 RBOX + locality-aware NMS, after ``postprocess.method``) and mapped back to page pixels.
 
+With ``ink_fill`` (config key, or the keyword), ink the model left uncovered is added back: word-sized ink
+blobs of the classical detector (``textlens.runtime.classic``) less than ``INK_FILL_COVERED`` covered by the
+model's regions become regions of their own, for the recogniser's confidence filter to keep or drop. A map
+trained on prose gives lone one- and two-character tokens ("2 x" before an item) too little mass to pass
+its thresholds; their ink is plain to a binarisation.
+
 Very large pages (long side above twice the policy) are read in tiles, so small print is not shrunk away:
 the page is resized to a long side of ``2 × long_side``, cut into ``long_side`` squares overlapping by a
 quarter, each tile keeps the words whose centre lies in its core (the tile minus half the overlap on inner
@@ -15,6 +21,7 @@ sides), and duplicates are removed with NMS.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +38,7 @@ from textlens.models.detection.postprocess import (
     sort_reading,
 )
 from textlens.runtime.base import Detection
+from textlens.runtime.classic import MorphologyDetector
 from textlens.runtime.session import get_session
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -42,6 +50,9 @@ DEFAULT_INPUT = {
     "mean": list(IMAGENET_MEAN),
     "std": list(IMAGENET_STD),
 }
+INK_FILL_COVERED = 0.3  # share of an ink blob's box under model regions above which the blob is not added
+# Word-sized blobs: glyphs closer than 0.35 character heights join (a space is about 0.3-0.5 of them).
+INK_WORDS = MorphologyDetector(gap=0.35, line_gap=0.0, pad_x=0.1, pad_y=0.25)
 TILE_OVERLAP = 0.25
 TILE_NMS_IOU = 0.3
 
@@ -105,6 +116,7 @@ class OnnxDetector:
         threads: int | None = None,
         long_side: int | None = None,
         tile: bool = True,
+        ink_fill: bool | None = None,
         **postprocess: Any,
     ) -> None:
         self.folder = Path(folder)
@@ -127,6 +139,7 @@ class OnnxDetector:
         defaults = DEFAULT_DB if self.method == "db" else DEFAULT_EAST
         self.postprocess = {**defaults, **{k: v for k, v in options.items() if k in defaults}, **postprocess}
         self.tile = tile
+        self.ink_fill = bool(config.get("ink_fill", False)) if ink_fill is None else ink_fill
         self.session = get_session(self.folder / "model.onnx", threads)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -148,9 +161,11 @@ class OnnxDetector:
         image = as_rgb(image)
         height, width = image.shape[:2]
         if self.tile and max(height, width) > 2 * self.input["long_side"]:
-            return self._detect_tiled(image)
-        batch, scale = prepare_page(image, self.input)
-        return self._decode(self.maps(batch), scale, (width, height))
+            found = self._detect_tiled(image)
+        else:
+            batch, scale = prepare_page(image, self.input)
+            found = self._decode(self.maps(batch), scale, (width, height))
+        return sort_reading(found + uncovered_ink(image, found)) if self.ink_fill else found
 
     def _detect_tiled(self, image: np.ndarray) -> list[Detection]:
         height, width = image.shape[:2]
@@ -176,6 +191,21 @@ class OnnxDetector:
             return []
         keep = nms_quads(np.stack([d.polygon for d in found]), np.array([d.score for d in found]), TILE_NMS_IOU)
         return sort_reading([found[i] for i in keep])
+
+
+def uncovered_ink(image: np.ndarray, regions: Sequence[Detection]) -> list[Detection]:
+    """Word-sized ink blobs of ``image`` that ``regions`` cover less than ``INK_FILL_COVERED`` of."""
+    height, width = image.shape[:2]
+    covered = np.zeros((height, width), np.uint8)
+    for region in regions:
+        cv2.fillPoly(covered, [np.round(region.polygon).astype(np.int32)], 1)
+    added = []
+    for blob in INK_WORDS.detect(image):
+        x0, y0, x1, y1 = (round(v) for v in blob.box)
+        window = covered[y0:y1, x0:x1]
+        if window.size and float(window.mean()) < INK_FILL_COVERED:
+            added.append(blob)
+    return added
 
 
 def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
