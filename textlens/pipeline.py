@@ -88,6 +88,17 @@ def split_into_words(result: Recognition, quad: np.ndarray) -> list[Word]:
     return words
 
 
+def _pixel_box(gray: np.ndarray, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """``box`` widened to whole pixels and clipped to the image."""
+    height, width = gray.shape[:2]
+    x0, y0 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)
+    return x0, y0, min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
+
+
+def _has_ink(patch: np.ndarray) -> bool:
+    return patch.size >= 16 and float(patch.std()) >= INK_MIN_CONTRAST
+
+
 def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Word:
     """``word`` with its box shrunk to the ink inside it plus a margin of ``margin_fraction`` × its height.
 
@@ -97,11 +108,9 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
     """
     if word.polygon is not None and not _axis_aligned(word.polygon):
         return word
-    height, width = gray.shape[:2]
-    x0, y0 = max(int(np.floor(word.box[0])), 0), max(int(np.floor(word.box[1])), 0)
-    x1, y1 = min(int(np.ceil(word.box[2])), width), min(int(np.ceil(word.box[3])), height)
+    x0, y0, x1, y1 = _pixel_box(gray, word.box)
     patch = gray[y0:y1, x0:x1]
-    if patch.size < 16 or float(patch.std()) < INK_MIN_CONTRAST:
+    if not _has_ink(patch):
         return word
     points = cv2.findNonZero(ink_mask(patch))
     if points is None:
@@ -132,11 +141,9 @@ LOWER_CASE_HEIGHT = 0.8
 def ink_height(gray: np.ndarray, box: tuple[float, float, float, float]) -> float | None:
     """Height of the tallest unbroken band of ink rows inside ``box`` of the grey page (None without clear
     ink): ink of the lines above and below that a loose box takes in is apart from the word's own band."""
-    height, width = gray.shape[:2]
-    x0, y0 = max(int(np.floor(box[0])), 0), max(int(np.floor(box[1])), 0)
-    x1, y1 = min(int(np.ceil(box[2])), width), min(int(np.ceil(box[3])), height)
+    x0, y0, x1, y1 = _pixel_box(gray, box)
     patch = gray[y0:y1, x0:x1]
-    if patch.size < 16 or float(patch.std()) < INK_MIN_CONTRAST:
+    if not _has_ink(patch):
         return None
     counts = ink_mask(patch).sum(axis=1)
     inked = np.concatenate([[0], (counts >= max(0.1 * counts.max(), 1)).astype(np.int8), [0]])

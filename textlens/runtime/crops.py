@@ -143,6 +143,13 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     return 1 - ink if ink.mean() > 0.5 else ink
 
 
+def ink_row_span(gray: np.ndarray, min_row_share: float = 0.03) -> tuple[int, int] | None:
+    """(top, bottom) of a grey crop's ink rows (a row counts with ``min_row_share`` of the fullest row's ink)."""
+    rows = ink_mask(gray).sum(axis=1)
+    inked = np.flatnonzero(rows >= max(min_row_share * rows.max(), 1))
+    return (int(inked[0]), int(inked[-1]) + 1) if inked.size else None
+
+
 def trim_rows_to_ink(crop: np.ndarray, margin: float = 0.15, min_row_share: float = 0.03) -> np.ndarray:
     """``crop`` (H×W[×C] uint8) cut down to its rows of ink plus ``margin`` × the ink height above and below.
 
@@ -159,11 +166,10 @@ def trim_rows_to_ink(crop: np.ndarray, margin: float = 0.15, min_row_share: floa
     height = gray.shape[0]
     if height < TRIM_MIN_HEIGHT or gray.shape[1] < 2 or float(gray.std()) < TRIM_MIN_CONTRAST:
         return crop
-    rows = ink_mask(gray).sum(axis=1)
-    inked = np.flatnonzero(rows >= max(min_row_share * rows.max(), 1))
-    if inked.size == 0:
+    span = ink_row_span(gray, min_row_share)
+    if span is None:
         return crop
-    top, bottom = int(inked[0]), int(inked[-1]) + 1
+    top, bottom = span
     pad = round(margin * (bottom - top))
     top, bottom = max(top - pad, 0), min(bottom + pad, height)
     if bottom - top > 0.85 * height:

@@ -27,7 +27,7 @@ from textlens.data.charset import Charset
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import CropSample, WordAnnotation
 from textlens.errors import ConfigError
-from textlens.runtime.crops import border_pixels, ink_mask
+from textlens.runtime.crops import border_pixels, ink_row_span
 
 KINDS = ("synth", "manifest", "lmdb", "fake")
 
@@ -351,11 +351,10 @@ def reframe_to_ink(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gray = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
     if gray.shape[0] < 8 or float(gray.std()) < 8:
         return image
-    rows = ink_mask(gray).sum(axis=1)
-    inked = np.flatnonzero(rows >= max(0.03 * rows.max(), 1))
-    if inked.size == 0 or inked[-1] + 1 - inked[0] < 4:
+    span = ink_row_span(gray)
+    if span is None or span[1] - span[0] < 4:
         return image
-    out = image[int(inked[0]) : int(inked[-1]) + 1]
+    out = image[span[0] : span[1]]
     colour = [int(v) for v in np.median(border_pixels(image), axis=0)]
     height = out.shape[0]
     top, bottom = (round(float(m) * height) for m in rng.uniform(*INK_MARGIN, size=2))
