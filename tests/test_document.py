@@ -164,3 +164,15 @@ def test_lines_side_by_side_read_as_one_row_in_order() -> None:
     page = Page.from_lines(lines, width=400, height=100)
     assert [ln.text for ln in page.lines][1:] == ["2 x Book", "7.90", "1 x Pen", "24.50"]
     assert page.text.endswith("\n2 x Book 7.90\n1 x Pen 24.50")
+
+
+def test_a_line_of_words_read_turned_by_180_degrees_runs_right_to_left() -> None:
+    def turned(text: str, x0: float, x1: float) -> Word:
+        # Read upside down: the polygon starts at the text's own top-left, the page's bottom-right corner.
+        return Word(text=text, box=(x0, 10, x1, 20), polygon=((x1, 20), (x0, 20), (x0, 10), (x1, 10)))
+
+    words = [turned("2026", 0, 30), turned("March", 40, 80), turned("Date:", 90, 130)]
+    (block,) = layout_blocks(words)
+    assert block.lines[0].text == "Date: March 2026"
+    upright = [Word(text=t, box=(x, 10, x + 30, 20)) for t, x in (("Date:", 0), ("14", 40))]
+    assert layout_blocks(upright)[0].lines[0].text == "Date: 14"

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from textlens.errors import ConfigError, CorruptImage
-from textlens.runtime.base import Detector
-from textlens.runtime.detector import OnnxDetector, prepare_page
+from textlens.runtime.base import Detection, Detector
+from textlens.runtime.detector import OnnxDetector, prepare_page, uncovered_ink
 from textlens.runtime.loading import load_detector
 
 BARS = [(30, 40, 150, 60), (200, 40, 260, 60), (30, 120, 120, 150)]
@@ -115,7 +115,7 @@ def test_unknown_postprocessing_and_tiny_long_side_are_config_errors(folder: Pat
 
 
 def test_ink_fill_adds_back_only_the_ink_the_model_left_uncovered(folder: Path) -> None:
-    token = (30, 170, 44, 190)  # a lone short token, as "2" before "x Notebook"
+    token = (30, 172, 44, 186)  # a lone short token, as "2" before "x Notebook", of the bars' print size
     image = page(300, 220, [*BARS, token])
     strict = {"min_size": 16}  # the map's regions under 16 px a side are dropped, as a weak map drops "2"
     without = OnnxDetector(folder, threads=1, **strict).detect(image)
@@ -127,6 +127,19 @@ def test_ink_fill_adds_back_only_the_ink_the_model_left_uncovered(folder: Path) 
     x0, y0, x1, y1 = added[0].box
     assert x0 <= token[0] and y0 <= token[1] and x1 >= token[2] - 1 and y1 >= token[3] - 1
     assert found == sorted(found, key=lambda d: (round(d.box[1]), d.box[0]))  # reading order kept
+
+
+def test_ink_fill_leaves_out_blobs_far_taller_or_smaller_than_the_pages_print() -> None:
+    token, logo, speck = (30, 172, 44, 186), (200, 100, 260, 190), (280, 40, 284, 44)
+    image = page(300, 220, [*BARS, token, logo, speck])
+    regions = [
+        Detection(polygon=np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32), score=1.0)
+        for x0, y0, x1, y1 in BARS
+    ]
+    added = uncovered_ink(image, regions)
+    assert len(added) == 1  # the token; the logo (4 × the print's height) and the speck are not text
+    x0, y0, x1, y1 = added[0].box
+    assert x0 <= token[0] and y0 <= token[1] and x1 >= token[2] - 1 and y1 >= token[3] - 1
 
 
 def test_ink_fill_is_read_from_the_config(folder: Path) -> None:

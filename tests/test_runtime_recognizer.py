@@ -57,6 +57,16 @@ def test_greedy_confidence_is_mean_of_each_characters_peak_probability() -> None
     assert result.confidence == pytest.approx(0.65)
 
 
+def test_a_letter_whose_case_a_crop_cannot_show_is_as_confident_as_both_cases_together() -> None:
+    charset = "xXaA"
+    probs = np.full((2, 5), 0.02)
+    probs[0, 1], probs[0, 2] = 0.5, 0.44  # "x" 0.5 / "X" 0.44: the letter is sure, its case is not
+    probs[1, 3], probs[1, 4] = 0.5, 0.44  # "a" 0.5 / "A" 0.44: the shapes differ, so this is real doubt
+    result = ctc.greedy_decode(probs, charset)
+    assert result.text == "xa"
+    assert result.char_confidences == pytest.approx((0.94, 0.5))
+
+
 def test_greedy_char_x_is_the_centre_of_each_characters_steps_as_a_width_fraction() -> None:
     a, b = cls("a"), cls("b")
     result = ctc.greedy_decode(one_hot_path([a, a, 0, 0, 0, 0, 0, b]), CHARSET)

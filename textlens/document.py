@@ -93,7 +93,8 @@ class Word:
 
 @dataclass(frozen=True)
 class Line:
-    """A line of words, left to right; its box is the union of the words' unless given."""
+    """A line of words in reading order (left to right; right to left on the page for a line read turned by
+    180°); its box is the union of the words' unless given."""
 
     words: tuple[Word, ...]
     box: Box | None = None
@@ -423,7 +424,20 @@ def layout_blocks(
             return region_of.get(id(left), -1) == region_of.get(id(right), -2)
 
     lines = [part for line in group_words_into_lines(words) for part in split_line_at_gaps(line, gap_factor, together)]
-    return layout_lines(lines, page_width, paragraph_gap)
+    return layout_lines([in_reading_direction(line) for line in lines], page_width, paragraph_gap)
+
+
+def _runs_backwards(word: Word) -> bool:
+    """Whether a word was read turned by 180° on the page: its polygon starts at the text's own top-left
+    corner, so its top edge then runs right to left."""
+    return word.polygon is not None and len(word.polygon) >= 2 and word.polygon[0][0] > word.polygon[1][0]
+
+
+def in_reading_direction(line: Line) -> Line:
+    """A line whose words mostly read turned by 180° (an upside-down label on an upright page), with its
+    words in the order the turned text reads: right to left on the page."""
+    backwards = sum(_runs_backwards(w) for w in line.words)
+    return Line(words=line.words[::-1]) if 2 * backwards > len(line.words) else line
 
 
 def layout_lines(lines: Sequence[Line], page_width: float | None = None, paragraph_gap: float = 1.2) -> list[Block]:

@@ -16,6 +16,7 @@ import numpy as np
 from textlens.document import WORD_BOX_GAP, Document, Line, Page, Word, polygon_box
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
 from textlens.runtime.crops import ink_mask, trim_rows_to_ink
+from textlens.runtime.ctc import CASE_BY_SIZE
 
 ImageSource = str | Path | bytes | np.ndarray | Any
 
@@ -129,8 +130,6 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
     return Word(text=word.text, box=box, confidence=word.confidence, polygon=poly)
 
 
-# Letters whose capital is the small letter drawn larger: alone, a crop cannot tell "x" from "X".
-CASE_BY_SIZE = frozenset("cosuvwxzCOSUVWXZ")
 _DESCENDING = frozenset("gjpqyQ(){}[]|/@$,;_")
 # Ink height, × the line's cap height, below which a lone letter is small: x-heights are 0.66-0.76 of the
 # cap height in common fonts; receipt fonts print a capital "X" a little under their digits' height, so
@@ -209,7 +208,7 @@ ORIENTATION_MIN_CHARS = 3
 # confidence > 0.9. Measured on 120 upright FUNSD/SROIE pages: no long region turned by mistake, and 57 % of
 # long text lines turned in place set right (the rest read upside down with confidence ≥ 0.8 and stay).
 LINE_FLIP_MIN_ASPECT = 6.0
-LINE_FLIP_BELOW = 0.8
+LINE_FLIP_BELOW = 0.9
 LINE_FLIP_MIN_CONFIDENCE = 0.9
 
 
@@ -409,7 +408,7 @@ class OCR:
         reads = [trim_rows_to_ink(c) for c in crops] if self.trim_crops else crops
         results = list(self.recognizer.recognize(reads)) if reads else []
         if self.orientation:
-            for i in self._upside_down(reads, results):
+            for i in self._upside_down(reads, results, detections):
                 quads[i] = np.roll(quads[i], 2, axis=0)  # the crop's top-left is the region's bottom-right
         keep = self._kept_regions(detections, results, crops)
         regions = [
@@ -440,8 +439,7 @@ class OCR:
         for indices in _line_groups(detections):
             if len(indices) < 2:
                 continue
-            weights = [max(len(results[i].text), 1) for i in indices]
-            confidence = float(np.average([results[i].confidence for i in indices], weights=weights))
+            confidence = _text_weighted_confidence([results[i] for i in indices])
             boxes = np.array([detections[i].box for i in indices])
             width = float(boxes[:, 2].max() - boxes[:, 0].min())
             height = float(np.median(boxes[:, 3] - boxes[:, 1]))
@@ -450,24 +448,35 @@ class OCR:
                 keep[i] = kept
         return keep
 
-    def _upside_down(self, crops: Sequence[np.ndarray], results: list[Recognition]) -> list[int]:
-        """Indices of the regions that read clearly better turned by 180°; their results are replaced."""
-        doubtful = [
-            i
-            for i, (crop, r) in enumerate(zip(crops, results, strict=True))
-            if r.confidence < LINE_FLIP_BELOW and crop.shape[1] >= LINE_FLIP_MIN_ASPECT * crop.shape[0]
-        ]
+    def _upside_down(
+        self, crops: Sequence[np.ndarray], results: list[Recognition], detections: Sequence[Detection]
+    ) -> list[int]:
+        """Indices of the regions that read clearly better turned by 180°; their results are replaced.
+
+        A row of text is judged as one: a line region, or the word regions a word detector found along
+        one row (an upside-down line reads as several short words, none long enough alone).
+        """
+        doubtful = []
+        for row in _rows(detections):
+            boxes = np.array([detections[i].box for i in row])
+            width = float(boxes[:, 2].max() - boxes[:, 0].min())
+            height = float(np.median([crops[i].shape[0] for i in row]))
+            upright = _text_weighted_confidence([results[i] for i in row])
+            if upright < LINE_FLIP_BELOW and width >= LINE_FLIP_MIN_ASPECT * height:
+                doubtful.append(row)
         if not doubtful:
             return []
-        turned = self.recognizer.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in doubtful])
+        indices = [i for row in doubtful for i in row]
+        turned = self.recognizer.recognize([np.ascontiguousarray(crops[i][::-1, ::-1]) for i in indices])
+        turned_of = dict(zip(indices, turned, strict=True))
         flipped = []
-        for i, result in zip(doubtful, turned, strict=True):
-            if (
-                result.confidence >= LINE_FLIP_MIN_CONFIDENCE
-                and result.confidence > results[i].confidence + FLIP_MARGIN
-            ):
-                results[i] = result
-                flipped.append(i)
+        for row in doubtful:
+            before = _text_weighted_confidence([results[i] for i in row])
+            after = _text_weighted_confidence([turned_of[i] for i in row])
+            if after >= LINE_FLIP_MIN_CONFIDENCE and after > before + FLIP_MARGIN:
+                for i in row:
+                    results[i] = turned_of[i]
+                    flipped.append(i)
         return flipped
 
     def _apply_preprocess(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -488,6 +497,35 @@ def _line_groups(detections: Sequence[Detection]) -> list[list[int]]:
         key = ("line", det.line) if det.line is not None else ("region", index)
         groups.setdefault(key, []).append(index)
     return [sorted(members, key=lambda i: detections[i].box[0]) for members in groups.values()]
+
+
+def _text_weighted_confidence(results: Sequence[Recognition]) -> float:
+    """Mean confidence of several readings, each weighted by its length: a row's characters, equally."""
+    return float(np.average([r.confidence for r in results], weights=[max(len(r.text), 1) for r in results]))
+
+
+ROW_OVERLAP = 0.5  # vertical overlap, × the shorter height, of two word regions in one row
+ROW_GAP = 1.0  # largest gap, × the taller height, between neighbouring word regions of one row
+
+
+def _rows(detections: Sequence[Detection]) -> list[list[int]]:
+    """Region indices of each row of text, left to right: a line detector's lines (``Detection.line``);
+    word regions chained while each overlaps the row's last vertically and stands close after it."""
+    if any(d.line is not None for d in detections):
+        return _line_groups(detections)
+    rows: list[list[int]] = []
+    for i in sorted(range(len(detections)), key=lambda i: detections[i].box[0]):
+        x0, y0, _, y1 = detections[i].box
+        for row in rows:
+            _, ly0, lx1, ly1 = detections[row[-1]].box
+            shorter, taller = min(y1 - y0, ly1 - ly0), max(y1 - y0, ly1 - ly0)
+            overlap = max(0.0, min(y1, ly1) - max(y0, ly0))
+            if overlap >= ROW_OVERLAP * shorter and -0.5 * taller <= x0 - lx1 <= ROW_GAP * taller:
+                row.append(i)
+                break
+        else:
+            rows.append([i])
+    return rows
 
 
 def _map_word(word: Word, matrix: np.ndarray) -> Word:

@@ -3,7 +3,9 @@
 Every decoder turns a ``T×K`` matrix of per-step class probabilities into a :class:`Recognition`:
 
 - **CTC** (blank = 0, character ``i`` of the charset is class ``i + 1``): ``char_confidences`` are the
-  highest probability the character reaches over the time steps aligned to it, ``confidence`` is the
+  highest probability the character reaches over the time steps aligned to it (for the letters of
+  :data:`CASE_BY_SIZE`, of the letter in either case: a crop cannot show their case, so the split between
+  "x" and "X" is not doubt about the letter; the page pipeline settles it by size), ``confidence`` is the
   mean of those (the mean of the per-step maximum probabilities when the text is empty: how sure
   the model is that there is nothing to read). ``char_x`` is the centre of each character's aligned
   steps as a fraction of the width, ``(t + 0.5) / T``, so a line can be cut into words at spaces.
@@ -25,6 +27,8 @@ import numpy as np
 from textlens.runtime.base import Recognition
 
 BLANK = 0
+# Letters whose capital is the small letter drawn larger: alone, a crop cannot tell "x" from "X".
+CASE_BY_SIZE = frozenset("cosuvwxzCOSUVWXZ")
 ATTENTION_EOS = 2
 ATTENTION_OFFSET = 3
 _NEG_INF = -np.inf
@@ -70,12 +74,17 @@ def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recogniti
     if not alignment.labels:
         empty_conf = float(probs.max(axis=1).mean()) if steps else 0.0
         return Recognition("", empty_conf)
-    confs = tuple(
-        float(probs[s : e + 1, label].max()) for label, (s, e) in zip(alignment.labels, alignment.spans, strict=True)
-    )
+    index = {ch: i + 1 for i, ch in enumerate(charset)}
+    confs = []
+    for label, (s, e) in zip(alignment.labels, alignment.spans, strict=True):
+        ch = charset[label - 1]
+        classes = [label]
+        if ch in CASE_BY_SIZE and (other := index.get(ch.swapcase())) is not None:
+            classes.append(other)
+        confs.append(min(float(probs[s : e + 1, classes].sum(axis=1).max()), 1.0))
     xs = tuple(((s + e) / 2 + 0.5) / steps for s, e in alignment.spans)
     text = "".join(charset[label - 1] for label in alignment.labels)
-    return Recognition(text, float(np.mean(confs)), confs, xs)
+    return Recognition(text, float(np.mean(confs)), tuple(confs), xs)
 
 
 def greedy_decode(
