@@ -194,13 +194,35 @@ def test_sideways_and_upside_down_pages_are_turned_upright(turn: int) -> None:
     from textlens.pipeline import rotate_image
 
     upright = load(SAMPLE)[0].image
-    ocr = OCR(threads=1)  # the bundled recogniser and the classical line detector
+    ocr = OCR(threads=1)  # the bundled recogniser and detector
     expected = ocr.read_page(upright)
     page = ocr.read_page(rotate_image(upright, turn))
     assert expected.rotation == 0
     assert page.rotation == (360 - turn) % 360
     assert page.text == expected.text and (page.width, page.height) == (expected.width, expected.height)
     assert OCR(threads=1, orientation=False).read_page(rotate_image(upright, turn)).text != expected.text
+
+
+def test_a_sideways_page_is_turned_when_the_detector_finds_nothing_on_it() -> None:
+    from textlens.io import load
+    from textlens.pipeline import rotate_image
+
+    upright = load(SAMPLE)[0].image
+
+    class UprightOnly(InkBlobDetector):
+        """Finds text only on the page the right way up (or upside down), as a neural map trained on
+        horizontal text may: sideways, it finds nothing."""
+
+        def detect(self, image: np.ndarray) -> list[Detection]:
+            return super().detect(image) if image.shape == upright.shape else []
+
+    ocr = OCR(detector=UprightOnly(), threads=1)
+    assert ocr.detector.detect(rotate_image(upright, 90)) == []
+    page = ocr.read_page(rotate_image(upright, 90))
+    assert page.rotation == 270
+    assert page.text == ocr.read_page(upright).text
+    blank = np.full((200, 300, 3), 255, dtype=np.uint8)
+    assert ocr.read_page(blank).rotation == 0  # nothing found either way: left as it is
 
 
 def test_one_upside_down_line_on_an_upright_page_is_read_turned() -> None:
