@@ -203,6 +203,37 @@ def test_frame_option_of_a_manifest_source(tmp_path: Path) -> None:
         build_source(parse_source(f"manifest:{manifest},frame=tight"), Charset("ab"))
 
 
+def test_case_option_of_a_manifest_source_marks_its_batches(tmp_path: Path) -> None:
+    manifest = tmp_path / "crops.jsonl"
+    manifest.write_text("")
+    assert not build_source(parse_source(f"manifest:{manifest},case=any"), Charset("ab")).case_known
+    assert build_source(parse_source(f"manifest:{manifest}"), Charset("ab")).case_known
+    with pytest.raises(ConfigError, match="case must be"):
+        build_source(parse_source(f"manifest:{manifest},case=upper"), Charset("ab"))
+    spec, rules = CropSpec(), LabelRules(LATIN, "ctc")
+    known, unknown = (prepare(CropSample(render_text("AB"), "AB"), spec, rules, case_known=k) for k in (True, False))
+    assert "case_unknown" not in collate([known, known], spec, rules)
+    assert collate([known, unknown], spec, rules)["case_unknown"].tolist() == [False, True]
+
+
+def test_a_case_unknown_sample_is_learnt_as_its_letters_in_either_case() -> None:
+    from textlens.train.system import RecognitionSystem
+
+    system = RecognitionSystem("crnn_small", {"num_classes": len(LATIN) + 1}, LATIN.chars).eval()
+    spec, rules = CropSpec(), LabelRules(LATIN, "ctc")
+    image = render_text("Total")
+
+    def loss(text: str, case_known: bool) -> float:
+        batch = collate([prepare(CropSample(image, text), spec, rules, case_known=case_known)], spec, rules)
+        with torch.no_grad():
+            return float(system.compute_loss(batch))
+
+    # Unknown case: "TOTAL" and "total" are one target, and easier than either spelling alone.
+    assert loss("TOTAL", False) == pytest.approx(loss("total", False))
+    assert loss("TOTAL", False) < min(loss("TOTAL", True), loss("total", True))
+    assert loss("TOTAL", True) != pytest.approx(loss("total", True))
+
+
 def test_schedule_warms_up_then_decays() -> None:
     factors = [lr_factor(s, 100, 0.1, "cosine") for s in range(100)]
     assert factors[0] < factors[5] < factors[9] == pytest.approx(1.0)

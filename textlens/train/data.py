@@ -25,7 +25,8 @@ from textlens.errors import ConfigError
 from textlens.runtime.crops import CropSpec, pad_batch, prepare_crop
 from textlens.train.sources import CropSource, IndexedSource, augment_crop
 
-Prepared = tuple[np.ndarray, str]
+# (C×H×W array, cleaned text, whether the text's letter case is to be learnt)
+Prepared = tuple[np.ndarray, str, bool]
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,10 @@ def prepare(
     rng: np.random.Generator | None = None,
     augment: bool = False,
     frame: str = "box",
+    case_known: bool = True,
 ) -> Prepared | None:
-    """A sample as (C×H×W array, cleaned text), or None when it cannot be learned (``frame``: see CropSource)."""
+    """A sample as (C×H×W array, cleaned text, ``case_known``), or None when it cannot be learned
+    (``frame``, ``case_known``: see CropSource)."""
     text = rules.clean(sample.text)
     image = sample.image
     if not text or image.ndim < 2 or image.shape[0] < 2 or image.shape[1] < 2:
@@ -66,18 +69,20 @@ def prepare(
     if augment and rng is not None:
         image = augment_crop(image, rng, frame)
     array = prepare_crop(image, spec)
-    return (array, text) if rules.fits(text, array.shape[2]) else None
+    return (array, text, case_known) if rules.fits(text, array.shape[2]) else None
 
 
 def collate(items: Sequence[Prepared], spec: CropSpec, rules: LabelRules) -> dict[str, Any]:
     """Pad to the widest crop; CTC targets concatenated, attention targets as [SOS] text [EOS] PAD…"""
-    images = torch.from_numpy(pad_batch([a for a, _ in items], spec))
-    texts = [t for _, t in items]
+    images = torch.from_numpy(pad_batch([item[0] for item in items], spec))
+    texts = [item[1] for item in items]
     batch: dict[str, Any] = {
         "images": images,
         "texts": texts,
-        "widths": torch.tensor([a.shape[2] for a, _ in items], dtype=torch.long),
+        "widths": torch.tensor([item[0].shape[2] for item in items], dtype=torch.long),
     }
+    if not all(item[2] for item in items):
+        batch["case_unknown"] = torch.tensor([not item[2] for item in items], dtype=torch.bool)
     if rules.decoder == "ctc":
         tok = CTCTokenizer(rules.charset)
         ids = [tok.encode(t) for t in texts]
@@ -127,7 +132,10 @@ class TrainStream(IterableDataset):
         dropped = 0
         while True:
             k = int(rng.choice(len(streams), p=self.weights))
-            item = prepare(next(streams[k]), self.spec, self.rules, rng, self.sources[k].augment, self.sources[k].frame)
+            source = self.sources[k]
+            item = prepare(
+                next(streams[k]), self.spec, self.rules, rng, source.augment, source.frame, source.case_known
+            )
             if item is not None:
                 dropped = 0
                 yield item

@@ -79,6 +79,11 @@ class CropSource:
     # How augmentation reframes a crop: "box" trims or pads the crop's own frame a little; "ink" first cuts
     # it to its ink rows, then pads top and bottom by INK_MARGIN, so the margin no longer tells sources apart.
     frame = "box"
+    # Whether the transcriptions' letter case is the print's: SROIE writes every receipt line in capitals,
+    # also the half of them printed in lower case ("Total Sales" as "TOTAL SALES"), which taught the
+    # recogniser to read receipt-like lower case as capitals. With ``case=any`` a letter is learnt in
+    # either case (the CTC loss sees the sum of both classes), so such a source teaches the letters only.
+    case_known = True
 
     def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
         raise NotImplementedError
@@ -285,8 +290,8 @@ def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSourc
     """Open the source a spec names (manifests are read now, so a bad path fails before training)."""
     known = {
         "synth": {"preset", "fonts"},
-        "manifest": {"crops", "limit", "aug", "frame"},
-        "lmdb": {"aug", "frame"},
+        "manifest": {"crops", "limit", "aug", "frame", "case"},
+        "lmdb": {"aug", "frame", "case"},
         "fake": {"n", "seed", "alphabet", "max_chars"},
     }[spec.kind]
     unknown = set(spec.options) - known
@@ -312,6 +317,10 @@ def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSourc
         if spec.options["frame"] not in ("box", "ink"):
             raise ConfigError(f"data source {spec}: frame must be 'box' or 'ink', got {spec.options['frame']!r}")
         source.frame = spec.options["frame"]
+    if "case" in spec.options:
+        if spec.options["case"] not in ("exact", "any"):
+            raise ConfigError(f"data source {spec}: case must be 'exact' or 'any', got {spec.options['case']!r}")
+        source.case_known = spec.options["case"] == "exact"
     return source
 
 

@@ -71,6 +71,10 @@ class RecognitionSystem(pl.LightningModule):
         self.model = create_model(arch, **model_kwargs)
         self.charset = Charset(charset)
         self.decoder: str = self.model.decoder
+        # CTC classes (blank = 0) of the letters that have both cases in the charset, for ``case=any`` data.
+        index = {ch: i + 1 for i, ch in enumerate(self.charset.chars)}
+        pairs = [(index[c], index[c.lower()]) for c in self.charset.chars if c.isupper() and c.lower() in index]
+        self._case_upper, self._case_lower = [u for u, _ in pairs], [lo for _, lo in pairs]
         self.ctc_loss = nn.CTCLoss(blank=0, zero_infinity=True)
         self.ce_loss = nn.CrossEntropyLoss(ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing)
         self._val_totals = torch.zeros(4, dtype=torch.float64)  # edits, truth chars, exact matches, count
@@ -90,6 +94,8 @@ class RecognitionSystem(pl.LightningModule):
             logits = self.model(images)["logits"]
             # CTC in fp32 whatever the autocast precision: bf16 log-probs make the loss unstable.
             log_probs = torch.log_softmax(logits.float(), -1).transpose(0, 1)
+            if "case_unknown" in batch:
+                log_probs = self._case_folded(log_probs, batch["case_unknown"])
             lengths = torch.clamp(batch["widths"] // self.model.time_stride, max=log_probs.shape[0])
             return self.ctc_loss(log_probs, batch["targets"], lengths, batch["target_lengths"])
         targets = batch["targets"]
@@ -99,6 +105,19 @@ class RecognitionSystem(pl.LightningModule):
             logits = self.model(images)["logits"]
         labels = targets[:, 1:]
         return self.ce_loss(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
+
+    def _case_folded(self, log_probs: Tensor, case_unknown: Tensor) -> Tensor:
+        """CTC log-probabilities (T×B×K) in which, for the samples of ``case_unknown``, each letter's upper-
+        and lower-case classes both hold the log of their summed probability: whichever case the
+        transcription writes, the loss asks for the letter, not its case."""
+        upper, lower = self._case_upper, self._case_lower
+        if not upper:
+            return log_probs
+        folded = log_probs.clone()
+        either = torch.logaddexp(log_probs[:, :, upper], log_probs[:, :, lower])
+        folded[:, :, upper] = either
+        folded[:, :, lower] = either
+        return torch.where(case_unknown.to(log_probs.device)[None, :, None], folded, log_probs)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         loss = self.compute_loss(batch)
