@@ -22,8 +22,8 @@ def test_every_listed_engine_module_has_the_adapter_interface() -> None:
         assert name == module.NAME
 
 
-def test_the_db_fast_engine_reads_a_page_with_the_bundled_detector() -> None:
-    module = engine_module("textlens-db_fast")
+def test_the_morph_lines_engine_reads_a_page_with_the_classical_detector() -> None:
+    module = engine_module("textlens-morph_lines")
     assert module.unavailable() is None
     with pytest.raises(ModelError, match="page sets only"):
         module.recognizer("word", 1)

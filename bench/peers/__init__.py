@@ -12,7 +12,7 @@ from types import ModuleType
 
 ENGINES = {
     "textlens": "bench.peers.textlens_engine",
-    "textlens-db_fast": "bench.peers.textlens_db_fast",
+    "textlens-morph_lines": "bench.peers.textlens_morph_lines",
     "tesseract": "bench.peers.tesseract",
     "rapidocr": "bench.peers.rapidocr_peer",
     "easyocr": "bench.peers.easyocr_peer",

@@ -1,4 +1,5 @@
-"""textlens with its bundled neural detector ``db_fast`` instead of the default one, on page sets only."""
+"""textlens with its classical line detector ``morph_lines`` instead of the default (neural) one, on page sets
+only: the detector that was the default until session 13, kept for comparison."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from bench.peers.textlens_engine import version
 from textlens.errors import ModelError
 from textlens.eval.layout import PredWord
 
-NAME = "textlens-db_fast"
-CONFIG = "textlens {version}, bundled db_fast detector + default recogniser (onnxruntime)"
-DETECTOR = "db_fast"
+NAME = "textlens-morph_lines"
+CONFIG = "textlens {version}, classical morph_lines detector + default recogniser (onnxruntime)"
+DETECTOR = "morph_lines"
 
 __all__ = ["CONFIG", "NAME", "page_reader", "recognizer", "unavailable", "version"]
 
@@ -26,7 +27,7 @@ def unavailable() -> str | None:
         default_model("recognition")
         load_detector(DETECTOR, threads=1)
     except ModelError as exc:
-        return f"no bundled {DETECTOR} or recogniser ({exc})"
+        return f"no {DETECTOR} detector or bundled recogniser ({exc})"
     return None
 
 
