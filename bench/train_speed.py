@@ -39,7 +39,7 @@ def fake_batch(system: RecognitionSystem, batch: int, width: int, seed: int = 0)
     for _ in range(batch):
         image = rng.random((channels, height, width), dtype=np.float32)
         text = "".join(rng.choice(list(ALPHABET), size=length))
-        items.append((image, text))
+        items.append((image, text, True))
     return collate(items, crop_spec(system), label_rules(system))
 
 
