@@ -119,7 +119,13 @@ def read(
         ),
     ] = "text",
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = 1,
-    detector: Annotated[str | None, typer.Option(help="Detection model name or folder.")] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option(
+            help="Detection model name or folder (default: the bundled default; morph_lines: the classical "
+            "line detector for clean printed documents)."
+        ),
+    ] = None,
     recognizer: Annotated[str | None, typer.Option(help="Recognition model name or folder.")] = None,
     deskew: Annotated[bool, typer.Option(help="Straighten skewed pages first.")] = False,
     binarize: Annotated[str | None, typer.Option(help="Binarise first: otsu or sauvola.")] = None,
