@@ -360,6 +360,24 @@ def test_average_is_the_weighted_mean_of_every_parameter(tmp_path: Path) -> None
     assert "training" not in config
 
 
+def test_a_soup_of_soups_keeps_every_sources_record(tmp_path: Path) -> None:
+    from textlens.export import average_folders
+
+    a, b, c = (_small_export(tmp_path / name, seed) for name, seed in (("a", 0), ("b", 1), ("c", 2)))
+    for folder in (a, b, c):
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "training": {"steps": folder.name}}))
+    _, first = average_folders([a, b])
+    soup = tmp_path / "soup"
+    soup.mkdir()
+    (soup / "config.json").write_text(json.dumps(first))
+    (soup / "model.safetensors").write_bytes((a / "model.safetensors").read_bytes())
+    _, config = average_folders([soup, c], [2, 1])
+    inner, outer = config["averaged_from"]
+    assert [s["training"]["steps"] for s in inner["averaged_from"]] == ["a", "b"] and "training" not in inner
+    assert outer["training"]["steps"] == "c" and inner["weight"] == pytest.approx(2 / 3)
+
+
 def test_average_refuses_models_of_other_shapes_or_too_few(tmp_path: Path) -> None:
     from textlens.errors import ConfigError
     from textlens.export import average_folders

@@ -23,8 +23,9 @@ def average_folders(
     Each folder holds config.json + model.safetensors (a bundle or a trainer's export). All must be the
     same architecture with the same constructor options and charset. The config is the first folder's,
     with ``"averaged_from"`` recording each source, its share and its ``"training"`` record (moved there
-    from the top level, which would otherwise describe the first source only). Integer buffers (batch-norm step
-    counters) are taken from the first model.
+    from the top level, which would otherwise describe the first source only) — or, for a source that is
+    itself a soup, its own ``"averaged_from"``, so a soup of soups keeps every training record. Integer
+    buffers (batch-norm step counters) are taken from the first model.
     """
     from textlens.export.bundle import load_model_folder
 
@@ -38,11 +39,11 @@ def average_folders(
         raise ConfigError(f"averaging weights must be non-negative with a positive sum, got {weights}")
 
     model, config = load_model_folder(folders[0])
-    states, trainings = [model.state_dict()], [config.get("training")]
+    states, records = [model.state_dict()], [_provenance(config)]
     for folder in folders[1:]:
         other, other_config = load_model_folder(folder)
         _check_compatible(config, other_config, folder)
-        trainings.append(other_config.get("training"))
+        records.append(_provenance(other_config))
         state = other.state_dict()
         wrong = [k for k, v in states[0].items() if k not in state or state[k].shape != v.shape]
         if wrong or len(state) != len(states[0]):
@@ -58,12 +59,16 @@ def average_folders(
         else:
             averaged[key] = first
     model.load_state_dict(averaged)
-    config = {k: v for k, v in config.items() if k != "training"}
+    config = {k: v for k, v in config.items() if k not in ("training", "averaged_from")}
     config["averaged_from"] = [
-        {"source": str(f), "weight": w / total, **({"training": t} if t else {})}
-        for f, w, t in zip(folders, weights, trainings, strict=True)
+        {"source": str(f), "weight": w / total, **rec} for f, w, rec in zip(folders, weights, records, strict=True)
     ]
     return model.eval(), config
+
+
+def _provenance(config: dict[str, Any]) -> dict[str, Any]:
+    """How a source's weights were made: its training record, or the sources it was averaged from."""
+    return {key: config[key] for key in ("training", "averaged_from") if key in config}
 
 
 def _check_compatible(first: dict[str, Any], other: dict[str, Any], folder: Path) -> None:
