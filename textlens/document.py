@@ -282,7 +282,7 @@ class Document:
 # ---------------------------------------------------------------- reading order
 
 
-def _vertical_overlap(a: Box, b: Box) -> float:
+def vertical_overlap(a: Box, b: Box) -> float:
     """Overlap of two boxes' vertical extents as a fraction of the shorter height."""
     inter = min(a[3], b[3]) - max(a[1], b[1])
     shorter = max(min(a[3] - a[1], b[3] - b[1]), 1e-6)
@@ -309,7 +309,7 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
             height = max(last.box[3] - last.box[1], word.box[3] - word.box[1])
             if word.box[0] < last.box[2] - 0.5 * height:
                 continue
-            overlap = _vertical_overlap(word.box, last.box)
+            overlap = vertical_overlap(word.box, last.box)
             if overlap >= best_overlap:
                 best, best_overlap = i, overlap
         if best < 0:
@@ -322,7 +322,7 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
 def _side_by_side(left: Line, right: Line) -> bool:
     """``right`` continues ``left``'s row: they overlap vertically by half the shorter and it starts to the right."""
     assert left.box is not None and right.box is not None
-    return _vertical_overlap(left.box, right.box) >= 0.5 and right.box[0] >= left.box[2] - 0.5 * (
+    return vertical_overlap(left.box, right.box) >= 0.5 and right.box[0] >= left.box[2] - 0.5 * (
         left.box[3] - left.box[1]
     )
 
@@ -342,7 +342,7 @@ def sort_lines(lines: Iterable[Line]) -> list[Line]:
     rows: list[list[Line]] = []
     for line in sorted(lines, key=centre):
         assert line.box is not None
-        if rows and rows[-1][0].box is not None and _vertical_overlap(rows[-1][0].box, line.box) >= 0.5:
+        if rows and rows[-1][0].box is not None and vertical_overlap(rows[-1][0].box, line.box) >= 0.5:
             rows[-1].append(line)
         else:
             rows.append([line])

@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from textlens.document import WORD_BOX_GAP, Document, Line, Page, Word, polygon_box
+from textlens.document import WORD_BOX_GAP, Document, Line, Page, Word, polygon_box, vertical_overlap
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
 from textlens.runtime.crops import ink_mask, trim_rows_to_ink
 from textlens.runtime.ctc import CASE_BY_SIZE
@@ -520,12 +520,11 @@ def _rows(detections: Sequence[Detection]) -> list[list[int]]:
         return _line_groups(detections)
     rows: list[list[int]] = []
     for i in sorted(range(len(detections)), key=lambda i: detections[i].box[0]):
-        x0, y0, _, y1 = detections[i].box
+        box = detections[i].box
         for row in rows:
-            _, ly0, lx1, ly1 = detections[row[-1]].box
-            shorter, taller = min(y1 - y0, ly1 - ly0), max(y1 - y0, ly1 - ly0)
-            overlap = max(0.0, min(y1, ly1) - max(y0, ly0))
-            if overlap >= ROW_OVERLAP * shorter and -0.5 * taller <= x0 - lx1 <= ROW_GAP * taller:
+            last = detections[row[-1]].box
+            taller = max(box[3] - box[1], last[3] - last[1])
+            if vertical_overlap(box, last) >= ROW_OVERLAP and -0.5 * taller <= box[0] - last[2] <= ROW_GAP * taller:
                 row.append(i)
                 break
         else:

@@ -74,13 +74,12 @@ def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recogniti
     if not alignment.labels:
         empty_conf = float(probs.max(axis=1).mean()) if steps else 0.0
         return Recognition("", empty_conf)
-    index = {ch: i + 1 for i, ch in enumerate(charset)}
     confs = []
     for label, (s, e) in zip(alignment.labels, alignment.spans, strict=True):
         ch = charset[label - 1]
         classes = [label]
-        if ch in CASE_BY_SIZE and (other := index.get(ch.swapcase())) is not None:
-            classes.append(other)
+        if ch in CASE_BY_SIZE and (other := charset.find(ch.swapcase())) >= 0:
+            classes.append(other + 1)
         confs.append(min(float(probs[s : e + 1, classes].sum(axis=1).max()), 1.0))
     xs = tuple(((s + e) / 2 + 0.5) / steps for s, e in alignment.spans)
     text = "".join(charset[label - 1] for label in alignment.labels)
