@@ -161,6 +161,18 @@ def test_the_cli_default_minimum_confidence_is_the_pipelines() -> None:
     assert ReadOptions.__dataclass_fields__["min_confidence"].default == DEFAULT_MIN_CONFIDENCE
 
 
+def test_pages_read_without_the_recognisers_second_look_unless_asked() -> None:
+    import inspect
+
+    from textlens.cli.read import ReadOptions, build_ocr, read
+
+    assert OCR(detector=InkBlobDetector(), threads=1).recognizer.second_look_below is None
+    assert OCR(detector=InkBlobDetector(), threads=1, second_look_below=0.8).recognizer.second_look_below == 0.8
+    assert inspect.signature(read).parameters["second_look_below"].default == 0.0  # 0: off
+    options = ReadOptions(formats=("text",), output=None, to_folder=False, second_look_below=0.7)
+    assert build_ocr(options).recognizer.second_look_below == 0.7
+
+
 def test_regions_of_one_detected_line_become_one_line_and_are_kept_together() -> None:
     class LineGroups(InkBlobDetector):
         level = "line"

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition, Recognizer
+from textlens.runtime.crops import SECOND_LOOK_PAD, second_look_variants
 from textlens.runtime.ctc import Lexicon
 from textlens.runtime.recognizer import OnnxRecognizer, chunk_crop
 from textlens.runtime.session import clear_cache, get_session, resolve_threads
@@ -523,3 +524,43 @@ def test_polarity_travels_in_the_model_config_and_defaults_to_as_is() -> None:
     for name in ("crnn_fast", "crnn_small"):  # the bundled recognisers read with the rule (measured gains)
         bundled = Path(__file__).parents[1] / f"textlens/models/weights/{name}/config.json"
         assert json.loads(bundled.read_text())["input"]["polarity"] == "dark_text"
+
+
+def test_second_look_views_are_the_inverted_crop_and_the_crop_framed_by_its_border() -> None:
+    crop = render_word("cafe", height=40)
+    inverted, padded = second_look_variants(crop)
+    np.testing.assert_array_equal(inverted, 255 - crop)
+    pad = round(40 * SECOND_LOOK_PAD)
+    assert padded.shape == (40 + 2 * pad, crop.shape[1] + 2 * pad, 3)
+    np.testing.assert_array_equal(padded[pad:-pad, pad:-pad], crop)
+    np.testing.assert_array_equal(padded[0, pad:-pad], crop[0])  # the frame repeats the crop's edge pixels
+
+
+def test_second_look_keeps_the_most_confident_reading_of_the_crop_and_its_views(bundle_dir: Path) -> None:
+    once = OnnxRecognizer(bundle_dir, second_look_below=None)
+    always = OnnxRecognizer(bundle_dir, second_look_below=1.01)  # every confidence is below it
+    crops = words()
+    for crop, result in zip(crops, always.recognize(crops), strict=True):
+        readings = [once.recognize([view])[0] for view in (crop, *second_look_variants(crop))]
+        best = max(readings, key=lambda r: r.confidence)  # the first (the crop itself) wins ties
+        assert result == best
+        assert result.confidence >= readings[0].confidence
+
+
+def test_second_look_leaves_crops_above_the_threshold_alone(bundle_dir: Path) -> None:
+    once = OnnxRecognizer(bundle_dir, second_look_below=None)
+    never = OnnxRecognizer(bundle_dir, second_look_below=0.0)
+    assert never.recognize(words()) == once.recognize(words())
+
+
+def test_cli_second_look_option_turns_it_off_at_zero(bundle_dir: Path, crop_files: list[Path]) -> None:
+    from textlens.cli.common import second_look_option
+
+    assert second_look_option(None) == {} and second_look_option(0.0) == {"second_look_below": None}
+    assert second_look_option(0.8) == {"second_look_below": 0.8}
+    result = CliRunner().invoke(
+        _cli(), ["recognize", str(crop_files[0]), "-m", str(bundle_dir), "--second-look-below", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    crop = cv2.imread(str(crop_files[0]))[:, :, ::-1]
+    assert result.stdout.strip() == OnnxRecognizer(bundle_dir, second_look_below=None).recognize([crop])[0].text

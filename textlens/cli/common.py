@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -34,6 +35,25 @@ INPUT_EXTENSIONS = {
 }
 
 console = Console(stderr=True, highlight=False)
+
+SecondLookOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--second-look-below",
+        min=0.0,
+        help="Re-read crops read with a lower confidence, inverted and padded, keeping the most confident "
+        "reading (0: off; default: the recogniser's, 0.9).",
+    ),
+]
+
+
+def second_look_option(below: float | None) -> dict[str, Any]:
+    """The recogniser keyword for ``--second-look-below``: none when not given, off at 0."""
+    if below is None:
+        return {}
+    return {"second_look_below": below if below > 0 else None}
+
+
 T = TypeVar("T")
 
 

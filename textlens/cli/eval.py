@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from textlens.cli.common import SecondLookOpt, second_look_option
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.document import Document
 from textlens.errors import AnnotationError, ModelError, TextlensError, UnknownModel
@@ -176,12 +177,16 @@ def rec(
     report: ReportOpt = None,
     threads: ThreadsOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Crops per recogniser call.")] = 16,
+    second_look: SecondLookOpt = None,
 ) -> None:
     """Recognition of cropped words or lines: accuracy, CER, 1-NED, speed."""
     with _failures():
         records = _records(manifest, limit, start)
         t0 = time.perf_counter()
-        recognizer = load_recognizer(model, threads=threads) if threads else load_recognizer(model)
+        options: dict[str, Any] = second_look_option(second_look)
+        if threads:
+            options["threads"] = threads
+        recognizer = load_recognizer(model, **options)
         init_s = time.perf_counter() - t0
         with _progress(len(records), "reading crops") as advance:
             result = evaluate_recognizer(recognizer, records, batch_size=batch_size, init_s=init_s, progress=advance)

@@ -34,6 +34,7 @@ class ReadOptions:
     threads: int | None = None
     min_confidence: float = 0.6  # textlens.pipeline.DEFAULT_MIN_CONFIDENCE (not imported: OpenCV loads lazily)
     orientation: bool = True
+    second_look_below: float | None = None
 
 
 _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -52,6 +53,7 @@ def build_ocr(options: ReadOptions) -> Any:
         options.threads,
         options.min_confidence,
         options.orientation,
+        options.second_look_below,
     )
     if key not in _OCR_CACHE:
         from textlens.pipeline import OCR
@@ -70,6 +72,7 @@ def build_ocr(options: ReadOptions) -> Any:
             max_pixels=options.max_pixels,
             min_confidence=options.min_confidence,
             orientation=options.orientation,
+            second_look_below=options.second_look_below,
         )
     return _OCR_CACHE[key]
 
@@ -144,6 +147,15 @@ def read(
     orientation: Annotated[
         bool, typer.Option(help="Turn sideways and upside-down pages upright before reading.")
     ] = True,
+    second_look_below: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Re-read regions read with a lower confidence, inverted and padded, keeping the most confident "
+            "reading: helps scene photos, not documents (0: off, the default).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Read text from images and PDFs."""
     try:
@@ -170,6 +182,7 @@ def read(
         threads=threads,
         min_confidence=min_confidence,
         orientation=orientation,
+        second_look_below=second_look_below or None,
     )
     try:
         ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded

@@ -17,7 +17,7 @@ import numpy as np
 import typer
 from rich.markup import escape
 
-from textlens.cli.common import EXIT_OK, EXIT_SOME_FAILED, console, expand_inputs
+from textlens.cli.common import EXIT_OK, EXIT_SOME_FAILED, SecondLookOpt, console, expand_inputs, second_look_option
 from textlens.errors import TextlensError
 
 
@@ -59,12 +59,16 @@ def recognize(
     beam: Annotated[int, typer.Option(help="CTC beam width (0: greedy).", min=0)] = 0,
     lexicon: Annotated[Path | None, typer.Option(help="Word list (one per line) to snap words to.")] = None,
     batch_size: Annotated[int, typer.Option(help="Crops per inference batch.", min=1)] = 32,
+    second_look: SecondLookOpt = None,
 ) -> None:
     """Recognise the text of pre-cropped word or line images (no detection)."""
     from textlens.runtime.loading import load_recognizer
 
     try:
-        recognizer = load_recognizer(model, threads=threads, beam_width=beam, lexicon=lexicon, batch_size=batch_size)
+        options = second_look_option(second_look)
+        recognizer = load_recognizer(
+            model, threads=threads, beam_width=beam, lexicon=lexicon, batch_size=batch_size, **options
+        )
     except TextlensError as exc:
         console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_SOME_FAILED) from exc
