@@ -173,6 +173,28 @@ def test_pages_read_without_the_recognisers_second_look_unless_asked() -> None:
     assert build_ocr(options).recognizer.second_look_below == 0.7
 
 
+def test_vertical_text_becomes_a_word_whose_box_starts_at_the_texts_top_left() -> None:
+    import cv2
+
+    word = np.full((40, 160, 3), 255, dtype=np.uint8)
+    cv2.putText(word, "92039708", (6, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    page = np.full((300, 200, 3), 255, dtype=np.uint8)
+    page[50:210, 60:100] = np.rot90(word, 1)  # printed up the page, as document numbers in a margin
+
+    class MarginNumber:
+        name = "margin-number"
+
+        def detect(self, image: np.ndarray) -> list[Detection]:
+            return [Detection(polygon=np.array([[60, 50], [100, 50], [100, 210], [60, 210]], np.float32), score=1.0)]
+
+    read = OCR(detector=MarginNumber(), threads=1, orientation=False).read_page(page)
+    assert [w.text for w in read.words] == ["92039708"]
+    x0, y0, x1, y1 = read.words[0].box
+    assert 60 <= x0 < x1 <= 100 and 50 <= y0 < y1 <= 210 and y1 - y0 > 3 * (x1 - x0)  # fitted to the ink
+    # The text's top-left is its box's bottom-left, and its top-right the box's top-left.
+    assert np.allclose(read.words[0].polygon, [(x0, y1), (x0, y0), (x1, y0), (x1, y1)])
+
+
 def test_regions_of_one_detected_line_become_one_line_and_are_kept_together() -> None:
     class LineGroups(InkBlobDetector):
         level = "line"
@@ -338,6 +360,27 @@ def test_word_boxes_are_fitted_to_their_ink() -> None:
     assert fit_to_ink(gray, blank) == blank  # no ink: kept as it is
     rotated = Word(text="w", box=(30.0, 10.0, 150.0, 50.0), polygon=((30, 20), (150, 10), (150, 40), (30, 50)))
     assert fit_to_ink(gray, rotated) == rotated  # only axis-aligned words are fitted
+
+
+@pytest.mark.parametrize("corner", [1, 2, 3])
+def test_words_read_turned_keep_their_start_corner_and_are_fitted_along_their_text(corner: int) -> None:
+    from textlens.document import Word
+    from textlens.pipeline import fit_to_ink
+
+    gray = np.full((60, 200), 255, np.uint8)
+    gray[20:40, 50:120] = 0
+    if corner % 2:  # vertical text: the same word standing up the page
+        gray = np.ascontiguousarray(gray.T)
+    loose = (10.0, 30.0, 50.0, 150.0) if corner % 2 else (30.0, 10.0, 150.0, 50.0)
+    x0, y0, x1, y1 = loose
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    word = Word(text="word", box=loose, polygon=tuple(corners[corner:] + corners[:corner]))
+    fitted = fit_to_ink(gray, word, margin_fraction=0.1)
+    tight = (16.0, 46.0, 44.0, 124.0) if corner % 2 else (46.0, 16.0, 124.0, 44.0)  # the margin runs across
+    assert fitted.box == pytest.approx(tight)
+    fx0, fy0, fx1, fy1 = fitted.box
+    fitted_corners = [(fx0, fy0), (fx1, fy0), (fx1, fy1), (fx0, fy1)]
+    assert np.allclose(fitted.polygon, fitted_corners[corner:] + fitted_corners[:corner])
 
 
 def test_lone_letters_are_cased_by_their_height_against_the_line() -> None:

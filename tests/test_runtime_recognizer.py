@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition, Recognizer
-from textlens.runtime.crops import SECOND_LOOK_PAD, second_look_variants
+from textlens.runtime.crops import SECOND_LOOK_PAD, second_look_variants, turned_views
 from textlens.runtime.ctc import Lexicon
 from textlens.runtime.recognizer import OnnxRecognizer, chunk_crop
 from textlens.runtime.session import clear_cache, get_session, resolve_threads
@@ -564,3 +564,24 @@ def test_cli_second_look_option_turns_it_off_at_zero(bundle_dir: Path, crop_file
     assert result.exit_code == 0, result.output
     crop = cv2.imread(str(crop_files[0]))[:, :, ::-1]
     assert result.stdout.strip() == OnnxRecognizer(bundle_dir, second_look_below=None).recognize([crop])[0].text
+
+
+@pytest.mark.parametrize(("quarter_turns_ccw", "turned_cw"), [(1, 90), (-1, 270)])
+def test_vertical_text_is_read_turned_and_says_so(quarter_turns_ccw: int, turned_cw: int) -> None:
+    from textlens.runtime.loading import load_recognizer
+
+    word = render_word("92039708")
+    vertical = np.ascontiguousarray(np.rot90(word, quarter_turns_ccw))  # runs up (1) or down (-1) the page
+    result = load_recognizer(None, threads=1).recognize([vertical])[0]  # the bundled recogniser
+    assert (result.text, result.turned_cw) == ("92039708", turned_cw)
+    upright_only = load_recognizer(None, threads=1, turn_tall=None).recognize([vertical])[0]
+    assert upright_only.turned_cw == 0 and upright_only.text != "92039708"
+    assert load_recognizer(None, threads=1).recognize([word])[0].turned_cw == 0  # wide crops are not turned
+
+
+def test_turned_views_turn_clockwise_by_their_angle() -> None:
+    crop = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    (cw, by_90), (ccw, by_270) = turned_views(crop)
+    assert (cw, ccw) == (90, 270)
+    assert by_90[0, 0] == crop[-1, 0] and by_270[0, 0] == crop[0, -1]  # whose corner becomes the top-left
+    assert by_90.shape == by_270.shape == (3, 2)

@@ -105,29 +105,53 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
 
     Detection regions carry margins for the recogniser and CTC word cuts fall mid-gap, so word boxes are
     loose; a word's own ink gives the tight box people (and IoU-scored benchmarks) expect. Only axis-aligned
-    words are fitted; a box without clear ink (low contrast, or ink everywhere) is kept as it is.
+    words are fitted; a box without clear ink (low contrast, or ink everywhere) is kept as it is. A word
+    whose polygon starts at another corner of its box (text read turned) keeps that start, and vertical
+    text is fitted along its own direction.
     """
-    if word.polygon is not None and not _axis_aligned(word.polygon):
+    if word.polygon is None:
+        corner = 0
+    else:
+        corner = _box_corner(word.polygon)
+        if corner is None:
+            return word
+    vertical = corner % 2 == 1  # starts at the bottom-left (text runs up) or top-right (runs down)
+    page = gray.T if vertical else gray
+    box = _transposed(word.box) if vertical else word.box
+    fitted = _fit_box(page, box, margin_fraction)
+    if fitted is None:
         return word
-    x0, y0, x1, y1 = _pixel_box(gray, word.box)
+    x0, y0, x1, y1 = _transposed(fitted) if vertical else fitted
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    poly = tuple(corners[corner:] + corners[:corner])
+    return Word(text=word.text, box=(x0, y0, x1, y1), confidence=word.confidence, polygon=poly)
+
+
+def _transposed(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    return (box[1], box[0], box[3], box[2])
+
+
+def _fit_box(
+    gray: np.ndarray, box: tuple[float, float, float, float], margin_fraction: float
+) -> tuple[float, float, float, float] | None:
+    """The part of ``box`` (horizontal text) around its ink, with margins; None without clear ink."""
+    x0, y0, x1, y1 = _pixel_box(gray, box)
     patch = gray[y0:y1, x0:x1]
     if not _has_ink(patch):
-        return word
-    points = cv2.findNonZero(ink_mask(patch))
+        return None
+    points = cv2.findNonZero(ink_mask(np.ascontiguousarray(patch)))
     if points is None:
-        return word
+        return None
     bx, by, bw, bh = cv2.boundingRect(points)
     margin = margin_fraction * (y1 - y0)
     # A narrow glyph ("1", "I") keeps a box at least MIN_WORD_ASPECT × its height wide, as annotators draw it.
     side = max(margin, (MIN_WORD_ASPECT * (bh + 2 * margin) - bw) / 2)
-    box = (
-        max(x0 + bx - side, word.box[0]),
-        max(y0 + by - margin, word.box[1]),
-        min(x0 + bx + bw + side, word.box[2]),
-        min(y0 + by + bh + margin, word.box[3]),
+    return (
+        max(x0 + bx - side, box[0]),
+        max(y0 + by - margin, box[1]),
+        min(x0 + bx + bw + side, box[2]),
+        min(y0 + by + bh + margin, box[3]),
     )
-    poly = ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3]))
-    return Word(text=word.text, box=box, confidence=word.confidence, polygon=poly)
 
 
 _DESCENDING = frozenset("gjpqyQ(){}[]|/@$,;_")
@@ -182,10 +206,17 @@ def settle_lone_letter_case(gray: np.ndarray, regions: list[list[Word]]) -> list
     return out
 
 
-def _axis_aligned(polygon: Sequence[tuple[float, float]], tolerance: float = 0.02) -> bool:
-    """Whether the top edge of a quad is horizontal within ``tolerance`` (rise over run)."""
-    (ax, ay), (bx, by) = polygon[0], polygon[1]
-    return abs(by - ay) <= tolerance * max(abs(bx - ax), 1.0)
+def _box_corner(polygon: Sequence[tuple[float, float]], tolerance: float = 0.02) -> int | None:
+    """Which corner of its bounding box an axis-aligned quad starts at (0 top-left, 1 top-right, 2 bottom-right,
+    3 bottom-left: the text's top-left after a turn of 0, 270, 180 or 90° clockwise); None when it is tilted
+    (its first edge rises or runs by more than ``tolerance`` of its length)."""
+    points = np.asarray(polygon, dtype=np.float64)
+    (ax, ay), (bx, by) = points[0], points[1]
+    if abs(by - ay) > tolerance * max(abs(bx - ax), 1.0) and abs(bx - ax) > tolerance * max(abs(by - ay), 1.0):
+        return None
+    x_mid, y_mid = points[:, 0].mean(), points[:, 1].mean()
+    right, below = ax > x_mid, ay > y_mid
+    return {(False, False): 0, (True, False): 1, (True, True): 2, (False, True): 3}[(bool(right), bool(below))]
 
 
 MIN_WORD_ASPECT = 0.8  # narrowest fitted box, × its height (a lone "1" is boxed like a character cell)
@@ -422,9 +453,15 @@ class OCR:
         # boxes and word cuts keep the detected quad (trimming rows leaves the x axis as it is).
         reads = [trim_rows_to_ink(c) for c in crops] if self.trim_crops else crops
         results = list(self.recognizer.recognize(reads)) if reads else []
+        turns = [0] * len(results)  # clockwise, in quarter turns: each region's text against its crop
         if self.orientation:
             for i in self._upside_down(reads, results, detections):
-                quads[i] = np.roll(quads[i], 2, axis=0)  # the crop's top-left is the region's bottom-right
+                turns[i] = 2  # the crop's top-left is the region's bottom-right
+        for i, result in enumerate(results):
+            # Vertical text is read turned (Recognition.turned_cw, of the crop as read: after a 180° flip).
+            turns[i] += result.turned_cw // 90
+            if turns[i] % 4:  # the quad then starts at the text's own top-left corner
+                quads[i] = np.roll(quads[i], turns[i], axis=0)
         keep = self._kept_regions(detections, results, crops)
         regions = [
             split_into_words(result, quad) if kept else []
@@ -450,7 +487,7 @@ class OCR:
     ) -> list[bool]:
         """Per region, whether to keep it; regions of one line (``Detection.line``) are judged together,
         by their characters' mean confidence and the line's extent, so a line keeps its short fields."""
-        keep = [self._kept(r.confidence, c.shape[1], c.shape[0]) for r, c in zip(results, crops, strict=True)]
+        keep = [self._kept(r.confidence, *_text_extent(r, c)) for r, c in zip(results, crops, strict=True)]
         for indices in _line_groups(detections):
             if len(indices) < 2:
                 continue
@@ -512,6 +549,12 @@ def _line_groups(detections: Sequence[Detection]) -> list[list[int]]:
         key = ("line", det.line) if det.line is not None else ("region", index)
         groups.setdefault(key, []).append(index)
     return [sorted(members, key=lambda i: detections[i].box[0]) for members in groups.values()]
+
+
+def _text_extent(result: Recognition, crop: np.ndarray) -> tuple[int, int]:
+    """(width, height) of a crop along its text: a crop read turned by 90° or 270° holds vertical text."""
+    height, width = crop.shape[:2]
+    return (height, width) if result.turned_cw % 180 else (width, height)
 
 
 def _text_weighted_confidence(results: Sequence[Recognition]) -> float:

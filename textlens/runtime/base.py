@@ -32,13 +32,16 @@ class Recognition:
     """A read crop: text, mean confidence, and per-character confidences and x positions.
 
     ``char_x`` holds each character's horizontal centre as a fraction [0, 1] of the crop width (from
-    the CTC alignment), so a line can be split into words with boxes.
+    the CTC alignment), so a line can be split into words with boxes. ``turned_cw`` (0, 90, 180 or 270): the
+    crop was read turned clockwise by so many degrees (vertical text), and ``char_x`` runs along the turned
+    crop's width.
     """
 
     text: str
     confidence: float
     char_confidences: tuple[float, ...] = ()
     char_x: tuple[float, ...] = field(default=())
+    turned_cw: int = 0
 
 
 @runtime_checkable

@@ -13,7 +13,9 @@ Attention and parallel models cannot be chunked: their crops are squeezed to ``m
 (parallel models always take their fixed input width).
 
 Second look: a crop read with a confidence below ``second_look_below`` is read again inverted and padded
-(:func:`~textlens.runtime.crops.second_look_variants`), and the most confident of the readings is kept.
+(:func:`~textlens.runtime.crops.second_look_variants`), and a crop more than ``turn_tall`` times taller than
+wide is also read turned by 90° either way (vertical text; a turned reading needs ``TURNED_MIN_CHARS``
+characters); the most confident of the readings is kept.
 """
 
 from __future__ import annotations
@@ -31,7 +33,16 @@ from textlens.data.charset import Charset
 from textlens.errors import ConfigError
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition
-from textlens.runtime.crops import CropSpec, pad_batch, prepare_crop, second_look_variants, width_buckets
+from textlens.runtime.crops import (
+    TALL_CROP_RATIO,
+    TURNED_MIN_CHARS,
+    CropSpec,
+    pad_batch,
+    prepare_crop,
+    second_look_variants,
+    turned_views,
+    width_buckets,
+)
 from textlens.runtime.ctc import Lexicon, softmax
 from textlens.runtime.session import get_session
 
@@ -84,7 +95,8 @@ class OnnxRecognizer:
     of lower/UPPER/Title case when it is at most this many nats less likely (``None``: off); see
     :func:`textlens.runtime.ctc.consistent_case`.
     ``second_look_below``: crops read with a lower confidence are read again as other views (inverted,
-    padded) and keep the most confident reading (``None``: off).
+    padded) and keep the most confident reading (``None``: off). ``turn_tall``: crops more than this many
+    times taller than wide are also read turned by 90° and 270° (``Recognition.turned_cw``; ``None``: off).
     """
 
     def __init__(
@@ -97,10 +109,12 @@ class OnnxRecognizer:
         lexicon: str | Path | Iterable[str] | None = None,
         case_tolerance: float | None = DEFAULT_CASE_TOLERANCE,
         second_look_below: float | None = DEFAULT_SECOND_LOOK_BELOW,
+        turn_tall: float | None = TALL_CROP_RATIO,
     ) -> None:
         self.folder = Path(folder)
         self.case_tolerance = case_tolerance
         self.second_look_below = second_look_below
+        self.turn_tall = turn_tall
         if config is None:
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
         self.config = config
@@ -154,32 +168,41 @@ class OnnxRecognizer:
         grouped = _group_by_crop(pieces, self._run(pieces))
         for index, parts in grouped.items():
             results[index] = self._decode(parts)
-        if self.second_look_below is not None:
+        if self.second_look_below is not None or self.turn_tall is not None:
             self._second_look(clean, grouped, results)
         return results
 
+    def _views(self, crop: np.ndarray, first: Recognition) -> list[tuple[int, np.ndarray]]:
+        """The other views of a crop worth reading, each with the clockwise turn it applies."""
+        views = []
+        if self.turn_tall is not None and crop.shape[0] > self.turn_tall * crop.shape[1]:
+            views.extend(turned_views(crop))
+        if self.second_look_below is not None and first.confidence < self.second_look_below:
+            views.extend((0, view) for view in second_look_variants(crop))
+        return views
+
     def _second_look(self, crops: dict[int, np.ndarray], first: dict[int, _Parts], results: list[Recognition]) -> None:
-        """Re-read the crops below ``second_look_below`` as other views; keep each crop's most confident reading."""
-        assert self.second_look_below is not None
-        owner: list[int] = []  # the crop each view belongs to; views are numbered in this list
+        """Read the other views of each crop (see ``_views``); keep each crop's most confident reading."""
+        owner: list[tuple[int, int]] = []  # per view (numbered in this list): its crop and clockwise turn
         pieces: list[_Piece] = []
         for index, crop in crops.items():
-            if results[index].confidence >= self.second_look_below:
-                continue
             seen = first[index][0][0].array
-            for view in second_look_variants(crop):
+            for turn, view in self._views(crop, results[index]):
                 view_pieces = self._pieces(len(owner), view)
                 # An inverted crop the polarity rule turns back is the first reading again.
                 if len(view_pieces) == 1 and np.array_equal(view_pieces[0].array, seen):
                     continue
-                owner.append(index)
+                owner.append((index, turn))
                 pieces.extend(view_pieces)
         if not pieces:
             return
         for view, parts in _group_by_crop(pieces, self._run(pieces)).items():
+            index, turn = owner[view]
             reading = self._decode(parts)
-            if reading.confidence > results[owner[view]].confidence:
-                results[owner[view]] = reading
+            if turn and len(reading.text.replace(" ", "")) < TURNED_MIN_CHARS:
+                continue
+            if reading.confidence > results[index].confidence:
+                results[index] = dataclasses.replace(reading, turned_cw=turn)
 
     def probabilities(self, crop: np.ndarray) -> np.ndarray:
         """The T×K class probabilities the model gives one crop (chunks joined), for analysis."""
