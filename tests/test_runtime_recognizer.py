@@ -579,6 +579,17 @@ def test_vertical_text_is_read_turned_and_says_so(quarter_turns_ccw: int, turned
     assert load_recognizer(None, threads=1).recognize([word])[0].turned_cw == 0  # wide crops are not turned
 
 
+def test_cli_jsonl_says_when_a_crop_was_read_turned(tmp_path: Path) -> None:
+    word = render_word("92039708")
+    paths = [tmp_path / "upright.png", tmp_path / "vertical.png"]
+    cv2.imwrite(str(paths[0]), word)
+    cv2.imwrite(str(paths[1]), np.ascontiguousarray(np.rot90(word, 1)))
+    result = CliRunner().invoke(_cli(), ["recognize", *map(str, paths), "-f", "jsonl", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["text"], r["turned_cw"]) for r in records] == [("92039708", 0), ("92039708", 90)]
+
+
 def test_turned_views_turn_clockwise_by_their_angle() -> None:
     crop = np.arange(6, dtype=np.uint8).reshape(2, 3)
     (cw, by_90), (ccw, by_270) = turned_views(crop)

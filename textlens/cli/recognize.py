@@ -2,8 +2,9 @@
 
 Text format prints one line per input image, in input order: the recognised text alone, so the
 output lines up with the inputs (an image that cannot be read gives an empty line, and its error
-goes to standard error). JSONL prints ``{"image", "text", "confidence"}`` per image. Exit code 1
-when any image failed or no recogniser is available.
+goes to standard error). JSONL prints ``{"image", "text", "confidence", "turned_cw"}`` per image
+(``turned_cw``: 90 or 270 when the crop held vertical text and was read turned clockwise by that many degrees,
+else 0). Exit code 1 when any image failed or no recogniser is available.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -19,6 +20,9 @@ from rich.markup import escape
 
 from textlens.cli.common import EXIT_OK, EXIT_SOME_FAILED, SecondLookOpt, console, expand_inputs, second_look_option
 from textlens.errors import TextlensError
+
+if TYPE_CHECKING:
+    from textlens.runtime.base import Recognition
 
 
 class CropFormat(str, Enum):
@@ -37,18 +41,19 @@ def load_crop(path: Path) -> np.ndarray:
     return load_image(path).image
 
 
-def _emit(path: Path, text: str, confidence: float | None, fmt: CropFormat, error: str | None = None) -> None:
+def _emit(path: Path, result: Recognition | None, fmt: CropFormat, error: str | None = None) -> None:
     if fmt is CropFormat.jsonl:
         record: dict[str, Any] = {
             "image": str(path),
-            "text": text,
-            "confidence": None if confidence is None else round(confidence, 4),
+            "text": "" if result is None else result.text,
+            "confidence": None if result is None else round(result.confidence, 4),
+            "turned_cw": None if result is None else result.turned_cw,
         }
         if error is not None:
             record["error"] = error
         typer.echo(json.dumps(record, ensure_ascii=False))
     else:
-        typer.echo(text)
+        typer.echo("" if result is None else result.text)
 
 
 def recognize(
@@ -92,8 +97,7 @@ def recognize(
         results = iter(recognizer.recognize(readable))
         for path, image, error in zip(chunk, images, errors, strict=True):
             if image is None:
-                _emit(path, "", None, format, error)
+                _emit(path, None, format, error)
             else:
-                result = next(results)
-                _emit(path, result.text, result.confidence, format)
+                _emit(path, next(results), format)
     raise typer.Exit(EXIT_SOME_FAILED if failed else EXIT_OK)
