@@ -240,8 +240,10 @@ def test_schedule_warms_up_then_decays() -> None:
     assert factors[99] < 0.05 and factors[50] < factors[20]
 
 
-def test_schedule_horizon_ends_the_decay_early_and_keeps_the_warmup() -> None:
-    assert lr_factor(5, 100, 0.1, "cosine", horizon=50) == lr_factor(5, 100, 0.1, "cosine")  # same warm-up
+def test_schedule_horizon_ends_the_decay_early_and_scales_the_warmup() -> None:
+    assert lr_factor(4, 100, 0.1, "cosine", horizon=50) == pytest.approx(1.0)  # warm after 10 % of 50 steps
+    assert lr_factor(4, 100, 0.1, "cosine") == pytest.approx(0.5)  # without a horizon: 10 % of 100 steps
+    assert lr_factor(2_000, 400_000, 0.02, "cosine", horizon=10_000) > 0.9  # a large --steps bound stays cheap
     assert lr_factor(50, 100, 0.1, "cosine", horizon=50) == pytest.approx(0.01)  # floor reached at the horizon
     assert lr_factor(30, 100, 0.1, "cosine", horizon=50) < lr_factor(30, 100, 0.1, "cosine")
     assert lr_factor(30, 100, 0.1, "cosine", horizon=500) == lr_factor(30, 100, 0.1, "cosine")  # never past total
