@@ -176,3 +176,33 @@ def test_a_line_of_words_read_turned_by_180_degrees_runs_right_to_left() -> None
     assert block.lines[0].text == "Date: March 2026"
     upright = [Word(text=t, box=(x, 10, x + 30, 20)) for t, x in (("Date:", 0), ("14", 40))]
     assert layout_blocks(upright)[0].lines[0].text == "Date: 14"
+
+
+def _standing(text: str, x0: float, y0: float, x1: float, y1: float, runs_up: bool = True) -> Word:
+    """A word printed up (or down) the page: its polygon starts at the text's own top-left corner."""
+    corners = ((x0, y1), (x0, y0), (x1, y0), (x1, y1)) if runs_up else ((x1, y0), (x1, y1), (x0, y1), (x0, y0))
+    return Word(text=text, box=(x0, y0, x1, y1), polygon=corners)
+
+
+def test_text_angle_follows_the_polygons_top_edge() -> None:
+    box = (10.0, 10.0, 40.0, 20.0)
+    (x0, y0, x1, y1) = box
+    assert Word(text="a", box=box).text_angle == 0  # no polygon
+    assert Word(text="a", box=box, polygon=((x0, y0), (x1, y0), (x1, y1), (x0, y1))).text_angle == 0
+    assert Word(text="a", box=box, polygon=((x1, y1), (x0, y1), (x0, y0), (x1, y0))).text_angle == 180
+    assert _standing("a", 0, 0, 10, 50).text_angle == 90
+    assert _standing("a", 0, 0, 10, 50, runs_up=False).text_angle == 270
+    line = Line((_standing("a", 0, 0, 10, 50), _standing("b", 0, 60, 10, 90), Word(text="c", box=box)))
+    assert line.text_angle == 90 and Line((Word(text="c", box=box),)).text_angle == 0
+
+
+def test_a_word_up_the_margin_is_a_line_of_its_own() -> None:
+    rows = [
+        Word(text=t, box=(60 + 50 * i, y, 100 + 50 * i, y + 12))
+        for y, ts in ((30, ("Total", "due")), (60, ("Date",)))
+        for i, t in enumerate(ts)
+    ]
+    margin = _standing("92039708", 20, 10, 32, 110)  # spans both rows
+    lines = group_words_into_lines([margin, *rows])
+    assert sorted(ln.text for ln in lines) == ["92039708", "Date", "Total due"]
+    assert [ln.text for ln in layout_blocks([margin, *rows])[0].lines if ln.text_angle == 90] == ["92039708"]

@@ -300,6 +300,38 @@ def test_pdftotext_extracts_the_same_words(doc: Document, tmp_path: Path) -> Non
     assert [p.split() for p in pages[:2]] == _words(doc)
 
 
+def _page_with_standing_words() -> Page:
+    up = _word("92039708", 20, 20, 50, 220, polygon=((20, 220), (20, 20), (50, 20), (50, 220)))
+    down = _word("INV-4417", 400, 20, 430, 220, polygon=((430, 20), (430, 220), (400, 220), (400, 20)))
+    return Page(width=450, height=240, blocks=(Block((Line((up,)), Line((down,)))),))
+
+
+def test_pdf_draws_words_up_and_down_the_page_along_their_boxes() -> None:
+    page = _page_with_standing_words()
+    textpage = pdfium.PdfDocument(render(Document(pages=(page,)), "pdf"))[0].get_textpage()
+    scale, height = 72.0 / 300.0, 240 * 72.0 / 300.0
+    assert textpage.get_text_range().split() == ["92039708", "INV-4417"]
+    for word, first, last in ((page.words[0], 0, 7), (page.words[1], 8, 15)):
+        x0, y0, x1, y1 = (v * scale for v in word.box)
+        boxes = [
+            textpage.get_charbox(i)
+            for i in range(textpage.count_chars())
+            if not textpage.get_text_range(i, 1).isspace()
+        ]
+        glyphs = boxes[first : last + 1]
+        assert all(x0 - 0.5 <= b[0] and b[2] <= x1 + 0.5 for b in glyphs)  # across the box
+        assert all(height - y1 - 0.5 <= b[1] and b[3] <= height - y0 + 0.5 for b in glyphs)  # along it
+        bottoms = [b[1] for b in glyphs]
+        # Up the page the first character is lowest (PDF y grows upwards); down the page it is highest.
+        assert bottoms == sorted(bottoms, reverse=word.text_angle == 270)
+
+
+def test_hocr_gives_standing_lines_their_text_angle() -> None:
+    root = ET.fromstring(render(Document(pages=(_page_with_standing_words(),)), "hocr").encode("utf-8"))
+    titles = [e.get("title") or "" for e in root.iter(f"{XHTML}span") if e.get("class") == "ocr_line"]
+    assert [t.rsplit(";", 1)[-1].strip() for t in titles] == ["textangle 90", "textangle 270"]
+
+
 def test_pdf_right_to_left_words_extract_in_logical_order() -> None:
     words = [
         _word("עברית", 20, 10, 130, 40),

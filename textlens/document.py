@@ -75,6 +75,18 @@ class Word:
     confidence: float = 1.0
     polygon: Polygon | None = None
 
+    @property
+    def text_angle(self) -> int:
+        """Which way the text runs, in degrees counter-clockwise from left-to-right: 0, 90 (up the page), 180
+        (upside down) or 270 (down the page), from the polygon's first edge (its top edge, left to right, in
+        the text's own frame); 0 without a polygon."""
+        if self.polygon is None or len(self.polygon) < 2:
+            return 0
+        (ax, ay), (bx, by) = self.polygon[0], self.polygon[1]
+        if abs(bx - ax) >= abs(by - ay):
+            return 0 if bx >= ax else 180
+        return 90 if by < ay else 270
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "box": _round_box(self.box), "confidence": round(self.confidence, 4)}
         if self.polygon is not None:
@@ -113,6 +125,13 @@ class Line:
     @property
     def confidence(self) -> float:
         return _mean([w.confidence for w in self.words])
+
+    @property
+    def text_angle(self) -> int:
+        """The ``Word.text_angle`` most of the words share (0 for a tie or no words)."""
+        angles = [w.text_angle for w in self.words]
+        best = max(set(angles), key=angles.count, default=0)
+        return best if 2 * angles.count(best) > len(angles) else 0
 
     def to_dict(self) -> dict[str, Any]:
         assert self.box is not None
@@ -299,10 +318,12 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
     docs/detection.md). A word that starts more than half a height left of a line's last word's right
     end is not its continuation. Lines come back top to bottom, each with its words left to right. Words
     far apart on one baseline (two columns) are kept in one line here; ``split_line_at_gaps`` separates
-    them.
+    them. A word running up or down the page (``Word.text_angle`` 90 or 270: an ID printed up a margin) is a
+    line of its own: its tall box overlaps every row beside it.
     """
     lines: list[list[Word]] = []
-    for word in sorted(words, key=lambda w: (w.box[0], w.box[1])):
+    vertical = [[w] for w in words if w.text_angle in (90, 270)]
+    for word in sorted((w for w in words if w.text_angle not in (90, 270)), key=lambda w: (w.box[0], w.box[1])):
         best, best_overlap = -1, min_overlap
         for i, line_words in enumerate(lines):
             last = line_words[-1]
@@ -316,7 +337,7 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
             lines.append([word])
         else:
             lines[best].append(word)
-    return sort_lines(Line(words=tuple(ws)) for ws in lines)
+    return sort_lines(Line(words=tuple(ws)) for ws in lines + vertical)
 
 
 def _side_by_side(left: Line, right: Line) -> bool:
@@ -427,16 +448,10 @@ def layout_blocks(
     return layout_lines([in_reading_direction(line) for line in lines], page_width, paragraph_gap)
 
 
-def _runs_backwards(word: Word) -> bool:
-    """Whether a word was read turned by 180° on the page: its polygon starts at the text's own top-left
-    corner, so its top edge then runs right to left."""
-    return word.polygon is not None and len(word.polygon) >= 2 and word.polygon[0][0] > word.polygon[1][0]
-
-
 def in_reading_direction(line: Line) -> Line:
     """A line whose words mostly read turned by 180° (an upside-down label on an upright page), with its
     words in the order the turned text reads: right to left on the page."""
-    backwards = sum(_runs_backwards(w) for w in line.words)
+    backwards = sum(w.text_angle == 180 for w in line.words)
     return Line(words=line.words[::-1]) if 2 * backwards > len(line.words) else line
 
 

@@ -51,7 +51,8 @@ def _word(word: Word, wid: str) -> str:
 
 def _line(line: Line, lid: str, word_ids: list[str]) -> list[str]:
     assert line.box is not None
-    title = f"{_bbox(line.box)}{_poly(line.polygon)}"
+    angle = f"; textangle {line.text_angle}" if line.text_angle else ""  # counter-clockwise, as hOCR's
+    title = f"{_bbox(line.box)}{_poly(line.polygon)}{angle}"
     words = [_word(w, wid) for w, wid in zip(line.words, word_ids, strict=True)]
     return [f"    <span class='ocr_line' id='{lid}' title='{title}'>", *words, "    </span>"]
 

@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from textlens.document import Document, Line, Page
+from textlens.document import Document, Line, Page, Word
 from textlens.errors import OutputError
 from textlens.io.write._common import check_images, find_font_file, page_dpi, page_image_rgb
 
@@ -286,11 +286,29 @@ def visual_order(text: str) -> str:
     return "".join(run if is_number else run[::-1] for is_number, run in reversed(runs))
 
 
+def _vertical_word_op(word: Word, font: _Font, scale: float, page_height_pt: float) -> str:
+    """The operator drawing a word that runs up (``text_angle`` 90) or down (270) the page along its box."""
+    x0, x1 = word.box[0] * scale, word.box[2] * scale
+    top, bottom = page_height_pt - word.box[1] * scale, page_height_pt - word.box[3] * scale
+    size = max(x1 - x0, 0.5) / max(font.ascent - font.descent, 0.1)
+    natural = font.width(word.text) * size
+    stretch = max(top - bottom, 0.1) / natural if natural > 0 else 1.0
+    text = font.encode(visual_order(word.text)).decode()
+    # The text matrix turns the advance up the page (glyph tops to the left) or down it (tops to the right).
+    if word.text_angle == 90:
+        matrix = f"0 {_num(stretch)} -1 0 {_num(x1 + font.descent * size)} {_num(bottom)}"
+    else:
+        matrix = f"0 {_num(-stretch)} 1 0 {_num(x0 - font.descent * size)} {_num(top)}"
+    return f"/F1 {_num(size)} Tf {matrix} Tm {text} Tj"
+
+
 def _line_ops(line: Line, font: _Font, scale: float, page_height_pt: float) -> list[str]:
     """Content-stream operators drawing one line's words invisibly over their boxes."""
     words = [w for w in line.words if w.text]
     if not words or line.box is None:
         return []
+    if all(w.text_angle in (90, 270) for w in words):  # up or down a margin: layout makes it a line of its own
+        return ["BT", "3 Tr", *(_vertical_word_op(w, font, scale, page_height_pt) for w in words), "ET"]
     line_height = max((line.box[3] - line.box[1]) * scale, 0.5)
     size = line_height / max(font.ascent - font.descent, 0.1)
     baseline = page_height_pt - line.box[3] * scale - font.descent * size
