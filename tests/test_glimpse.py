@@ -26,6 +26,7 @@ from textlens.data.digits import (  # noqa: E402
     place_digit,
     shift,
 )
+from textlens.errors import ConfigError  # noqa: E402
 from textlens.models.glimpse import DRAM, RAM, extract_patches, patch_boxes  # noqa: E402
 from textlens.models.glimpse.policy import reinforce_losses  # noqa: E402
 from textlens.models.glimpse.predict import load_glimpse, load_glimpse_model, to_canvas, trajectory  # noqa: E402
@@ -293,6 +294,19 @@ def test_multidigit_labels_match_the_digits_drawn(mnist_dir: Path) -> None:
         columns = (image >= 90).any(axis=0)
         runs = int(np.sum(columns[1:] & ~columns[:-1]) + columns[0])
         assert runs <= len(label) * 2 and runs >= 1
+
+
+def test_string_samples_give_each_digits_box_on_the_sample_image(mnist_dir: Path) -> None:
+    splits = load_mnist_splits(mnist_dir, val_size=N_VAL)
+    task = DigitTask("multidigit", splits.train_images, splits.train_labels, seed=3)
+    for index in range(10):
+        image, text, boxes = task.string_sample(index)
+        same_image, same_text = task.sample(index)
+        assert np.array_equal(image, same_image) and text == same_text and len(boxes) == len(text)
+        for x0, y0, x1, y1 in boxes:
+            assert 0 <= x0 < x1 <= 160 and 0 <= y0 < y1 <= 64 and image[y0:y1, x0:x1].max() > 0  # ink inside
+    with pytest.raises(ConfigError, match="multidigit"):
+        DigitTask("mnist", splits.train_images, splits.train_labels).string_sample(0)
 
 
 def test_shift_moves_content_without_wrapping() -> None:

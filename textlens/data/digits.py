@@ -212,14 +212,22 @@ class DigitTask:
     def _pick(self, rng: np.random.Generator, index: int) -> int:
         return index % len(self.labels) if self.fixed else int(rng.integers(len(self.labels)))
 
-    def sample(self, index: int) -> tuple[np.ndarray, str]:
+    def string_sample(self, index: int) -> tuple[np.ndarray, str, list[Box]]:
+        """A multidigit sample with each digit's box on the canvas (what ``sample`` gives, plus the boxes)."""
+        if self.spec.name != "multidigit":
+            raise ConfigError(f"digit boxes exist for the multidigit task only, not {self.spec.name!r}")
         rng = self._rng(index)
+        count = int(rng.integers(1, self.spec.max_length + 1))
+        chosen = rng.integers(len(self.labels), size=count)
+        image, boxes = compose_string([self.images[i] for i in chosen], rng, self.spec.height, self.spec.width)
+        return image, "".join(str(int(self.labels[i])) for i in chosen), boxes
+
+    def sample(self, index: int) -> tuple[np.ndarray, str]:
         spec = self.spec
         if spec.name == "multidigit":
-            count = int(rng.integers(1, spec.max_length + 1))
-            chosen = rng.integers(len(self.labels), size=count)
-            image, _ = compose_string([self.images[i] for i in chosen], rng, spec.height, spec.width)
-            return image, "".join(str(int(self.labels[i])) for i in chosen)
+            image, text, _ = self.string_sample(index)
+            return image, text
+        rng = self._rng(index)
         pick = self._pick(rng, index)
         digit, label = self.images[pick], str(int(self.labels[pick]))
         if spec.name == "mnist":
