@@ -89,7 +89,9 @@ class DRAM(nn.Module):
         glimpse_channels: tuple[int, ...] = (16, 32, 32),
         context_size: tuple[int, int] = (16, 40),
         context_channels: tuple[int, ...] = (16, 32, 32),
-        std: float = 0.1,
+        # 0.05: across the 160-px canvas σ = 0.1 moves a glimpse 8 px, half a digit; continuing the bundled
+        # weights with 0.05 took the validation error from 16.5 to 9.4 % in 8k steps (docs/glimpse.md).
+        std: float = 0.05,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
