@@ -20,9 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textlens.data.digits import DigitTask, build_task
+from textlens.models.glimpse.dram import WhatWhereGlimpse
 from textlens.models.glimpse.sensor import extract_patches
-
-WIDTH, HEIGHT = 160, 64  # the multidigit canvas
 
 
 def digit_glimpse_targets(task: DigitTask, count: int, first_index: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -30,12 +29,13 @@ def digit_glimpse_targets(task: DigitTask, count: int, first_index: int) -> tupl
     images: list[np.ndarray] = []
     centres: list[tuple[float, float]] = []
     labels: list[int] = []
+    width, height = task.spec.width, task.spec.height
     index = first_index
     while len(labels) < count:
         image, text, boxes = task.string_sample(index)
         for digit, box in zip(text, boxes, strict=True):
             images.append(image)
-            centres.append(((box[0] + box[2]) / WIDTH - 1.0, (box[1] + box[3]) / HEIGHT - 1.0))
+            centres.append(((box[0] + box[2]) / width - 1.0, (box[1] + box[3]) / height - 1.0))
             labels.append(int(digit))
         index += 1
     pixels = torch.from_numpy(np.stack(images[:count])).unsqueeze(1).float() / 255.0
@@ -43,21 +43,9 @@ def digit_glimpse_targets(task: DigitTask, count: int, first_index: int) -> tupl
 
 
 def probe_network(size: int, scales: int) -> nn.Module:
-    side = size
-    for _ in range(2):
-        side = (side + 1) // 2
-    return nn.Sequential(
-        nn.Conv2d(scales, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(32, 32, 3, stride=2, padding=1),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(32 * side * side, 256),
-        nn.ReLU(),
-        nn.Linear(256, 10),
-    )
+    """DRAM's "what" pathway (its glimpse network's convolutions and FC 256) and a digit classifier."""
+    glimpse = WhatWhereGlimpse(scales, size, (16, 32, 32), 256)
+    return nn.Sequential(glimpse.convs, nn.Flatten(), glimpse.what, nn.ReLU(), nn.Linear(256, 10))
 
 
 def main() -> None:

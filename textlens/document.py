@@ -322,8 +322,14 @@ def group_words_into_lines(words: Sequence[Word], min_overlap: float = 0.5) -> l
     line of its own: its tall box overlaps every row beside it.
     """
     lines: list[list[Word]] = []
-    vertical = [[w] for w in words if w.text_angle in (90, 270)]
-    for word in sorted((w for w in words if w.text_angle not in (90, 270)), key=lambda w: (w.box[0], w.box[1])):
+    vertical: list[list[Word]] = []
+    across: list[Word] = []
+    for word in words:
+        if word.text_angle in (90, 270):
+            vertical.append([word])
+        else:
+            across.append(word)
+    for word in sorted(across, key=lambda w: (w.box[0], w.box[1])):
         best, best_overlap = -1, min_overlap
         for i, line_words in enumerate(lines):
             last = line_words[-1]
