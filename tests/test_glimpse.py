@@ -30,7 +30,7 @@ from textlens.errors import ConfigError  # noqa: E402
 from textlens.models.glimpse import DRAM, RAM, extract_patches, patch_boxes  # noqa: E402
 from textlens.models.glimpse.policy import reinforce_losses  # noqa: E402
 from textlens.models.glimpse.predict import load_glimpse, load_glimpse_model, to_canvas, trajectory  # noqa: E402
-from textlens.train.glimpse import GlimpseSystem, encode_targets  # noqa: E402
+from textlens.train.glimpse import GlimpseSystem, encode_targets, sequence_error_by_length  # noqa: E402
 
 torch.set_num_threads(1)
 N_IMAGES, N_VAL = 80, 20
@@ -439,6 +439,12 @@ def test_dram_trains_two_steps_on_digit_strings(mnist_dir: Path, tmp_path: Path)
         .output
     )
     assert scores["count"] == 6 and "cer" in scores and scores["cer"] >= 0.0
+    assert 0.0 <= scores["wrong_length"] <= 1.0 and set(scores["error_by_length"]) <= {"1", "2", "3", "4", "5"}
+
+
+def test_sequence_error_by_length_counts_wrong_strings_per_true_length() -> None:
+    pairs = [("7", "7"), ("7", "1"), ("42", "42"), ("123", "12"), ("123", "123"), ("123", "128"), ("55", "55")]
+    assert sequence_error_by_length(pairs) == {"1": 0.5, "2": 0.0, "3": round(2 / 3, 5)}
 
 
 def _one_step_run(mnist_dir: Path, out: Path, *extra: str) -> Any:

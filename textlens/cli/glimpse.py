@@ -60,7 +60,10 @@ def train_glimpse(
     epochs: Annotated[float | None, typer.Option(help="Passes over the training split instead of --steps.")] = None,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 128,
     lr: Annotated[float, typer.Option(help="Peak learning rate (Adam, warm-up then cosine).")] = 1e-3,
-    std: Annotated[float | None, typer.Option(help="Location policy standard deviation (default 0.1).")] = None,
+    std: Annotated[
+        float | None,
+        typer.Option(help="Location policy standard deviation (default: RAM 0.1, DRAM 0.05; not read from --init)."),
+    ] = None,
     cell: Annotated[str | None, typer.Option(help="RAM core: rnn (ReLU RNN, default) or lstm.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.ckpt.")] = False,
@@ -262,6 +265,12 @@ def evaluate(
             f"{model} on {name} validation ({result['count']} samples, {samples} path(s)): "
             f"accuracy {result['accuracy']:.2%}, error {result['error']:.2%}"
         )
+        if "error_by_length" in result:
+            lengths = ", ".join(f"{n}: {error:.2%}" for n, error in result["error_by_length"].items())
+            typer.echo(
+                f"character error rate {result['cer']:.2%}, wrong length {result['wrong_length']:.2%}; "
+                f"string error by length {lengths}"
+            )
 
 
 @app.command()

@@ -264,7 +264,17 @@ def evaluate_task(
     if task.spec.sequence:  # digit strings: also the character error rate (edits / truth digits)
         truth_chars = sum(len(truth) for truth, _ in pairs)
         result["cer"] = round(sum(edit_distance(truth, guess) for truth, guess in pairs) / max(truth_chars, 1), 5)
+        result["wrong_length"] = round(sum(len(truth) != len(guess) for truth, guess in pairs) / len(pairs), 5)
+        result["error_by_length"] = sequence_error_by_length(pairs)
     return result
+
+
+def sequence_error_by_length(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    """Share of wrong strings per true length (``{"1": 0.04, ...}``): long strings are where DRAM fails."""
+    by_length: dict[int, list[bool]] = {}
+    for truth, guess in pairs:
+        by_length.setdefault(len(truth), []).append(truth != guess)
+    return {str(length): round(sum(wrong) / len(wrong), 5) for length, wrong in sorted(by_length.items())}
 
 
 def _seed_everything(seed: int) -> None:
