@@ -264,7 +264,7 @@ def evaluate_task(
     if task.spec.sequence:  # digit strings: also the character error rate (edits / truth digits)
         truth_chars = sum(len(truth) for truth, _ in pairs)
         result["cer"] = round(sum(edit_distance(truth, guess) for truth, guess in pairs) / max(truth_chars, 1), 5)
-        result["wrong_length"] = round(sum(len(truth) != len(guess) for truth, guess in pairs) / len(pairs), 5)
+        result["wrong_length"] = round(sum(len(truth) != len(guess) for truth, guess in pairs) / max(len(pairs), 1), 5)
         result["error_by_length"] = sequence_error_by_length(pairs)
     return result
 
