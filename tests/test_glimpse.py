@@ -27,10 +27,11 @@ from textlens.data.digits import (  # noqa: E402
     shift,
 )
 from textlens.errors import ConfigError  # noqa: E402
+from textlens.eval.classification import sequence_error_by_length  # noqa: E402
 from textlens.models.glimpse import DRAM, RAM, extract_patches, patch_boxes  # noqa: E402
 from textlens.models.glimpse.policy import reinforce_losses  # noqa: E402
 from textlens.models.glimpse.predict import load_glimpse, load_glimpse_model, to_canvas, trajectory  # noqa: E402
-from textlens.train.glimpse import GlimpseSystem, encode_targets, sequence_error_by_length  # noqa: E402
+from textlens.train.glimpse import GlimpseSystem, encode_targets  # noqa: E402
 
 torch.set_num_threads(1)
 N_IMAGES, N_VAL = 80, 20

@@ -41,3 +41,15 @@ def score_labels(pairs: Iterable[tuple[str, str]]) -> ClassificationScores:
     count = sum(confusion.values())
     right = sum(n for (t, p), n in confusion.items() if t == p)
     return ClassificationScores(count=count, accuracy=right / count if count else 0.0, confusion=dict(confusion))
+
+
+def sequence_error_by_length(pairs: Iterable[tuple[str, str]]) -> dict[str, float]:
+    """Share of wrong labels per true length (``{"1": 0.04, ...}``), compared as in ``score_labels``.
+
+    Long digit strings are where a sequence reader such as DRAM fails; this shows how fast the error grows.
+    """
+    by_length: dict[int, list[bool]] = {}
+    for truth, pred in pairs:
+        truth, pred = normalize(truth), normalize(pred)
+        by_length.setdefault(len(truth), []).append(truth != pred)
+    return {str(length): round(sum(wrong) / len(wrong), 5) for length, wrong in sorted(by_length.items())}

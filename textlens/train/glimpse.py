@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from textlens.data.digits import TASKS, DigitTask, MnistSplits, SvhnTask, TaskSpec, build_task, task_spec
 from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError, ModelError
-from textlens.eval.classification import score_labels
+from textlens.eval.classification import score_labels, sequence_error_by_length
 from textlens.eval.text import edit_distance
 from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
@@ -267,14 +267,6 @@ def evaluate_task(
         result["wrong_length"] = round(sum(len(truth) != len(guess) for truth, guess in pairs) / max(len(pairs), 1), 5)
         result["error_by_length"] = sequence_error_by_length(pairs)
     return result
-
-
-def sequence_error_by_length(pairs: list[tuple[str, str]]) -> dict[str, float]:
-    """Share of wrong strings per true length (``{"1": 0.04, ...}``): long strings are where DRAM fails."""
-    by_length: dict[int, list[bool]] = {}
-    for truth, guess in pairs:
-        by_length.setdefault(len(truth), []).append(truth != guess)
-    return {str(length): round(sum(wrong) / len(wrong), 5) for length, wrong in sorted(by_length.items())}
 
 
 def _seed_everything(seed: int) -> None:
