@@ -454,6 +454,36 @@ def _one_step_run(mnist_dir: Path, out: Path, *extra: str) -> Any:
     return CliRunner().invoke(app, [*args, *extra])
 
 
+def test_init_carries_the_models_shape_and_std_unless_an_option_sets_them(mnist_dir: Path, tmp_path: Path) -> None:
+    small = ["--batch", "4", "--val-size", "4", "--mc-samples", "0", "--holdout", str(N_VAL)]
+    first = _one_step_run(mnist_dir, tmp_path / "a", *small, "--model-option", "hidden=16", "--std", "0.07")
+    assert first.exit_code == 0, first.output
+    # No options: the export's hidden size (else the weights would not fit) and its σ.
+    second = _one_step_run(mnist_dir, tmp_path / "b", *small, "--init", str(tmp_path / "a" / "export"))
+    assert second.exit_code == 0, second.output
+    model = json.loads((tmp_path / "b" / "export" / "config.json").read_text())["model"]
+    assert model["hidden"] == 16 and model["std"] == 0.07
+    # From a Lightning checkpoint, with σ set again on the command line.
+    third = _one_step_run(
+        mnist_dir, tmp_path / "c", *small, "--init", str(tmp_path / "b" / "best.ckpt"), "--std", "0.02"
+    )
+    assert third.exit_code == 0, third.output
+    model = json.loads((tmp_path / "c" / "export" / "config.json").read_text())["model"]
+    assert model["hidden"] == 16 and model["std"] == 0.02
+    wrong = _one_step_run(
+        mnist_dir,
+        tmp_path / "d",
+        *small,
+        "--arch",
+        "dram",
+        "--task",
+        "multidigit",
+        "--init",
+        str(tmp_path / "a" / "export"),
+    )
+    assert wrong.exit_code == 1 and "is a ram model, not dram" in " ".join(wrong.output.split())
+
+
 def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:
     result = _one_step_run(mnist_dir, tmp_path / "x", "--model-option", "hidden")
     assert result.exit_code != 0 and "KEY=VALUE" in result.output

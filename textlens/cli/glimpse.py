@@ -62,12 +62,18 @@ def train_glimpse(
     lr: Annotated[float, typer.Option(help="Peak learning rate (Adam, warm-up then cosine).")] = 1e-3,
     std: Annotated[
         float | None,
-        typer.Option(help="Location policy standard deviation (default: RAM 0.1, DRAM 0.05; not read from --init)."),
+        typer.Option(help="Location policy standard deviation (default: the --init model's, else RAM 0.1, DRAM 0.05)."),
     ] = None,
     cell: Annotated[str | None, typer.Option(help="RAM core: rnn (ReLU RNN, default) or lstm.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.ckpt.")] = False,
-    init: Annotated[str | None, typer.Option(help="Start from these weights (export folder or file).")] = None,
+    init: Annotated[
+        str | None,
+        typer.Option(
+            help="Start from these weights (export folder or file); the model keeps their shape, glimpses "
+            "and σ unless an option sets them."
+        ),
+    ] = None,
     max_minutes: Annotated[float | None, typer.Option(help="Stop training after this many minutes.")] = None,
     fit_schedule: Annotated[
         bool, typer.Option("--fit-schedule", help="End the learning-rate decay when --max-minutes runs out.")

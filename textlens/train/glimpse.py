@@ -83,8 +83,39 @@ class GlimpseTrainConfig:
     model: dict[str, Any] = field(default_factory=dict)
 
 
+# Keys the task decides, never taken from an --init model: the canvas and the longest string.
+TASK_BOUND_KEYS = ("image_size", "max_length")
+
+
+def init_model_kwargs(init: str | Path, arch: str) -> dict[str, Any]:
+    """The builder arguments an ``--init`` model was made with (export folder, its ``config.json`` beside a
+    ``.safetensors``, or a Lightning checkpoint), less the task-bound ones; ``{}`` when none are recorded."""
+    path = Path(init)
+    config = path / "config.json" if path.is_dir() else path.with_name("config.json")
+    found_arch: str | None = None
+    kwargs: dict[str, Any] = {}
+    if path.suffix == ".ckpt":
+        if not path.is_file():
+            raise ModelError("weights file not found", path)
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        hparams = dict(blob.get("hyper_parameters", {})) if isinstance(blob, dict) else {}
+        found_arch = hparams.get("arch")
+        kwargs = dict(hparams.get("model_kwargs", {}))
+    elif config.is_file():
+        try:
+            data = json.loads(config.read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"config.json is not JSON: {exc}", config) from exc
+        found_arch = data.get("arch")
+        kwargs = dict(data.get("model", {}))
+    if found_arch is not None and found_arch != arch:
+        raise ConfigError(f"--init {init} is a {found_arch} model, not {arch}")
+    return {key: value for key, value in kwargs.items() if key not in TASK_BOUND_KEYS}
+
+
 def model_kwargs(cfg: GlimpseTrainConfig, spec: TaskSpec) -> dict[str, Any]:
-    """The builder's arguments for an architecture on a task (paper defaults, then the options)."""
+    """The builder's arguments for an architecture on a task: the paper's defaults, then the ``--init``
+    model's own (so a continuation keeps its shape and σ), then the explicit options."""
     if cfg.arch not in ARCHS:
         raise ConfigError(f"--arch must be one of {', '.join(ARCHS)}, got {cfg.arch!r}")
     kwargs: dict[str, Any] = {"image_size": [spec.height, spec.width], "in_channels": 1}
@@ -92,14 +123,14 @@ def model_kwargs(cfg: GlimpseTrainConfig, spec: TaskSpec) -> dict[str, Any]:
         if spec.sequence:
             raise ConfigError(f"RAM classifies one digit; task {spec.name!r} has strings: use --arch dram")
         kwargs.update(RAM_TASK_DEFAULTS[spec.name])
-        if cfg.glimpses:
-            kwargs["glimpses"] = cfg.glimpses
-        if cfg.cell:
-            kwargs["cell"] = cfg.cell
     else:
         kwargs["max_length"] = spec.max_length
-        if cfg.glimpses:
-            kwargs["glimpses_per_symbol"] = cfg.glimpses
+    if cfg.init:
+        kwargs.update(init_model_kwargs(cfg.init, cfg.arch))
+    if cfg.glimpses:
+        kwargs["glimpses" if cfg.arch == "ram" else "glimpses_per_symbol"] = cfg.glimpses
+    if cfg.cell and cfg.arch == "ram":
+        kwargs["cell"] = cfg.cell
     if cfg.std is not None:
         kwargs["std"] = cfg.std
     kwargs.update(cfg.model)
