@@ -482,6 +482,10 @@ def test_init_carries_the_models_shape_and_std_unless_an_option_sets_them(mnist_
         str(tmp_path / "a" / "export"),
     )
     assert wrong.exit_code == 1 and "is a ram model, not dram" in " ".join(wrong.output.split())
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(b"not a checkpoint")
+    unreadable = _one_step_run(mnist_dir, tmp_path / "e", *small, "--init", str(broken))
+    assert unreadable.exit_code == 1 and "cannot read the checkpoint" in " ".join(unreadable.output.split())
 
 
 def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:

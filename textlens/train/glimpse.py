@@ -97,7 +97,10 @@ def init_model_kwargs(init: str | Path, arch: str) -> dict[str, Any]:
     if path.suffix == ".ckpt":
         if not path.is_file():
             raise ModelError("weights file not found", path)
-        blob = torch.load(path, map_location="cpu", weights_only=False)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # a truncated or foreign file: say which one, not torch's traceback
+            raise ModelError(f"cannot read the checkpoint: {exc}", path) from exc
         hparams = dict(blob.get("hyper_parameters", {})) if isinstance(blob, dict) else {}
         found_arch = hparams.get("arch")
         kwargs = dict(hparams.get("model_kwargs", {}))
