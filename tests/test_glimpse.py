@@ -486,6 +486,10 @@ def test_init_carries_the_models_shape_and_std_unless_an_option_sets_them(mnist_
     broken.write_bytes(b"not a checkpoint")
     unreadable = _one_step_run(mnist_dir, tmp_path / "e", *small, "--init", str(broken))
     assert unreadable.exit_code == 1 and "cannot read the checkpoint" in " ".join(unreadable.output.split())
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_text("{not json")
+    malformed = _one_step_run(mnist_dir, tmp_path / "f", *small, "--init", str(tmp_path / "bad"))
+    assert malformed.exit_code == 1 and "config.json is not JSON" in " ".join(malformed.output.split())
 
 
 def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:

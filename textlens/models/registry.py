@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textlens.errors import MissingWeights, UnknownModel
+from textlens.errors import MissingWeights, ModelError, UnknownModel
 
 WEIGHTS_ROOT = Path(__file__).parent / "weights"
 
@@ -111,7 +111,10 @@ def load_config(name_or_dir: str | Path) -> dict[str, Any]:
     path = folder / "config.json"
     if not path.is_file():
         raise MissingWeights(f"no bundled weights for {name_or_dir!r} (looked for {path})")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"config.json is not JSON: {exc}", path) from exc
 
 
 def create_model(name: str, pretrained: bool = False, checkpoint: str | Path | None = None, **overrides: Any) -> Any:

@@ -31,7 +31,7 @@ from textlens.eval.classification import score_labels, sequence_error_by_length
 from textlens.eval.text import edit_distance
 from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
-from textlens.models.registry import create_model
+from textlens.models.registry import create_model, load_config
 from textlens.models.serialization import load_weights, save_weights
 from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.rec import resolve_accelerator
@@ -105,10 +105,7 @@ def init_model_kwargs(init: str | Path, arch: str) -> dict[str, Any]:
         found_arch = hparams.get("arch")
         kwargs = dict(hparams.get("model_kwargs", {}))
     elif config.is_file():
-        try:
-            data = json.loads(config.read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"config.json is not JSON: {exc}", config) from exc
+        data = load_config(config.parent)
         found_arch = data.get("arch")
         kwargs = dict(data.get("model", {}))
     if found_arch is not None and found_arch != arch:
