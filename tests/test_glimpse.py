@@ -26,12 +26,13 @@ from textlens.data.digits import (  # noqa: E402
     place_digit,
     shift,
 )
-from textlens.errors import ConfigError  # noqa: E402
+from textlens.errors import ConfigError, ModelError  # noqa: E402
 from textlens.eval.classification import sequence_error_by_length  # noqa: E402
 from textlens.models.glimpse import DRAM, RAM, extract_patches, patch_boxes  # noqa: E402
 from textlens.models.glimpse.policy import reinforce_losses  # noqa: E402
 from textlens.models.glimpse.predict import load_glimpse, load_glimpse_model, to_canvas, trajectory  # noqa: E402
-from textlens.train.glimpse import GlimpseSystem, encode_targets  # noqa: E402
+from textlens.models.serialization import load_state  # noqa: E402
+from textlens.train.glimpse import GlimpseSystem, encode_targets, grow_sensor_input  # noqa: E402
 
 torch.set_num_threads(1)
 N_IMAGES, N_VAL = 80, 20
@@ -490,6 +491,40 @@ def test_init_carries_the_models_shape_and_std_unless_an_option_sets_them(mnist_
     (tmp_path / "bad" / "config.json").write_text("{not json")
     malformed = _one_step_run(mnist_dir, tmp_path / "f", *small, "--init", str(tmp_path / "bad"))
     assert malformed.exit_code == 1 and "config.json is not JSON" in " ".join(malformed.output.split())
+
+
+@pytest.mark.parametrize(
+    ("arch", "kwargs"),
+    [
+        ("ram", {"image_size": [28, 28], "glimpse_size": 8, "scales": 1, "glimpses": 3}),
+        ("dram", {"image_size": [32, 64], "max_length": 3, "glimpse_size": 8, "scales": 2, "hidden": 32}),
+    ],
+)
+def test_a_grown_sensor_starts_out_computing_what_its_init_did(arch: str, kwargs: dict[str, Any]) -> None:
+    torch.manual_seed(0)
+    build = RAM if arch == "ram" else DRAM
+    small, grown = build(**kwargs).eval(), build(**{**kwargs, "scales": kwargs["scales"] + 1}).eval()
+    state = grow_sensor_input(small.state_dict(), grown)
+    load_state(grown, state, "init.safetensors")
+    added = grown.state_dict()[grown.sensor_input][:, small.state_dict()[small.sensor_input].shape[1] :]
+    assert added.numel() > 0 and torch.count_nonzero(added) == 0
+    images = torch.rand(4, 1, *kwargs["image_size"])
+    with torch.no_grad():
+        assert torch.allclose(small.predict_proba(images), grown.predict_proba(images), atol=1e-6)
+    # Without growing, the mismatch is a ModelError that names the weights, not a torch traceback.
+    with pytest.raises(ModelError, match=r"init\.safetensors.*do not fit"):
+        load_state(build(**{**kwargs, "scales": kwargs["scales"] + 1}), small.state_dict(), "init.safetensors")
+
+
+def test_init_into_more_scales_trains_from_the_cli(mnist_dir: Path, tmp_path: Path) -> None:
+    small = ["--batch", "4", "--val-size", "4", "--mc-samples", "0", "--holdout", str(N_VAL)]
+    first = _one_step_run(mnist_dir, tmp_path / "a", *small)
+    assert first.exit_code == 0, first.output
+    grown = _one_step_run(
+        mnist_dir, tmp_path / "b", *small, "--init", str(tmp_path / "a" / "best.ckpt"), "--model-option", "scales=2"
+    )
+    assert grown.exit_code == 0, grown.output
+    assert json.loads((tmp_path / "b" / "export" / "config.json").read_text())["model"]["scales"] == 2
 
 
 def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from textlens.errors import ModelError
 
 
-def load_weights(model: Any, path: str | Path, strict: bool = True) -> None:
-    """Load ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``) into ``model``."""
+def read_state(path: str | Path) -> dict[str, Any]:
+    """The fp32 state dict stored in ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``)."""
     import torch
 
     path = Path(path)
@@ -25,8 +25,20 @@ def load_weights(model: Any, path: str | Path, strict: bool = True) -> None:
         # Lightning prefixes the module's parameters with the attribute name of the model.
         if any(k.startswith("model.") for k in state):
             state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def load_weights(model: Any, path: str | Path, strict: bool = True) -> None:
+    """Load ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``) into ``model``."""
+    load_state(model, read_state(path), path, strict)
+
+
+def load_state(model: Any, state: dict[str, Any], path: str | Path, strict: bool = True) -> None:
+    """Load a state dict read from ``path`` into ``model``; a mismatch is a ``ModelError`` naming ``path``."""
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # torch refuses a shape mismatch even when not strict
+        raise ModelError(f"weights do not fit the model: {exc}", path) from exc
     if strict and (missing or unexpected):
         raise ModelError(f"weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}", path)
 

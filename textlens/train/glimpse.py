@@ -32,7 +32,7 @@ from textlens.eval.text import edit_distance
 from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model, load_config
-from textlens.models.serialization import load_weights, save_weights
+from textlens.models.serialization import load_state, read_state, save_weights
 from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.rec import resolve_accelerator
 from textlens.train.system import step_lr_scheduler
@@ -111,6 +111,23 @@ def init_model_kwargs(init: str | Path, arch: str) -> dict[str, Any]:
     if found_arch is not None and found_arch != arch:
         raise ConfigError(f"--init {init} is a {found_arch} model, not {arch}")
     return {key: value for key, value in kwargs.items() if key not in TASK_BOUND_KEYS}
+
+
+def grow_sensor_input(state: dict[str, Tensor], model: Any) -> dict[str, Tensor]:
+    """Fit an init's weights to a model whose sensor reads more scales (``--model-option scales=3`` on a
+    2-scale init): the added, coarser scales enter the patch-reading layer with zero weights, so the grown
+    model starts out computing exactly what the init did and training teaches it to use the wider view."""
+    key, scales = model.sensor_input, model.sensor.scales
+    old, new = state.get(key), model.state_dict()[key]
+    if old is None or old.shape == new.shape or new.shape[1] % scales:
+        return state
+    per_scale = new.shape[1] // scales  # inputs one scale contributes (channels, or channels × pixels)
+    fits = old.shape[0] == new.shape[0] and old.shape[2:] == new.shape[2:]
+    if not fits or old.shape[1] % per_scale or old.shape[1] > new.shape[1]:
+        return state  # another change (glimpse size, channels): load_state reports the mismatch
+    grown = torch.zeros_like(new)
+    grown[:, : old.shape[1]] = old  # the patches are scale-major, finest first: the new scales come last
+    return {**state, key: grown}
 
 
 def model_kwargs(cfg: GlimpseTrainConfig, spec: TaskSpec) -> dict[str, Any]:
@@ -408,7 +425,8 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         system = GlimpseSystem(cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup)
         if cfg.init:  # start from trained weights (a checkpoint, safetensors or an export folder)
             init = Path(cfg.init)
-            load_weights(system.model, init / "model.safetensors" if init.is_dir() else init)
+            weights = init / "model.safetensors" if init.is_dir() else init
+            load_state(system.model, grow_sensor_input(read_state(weights), system.model), weights)
     train_loader, val_loader = _loaders(cfg, train, val, steps, start, accelerator)
     trainer, checkpoint, throughput = build_trainer(cfg, accelerator, steps)
     trainer.fit(system, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)

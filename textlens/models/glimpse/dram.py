@@ -75,6 +75,8 @@ class DRAM(nn.Module):
 
     family = "glimpse"
     kind = "sequence"
+    # The one parameter that reads the sensor's patches (input dim 1: scale-major, finest first).
+    sensor_input = "glimpse.convs.0.weight"
 
     def __init__(
         self,

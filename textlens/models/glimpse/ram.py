@@ -66,6 +66,8 @@ class RAM(nn.Module):
 
     family = "glimpse"
     kind = "classifier"
+    # The one parameter that reads the sensor's patches (input dim 1: scale-major, finest first).
+    sensor_input = "glimpse.what.weight"
 
     def __init__(
         self,
