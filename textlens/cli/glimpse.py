@@ -71,7 +71,8 @@ def train_glimpse(
         str | None,
         typer.Option(
             help="Start from these weights (export folder or file); the model keeps their shape, glimpses "
-            "and σ unless an option sets them."
+            "and σ unless an option sets them; with --model-option scales=N above theirs, the added sensor scales "
+            "start at zero weight."
         ),
     ] = None,
     max_minutes: Annotated[float | None, typer.Option(help="Stop training after this many minutes.")] = None,
