@@ -8,10 +8,22 @@ from typing import Any
 from textlens.errors import ModelError
 
 
-def read_state(path: str | Path) -> dict[str, Any]:
-    """The fp32 state dict stored in ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``)."""
+def read_checkpoint(path: str | Path) -> Any:
+    """What ``torch.save`` wrote to ``path`` (a Lightning checkpoint, a ``.pt``); a missing, truncated or
+    foreign file is a ``ModelError`` naming it, not torch's traceback."""
     import torch
 
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError("weights file not found", path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises pickle, zip and runtime errors alike for an unreadable file
+        raise ModelError(f"cannot read the checkpoint: {exc}", path) from exc
+
+
+def read_state(path: str | Path) -> dict[str, Any]:
+    """The fp32 state dict stored in ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelError("weights file not found", path)
@@ -20,7 +32,7 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
         state = load_file(str(path))
     else:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
+        blob = read_checkpoint(path)
         state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
         # Lightning prefixes the module's parameters with the attribute name of the model.
         if any(k.startswith("model.") for k in state):

@@ -32,7 +32,7 @@ from textlens.eval.text import edit_distance
 from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model, load_config
-from textlens.models.serialization import load_state, read_state, save_weights
+from textlens.models.serialization import load_state, read_checkpoint, read_state, save_weights
 from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.rec import resolve_accelerator
 from textlens.train.system import step_lr_scheduler
@@ -95,12 +95,7 @@ def init_model_kwargs(init: str | Path, arch: str) -> dict[str, Any]:
     found_arch: str | None = None
     kwargs: dict[str, Any] = {}
     if path.suffix == ".ckpt":
-        if not path.is_file():
-            raise ModelError("weights file not found", path)
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # a truncated or foreign file: say which one, not torch's traceback
-            raise ModelError(f"cannot read the checkpoint: {exc}", path) from exc
+        blob = read_checkpoint(path)
         hparams = dict(blob.get("hyper_parameters", {})) if isinstance(blob, dict) else {}
         found_arch = hparams.get("arch")
         kwargs = dict(hparams.get("model_kwargs", {}))
@@ -411,7 +406,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
     start = 0
     if cfg.resume:
         ckpt_path = resume_checkpoint(cfg.out)
-        blob = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        blob = read_checkpoint(ckpt_path)
         hparams = dict(blob.get("hyper_parameters", {}))
         if hparams.get("arch") != cfg.arch or hparams.get("task") != cfg.task:
             raise ModelError(
