@@ -431,6 +431,21 @@ def test_resume_without_a_checkpoint_is_a_config_error(tmp_path: Path) -> None:
         train_recognizer(RecTrainConfig(out=tmp_path / "none", data=["fake:n=8"], resume=True))
 
 
+def test_an_unreadable_checkpoint_is_named_on_resume_and_finetune(tmp_path: Path) -> None:
+    from textlens.errors import ModelError
+    from textlens.train.finetune import read_source
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "last.ckpt").write_bytes(b"half a checkpoint")
+    with pytest.raises(ModelError, match=r"cannot read the checkpoint") as resumed:
+        train_recognizer(RecTrainConfig(out=out, data=["fake:n=8"], resume=True))
+    assert "last.ckpt" in str(resumed.value)
+    with pytest.raises(ModelError, match=r"cannot read the checkpoint") as finetuned:
+        read_source(out / "last.ckpt")
+    assert "last.ckpt" in str(finetuned.value)
+
+
 @pytest.mark.ddp
 def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
     cfg = RecTrainConfig(

@@ -25,6 +25,7 @@ from textlens.eval.layout import PredWord
 from textlens.eval.pages import match_page, prf
 from textlens.models.detection.postprocess import DEFAULT_DB, DEFAULT_EAST, db_postprocess, east_postprocess
 from textlens.models.registry import create_model, get_spec
+from textlens.models.serialization import read_checkpoint
 from textlens.runtime.detector import DEFAULT_INPUT
 from textlens.train.callbacks import (
     Throughput,
@@ -221,7 +222,7 @@ def build_system(cfg: DetTrainConfig) -> tuple[DetectionSystem, str | None]:
 
 
 def resume_system(cfg: DetTrainConfig, ckpt: Path) -> DetectionSystem:
-    blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+    blob = read_checkpoint(ckpt)
     hparams = dict(blob.get("hyper_parameters", {}))
     if "arch" not in hparams:
         raise ModelError("checkpoint has no hyper-parameters to resume from", ckpt)

@@ -19,7 +19,7 @@ from textlens.data.charset import Charset
 from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError, ModelError
 from textlens.models.registry import create_model, get_spec
-from textlens.models.serialization import save_weights
+from textlens.models.serialization import read_checkpoint, save_weights
 from textlens.runtime.crops import CropSpec
 from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
 from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
@@ -150,7 +150,7 @@ def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
 
 def resume_system(cfg: RecTrainConfig, ckpt: Path) -> RecognitionSystem:
     """The system a checkpoint was trained with (architecture, charset), to continue up to ``cfg.steps``."""
-    blob = torch.load(ckpt, map_location="cpu", weights_only=False)
+    blob = read_checkpoint(ckpt)
     hparams = dict(blob.get("hyper_parameters", {}))
     if "arch" not in hparams:
         raise ModelError("checkpoint has no hyper-parameters to resume from", ckpt)
@@ -325,7 +325,7 @@ def finish(
     source = load_best_weights(system.model, cfg.out)
     # Under ddp_spawn this process did not train: the last checkpoint holds the counts and the best score.
     last = cfg.out / "last.ckpt"
-    state = torch.load(last, map_location="cpu", weights_only=False) if last.is_file() else {}
+    state = read_checkpoint(last) if last.is_file() else {}
     saved = state.get("callbacks", {})
     counts = next((v for k, v in saved.items() if k.startswith("Throughput")), throughput.state_dict())
     best_score = next(
