@@ -22,6 +22,15 @@ def read_checkpoint(path: str | Path) -> Any:
         raise ModelError(f"cannot read the checkpoint: {exc}", path) from exc
 
 
+def checkpoint_state(blob: Any) -> dict[str, Any]:
+    """The model's tensors in what ``read_checkpoint`` returned: a plain state dict, or a Lightning
+    checkpoint's ``state_dict`` less the ``model.`` prefix (the system's attribute holding the model)."""
+    state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
+    if any(k.startswith("model.") for k in state):
+        state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+    return dict(state)
+
+
 def read_state(path: str | Path) -> dict[str, Any]:
     """The fp32 state dict stored in ``path`` (``.safetensors``, or a ``.ckpt``/``.pt`` holding ``state_dict``)."""
     path = Path(path)
@@ -32,11 +41,7 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
         state = load_file(str(path))
     else:
-        blob = read_checkpoint(path)
-        state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
-        # Lightning prefixes the module's parameters with the attribute name of the model.
-        if any(k.startswith("model.") for k in state):
-            state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+        state = checkpoint_state(read_checkpoint(path))
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 

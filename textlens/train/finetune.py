@@ -17,7 +17,7 @@ from torch import Tensor
 
 from textlens.errors import MissingWeights
 from textlens.models.registry import weights_dir
-from textlens.models.serialization import read_checkpoint
+from textlens.models.serialization import checkpoint_state, read_checkpoint
 
 # Parameters whose first dimension indexes the output classes (or input tokens).
 CLASS_ROW_KEYS = ("classifier.weight", "classifier.bias", "embed.weight")
@@ -25,8 +25,7 @@ CLASS_ROW_KEYS = ("classifier.weight", "classifier.bias", "embed.weight")
 
 def _state_from_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
     blob = read_checkpoint(path)
-    state = blob.get("state_dict", blob) if isinstance(blob, dict) else blob
-    state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")} or dict(state)
+    state = checkpoint_state(blob)
     hp = blob.get("hyper_parameters", {}) if isinstance(blob, dict) else {}
     config = {"arch": hp.get("arch"), "model": hp.get("model_kwargs", {}), "charset": hp.get("charset")}
     return config, state
