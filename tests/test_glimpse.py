@@ -534,7 +534,7 @@ def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> No
 
 def test_ram_refuses_string_tasks(mnist_dir: Path, tmp_path: Path) -> None:
     result = _one_step_run(mnist_dir, tmp_path / "x", "--task", "multidigit")
-    assert result.exit_code == 1 and "dram" in result.output
+    assert result.exit_code == 2 and "dram" in result.output  # a usage error (ConfigError)
 
 
 def test_show_writes_a_png_and_a_gif(trained_ram: Path, tmp_path: Path) -> None:

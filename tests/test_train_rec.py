@@ -423,7 +423,7 @@ def test_cli_reports_bad_input_as_an_error(tmp_path: Path) -> None:
             "1",
         ],
     )
-    assert result.exit_code == 2 and "missing.jsonl" in result.output
+    assert result.exit_code == 1 and "missing.jsonl" in result.output
 
 
 def test_resume_without_a_checkpoint_is_a_config_error(tmp_path: Path) -> None:

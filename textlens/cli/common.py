@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from textlens.errors import TextlensError
+from textlens.errors import ConfigError, TextlensError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 INPUT_EXTENSIONS = {
@@ -35,6 +35,19 @@ INPUT_EXTENSIONS = {
 }
 
 console = Console(stderr=True, highlight=False)
+
+
+def exit_code_for(exc: TextlensError) -> int:
+    """One convention for every command: a bad option or setting is a usage error (2); unreadable data, a missing
+    or mismatched model and an unwritable output are failures (1)."""
+    return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_SOME_FAILED
+
+
+def fail(exc: TextlensError, to: Console | None = None) -> typer.Exit:
+    """Print ``exc`` as one red line on stderr and return the exit that matches it (raise the result)."""
+    (to or console).print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+    return typer.Exit(exit_code_for(exc))
+
 
 SecondLookOpt = Annotated[
     float | None,

@@ -11,11 +11,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from textlens.cli.common import EXIT_SOME_FAILED, EXIT_USAGE, console
+from textlens.cli.common import console, fail
 from textlens.data.readers import DatasetReader, list_formats, open_dataset, reader_class
 from textlens.data.readers.convert import convert_to_manifest, iter_samples
 from textlens.data.sheet import contact_sheet, save_image_atomic
-from textlens.errors import ConfigError, TextlensError
+from textlens.errors import ConfigError, InputError, TextlensError
 
 app = typer.Typer(
     help="Dataset tools: list the readable formats, convert them to the manifest, draw contact sheets.",
@@ -50,21 +50,14 @@ def _number_or_text(value: str) -> Any:
     return value
 
 
-def _fail(exc: TextlensError, code: int = EXIT_SOME_FAILED) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc}")
-    return typer.Exit(code)
-
-
 def _open(fmt: str, source: Path, opt: list[str] | None) -> DatasetReader[Any]:
     """Open a dataset for a command, turning failures into an error line and an exit code."""
     try:
         return open_dataset(fmt, source, **parse_options(opt or []))
     except TypeError as exc:  # an --opt the reader does not take
-        raise _fail(ConfigError(f"bad --opt for {fmt}: {exc}"), EXIT_USAGE) from exc
-    except ConfigError as exc:
-        raise _fail(exc, EXIT_USAGE) from exc
+        raise fail(ConfigError(f"bad --opt for {fmt}: {exc}")) from exc
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @app.command("formats")
@@ -113,7 +106,7 @@ def convert(
                 reader, out, crops=cutting, limit=limit, on_item=lambda: progress.advance(task)
             )
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"[green]wrote[/green] {count} samples to {manifest} (target: {to.value})")
 
 
@@ -133,8 +126,8 @@ def show(
     try:
         items = list(itertools.islice(iter_samples(reader, crops=crops), limit))
         if not items:
-            raise ConfigError("nothing to show: the dataset is empty", source)
+            raise InputError("nothing to show: the dataset is empty", source)
         save_image_atomic(contact_sheet(items, cols=cols, cell_width=cell_width), output)
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     console.print(f"[green]wrote[/green] a sheet of {len(items)} samples to {output}")

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from textlens.cli.common import SecondLookOpt, second_look_option
+from textlens.cli.common import SecondLookOpt, fail, second_look_option
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.document import Document
 from textlens.errors import AnnotationError, ModelError, TextlensError, UnknownModel
@@ -61,12 +61,11 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
 
 @contextmanager
 def _failures() -> Iterator[None]:
-    """Turn textlens errors into one red line on stderr and exit status 1."""
+    """Turn textlens errors into one red line on stderr and the exit code of ``cli.common.exit_code_for``."""
     try:
         yield
     except TextlensError as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise fail(exc, err) from exc
 
 
 @contextmanager

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from textlens.cli.common import EXIT_SOME_FAILED, console
+from textlens.cli.common import EXIT_SOME_FAILED, console, fail
 from textlens.errors import MissingWeights, TextlensError
 
 app = typer.Typer(help="Export trained models for the torch-free runtime.", no_args_is_help=True)
@@ -71,8 +70,7 @@ def onnx_command(
         width = input_spec(config).max_width if static_width else None
         parity = check_parity(torch_model, path, example_input(config, batch=2, width=width))
     except TextlensError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_SOME_FAILED) from exc
+        raise fail(exc) from exc
     size = path.stat().st_size / 2**20
     console.print(f"wrote {path} ({size:.1f} MiB); max |logit diff| vs torch: {parity.max_abs_diff:.2e}")
 
@@ -95,8 +93,7 @@ def bundle_command(
     try:
         model, config = load_model_folder(checkpoint, weights)
     except TextlensError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_SOME_FAILED) from exc
+        raise fail(exc) from exc
     _write_bundle(model, config, output, name, default, opset)
 
 
@@ -121,8 +118,7 @@ def average_command(
     try:
         model, config = average_folders(folders, weight or None)
     except TextlensError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_SOME_FAILED) from exc
+        raise fail(exc) from exc
     shares = ", ".join(f"{Path(a['source']).name or a['source']} {a['weight']:.2f}" for a in config["averaged_from"])
     console.print(f"averaged {len(folders)} models ({shares})")
     _write_bundle(model, config, output, name, default, opset)
@@ -140,8 +136,7 @@ def _write_bundle(
     try:
         report = bundle(model, config, output, opset=opset)
     except TextlensError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_SOME_FAILED) from exc
+        raise fail(exc) from exc
     sizes = ", ".join(f"{f} {s / 2**20:.1f} MiB" for f, s in report.sizes.items())
     console.print(
         f"wrote {report.folder}: {sizes}; ONNX {report.onnx_dtype}; "

@@ -12,6 +12,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from textlens.cli.common import fail
 from textlens.errors import OutputError, TextlensError
 
 app = typer.Typer(
@@ -33,11 +34,6 @@ PALETTE = [
 
 
 HEADER = 28  # pixels of the caption band
-
-
-def _fail(exc: TextlensError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc}")
-    return typer.Exit(1)
 
 
 def train_glimpse(
@@ -131,7 +127,7 @@ def train_glimpse(
     try:
         summary = train_glimpse_model(cfg, log=console.print)
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc, console) from exc
     console.print(
         json.dumps(
             {
@@ -234,7 +230,7 @@ def show(
         traj = trajectory(load_glimpse(model), read_rgb(image))
         write_picture(traj, output, gif)
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc, console) from exc
     console.print(f"{image}: {traj.label} ({len(traj.locations)} glimpses) -> {output}")
 
 
@@ -264,7 +260,7 @@ def evaluate(
             **evaluate_task(loaded.model, val, limit, samples=samples, seed=seed),
         }
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc, console) from exc
     if json_out:
         typer.echo(json.dumps(result))
     else:
@@ -299,7 +295,7 @@ def sample(
         with atomic_path(output) as tmp:
             Image.fromarray(image).save(tmp, format="PNG")
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc, console) from exc
     typer.echo(f"{output}: {label}")
 
 

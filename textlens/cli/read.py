@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from textlens.cli.common import EXIT_USAGE, console, expand_inputs, output_is_folder, output_path, run_batch
+from textlens.cli.common import EXIT_USAGE, console, expand_inputs, fail, output_is_folder, output_path, run_batch
 from textlens.errors import ConfigError, TextlensError
 
 BINARY_FORMATS = {"pdf", "overlay"}
@@ -187,8 +187,7 @@ def read(
     try:
         ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded
     except TextlensError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     if getattr(ocr.detector, "name", "") == "morph_lines" and options.detector is None:
         from textlens.runtime.loading import available_models
 

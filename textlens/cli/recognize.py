@@ -18,7 +18,15 @@ import numpy as np
 import typer
 from rich.markup import escape
 
-from textlens.cli.common import EXIT_OK, EXIT_SOME_FAILED, SecondLookOpt, console, expand_inputs, second_look_option
+from textlens.cli.common import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    SecondLookOpt,
+    console,
+    expand_inputs,
+    fail,
+    second_look_option,
+)
 from textlens.errors import TextlensError
 
 if TYPE_CHECKING:
@@ -75,8 +83,7 @@ def recognize(
             model, threads=threads, beam_width=beam, lexicon=lexicon, batch_size=batch_size, **options
         )
     except TextlensError as exc:
-        console.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(EXIT_SOME_FAILED) from exc
+        raise fail(exc) from exc
     failed = 0
     paths = expand_inputs(crops)
     for start in range(0, len(paths), batch_size):

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from textlens.cli.common import fail
 from textlens.errors import TextlensError
 
 app = typer.Typer(help="Generate synthetic training data.", no_args_is_help=True)
@@ -48,11 +49,6 @@ def _progress() -> Progress:
     )
 
 
-def _fail(exc: TextlensError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(2)
-
-
 @app.command()
 def lines(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many crops.")],
@@ -85,7 +81,7 @@ def lines(
                 writer.add(sample)
                 progress.advance(task)
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc, console) from exc
     console.print(f"wrote {count} crops to {out} ({fmt.value})")
 
 
@@ -112,5 +108,5 @@ def pages(
                 writer.add(sample)
                 progress.advance(task)
     except TextlensError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc, console) from exc
     console.print(f"wrote {count} pages to {out / 'manifest.jsonl'}")

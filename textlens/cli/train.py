@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from textlens.cli.common import fail
 from textlens.errors import TextlensError
 
 app = typer.Typer(help="Train models.", no_args_is_help=True)
@@ -95,8 +96,7 @@ def rec(
     try:
         summary = train_recognizer(cfg, log=console.print)
     except TextlensError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(exc, console) from exc
     if summary:
         console.print(json.dumps({k: summary[k] for k in ("steps", "samples_per_s", "final_val")}))
         console.print(f"exported to {out / 'export'}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from textlens.cli.common import fail
 from textlens.errors import TextlensError
 
 console = Console(stderr=True)
@@ -81,7 +82,6 @@ def det(
     try:
         summary = train_detector(cfg, log=console.print)
     except TextlensError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(exc, console) from exc
     console.print(json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")}))
     console.print(f"exported to {out / 'export'}")

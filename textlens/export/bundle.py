@@ -146,10 +146,10 @@ def load_model_folder(folder: str | Path, weights: str | Path | None = None) -> 
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"config.json is not valid JSON ({exc})", config_path) from exc
+        raise ModelError(f"config.json is not valid JSON ({exc})", config_path) from exc
     arch = config.get("arch")
     if not arch:
-        raise ConfigError("config.json has no 'arch' (the registered model name)", config_path)
+        raise ModelError("config.json has no 'arch' (the registered model name)", config_path)
     model = create_model(arch, checkpoint=weights, **config.get("model", {}))
     model.eval()
     return model, config

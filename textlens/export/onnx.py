@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from textlens.errors import ConfigError, ModelError
+from textlens.errors import AnnotationError, ConfigError, ModelError
 from textlens.runtime.crops import CropSpec
 
 INPUT_NAME = "images"
@@ -207,7 +207,7 @@ def _calibration_reader(manifest: Path, spec: CropSpec, fixed_width: bool) -> An
         spec = dataclasses.replace(spec, min_width=spec.max_width)
     records = read_manifest(manifest, limit=CALIBRATION_SAMPLES)
     if not records:
-        raise ConfigError("the calibration manifest has no crops", manifest)
+        raise AnnotationError("the calibration manifest has no crops", manifest)
 
     class ManifestReader(CalibrationDataReader):
         def __init__(self) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from textlens.data.charset import Charset
-from textlens.errors import ConfigError
+from textlens.errors import ConfigError, ModelError, UnreadableFile
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition
 from textlens.runtime.crops import (
@@ -73,7 +73,7 @@ def read_lexicon(lexicon: str | Path | Iterable[str]) -> list[str]:
         try:
             return path.read_text(encoding="utf-8").split("\n")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the lexicon ({exc})", path) from exc
+            raise UnreadableFile(f"cannot read the lexicon ({exc})", path) from exc
     return list(lexicon)
 
 
@@ -121,11 +121,11 @@ class OnnxRecognizer:
         self.name: str = config.get("name", self.folder.name)
         self.decoder: str = config.get("decoder", "ctc")
         if self.decoder not in DECODERS:
-            raise ConfigError(
+            raise ModelError(
                 f"unknown decoder {self.decoder!r} (expected one of {', '.join(DECODERS)})", self.folder / "config.json"
             )
         if "charset" not in config:
-            raise ConfigError("config.json has no 'charset'", self.folder / "config.json")
+            raise ModelError("config.json has no 'charset'", self.folder / "config.json")
         self.charset = Charset(config["charset"]).chars
         self.spec = CropSpec.from_config(config.get("input", {}))
         if batch_size < 1 or beam_width < 0:

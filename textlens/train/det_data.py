@@ -34,7 +34,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, IterableDataset
 
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import PageSample, WordAnnotation
-from textlens.errors import ConfigError
+from textlens.errors import AnnotationError, ConfigError
 from textlens.models.detection.geometry import as_quad, min_side
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
@@ -125,7 +125,7 @@ class ManifestPages(IndexedPages):
         records = read_manifest(path)
         self.records: list[ManifestRecord] = [r for r in records[start:stop] if r.kind == "page"]
         if not self.records:
-            raise ConfigError(f"manifest:{path}: no page records (with 'words') in [{start}:{stop}]")
+            raise AnnotationError(f"manifest:{path}: no page records (with 'words') in [{start}:{stop}]")
 
     def __str__(self) -> str:
         return f"manifest:{self.path}"

@@ -26,7 +26,7 @@ import numpy as np
 from textlens.data.charset import Charset
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import CropSample, WordAnnotation
-from textlens.errors import ConfigError
+from textlens.errors import AnnotationError, ConfigError
 from textlens.runtime.crops import border_pixels, ink_row_span
 
 KINDS = ("synth", "manifest", "lmdb", "fake")
@@ -191,7 +191,7 @@ class ManifestSource(IndexedSource):
 
     def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
         if not self.items:
-            raise ConfigError(f"manifest {self.path} holds no usable crops")
+            raise AnnotationError(f"manifest {self.path} holds no usable crops")
         # Load each page once per pass and yield all its crops; the shuffle buffer downstream mixes them.
         while True:
             for r in rng.permutation(len(self.records)):

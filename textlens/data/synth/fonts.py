@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from textlens.errors import ConfigError
+from textlens.errors import ConfigError, UnreadableFile
 
 FONT_DIRS = (
     Path("/usr/share/fonts"),
@@ -320,7 +320,7 @@ def select_fonts(
 def _font_from_path(path: Path) -> FontInfo:
     facts = _read_font(path)
     if facts is None:
-        raise ConfigError(f"cannot read font file {path}")
+        raise UnreadableFile(f"cannot read font file {path}")
     family = str(facts["family"])
     return FontInfo(
         path=str(path.resolve()),
