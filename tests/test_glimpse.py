@@ -237,6 +237,62 @@ def test_hybrid_loss_has_all_three_terms_for_both_models() -> None:
     assert torch.isfinite(dram.losses({"images": torch.rand(2, 1, 32, 80), "targets": targets})["loss"])
 
 
+def test_the_location_policy_and_baseline_stay_fp32_under_bf16_autocast() -> None:
+    torch.manual_seed(0)
+    model = DRAM(
+        image_size=(32, 80),
+        max_length=2,
+        glimpses_per_symbol=2,
+        hidden=16,
+        glimpse_channels=(4,),
+        context_channels=(4,),
+        context_size=(8, 20),
+        std=0.03,
+    )
+    images = torch.rand(3, 1, 32, 80)
+    exact = model(images, stochastic=False)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = model(images, stochastic=False)
+        state = torch.rand(3, 16, dtype=torch.bfloat16)
+        sample = model.emission(state, stochastic=True)
+        baseline = model.baseline(torch.rand(3, 32, dtype=torch.bfloat16))
+    assert mixed["logits"].dtype == torch.bfloat16  # the classifier does run in bf16
+    assert sample.mean.dtype == sample.log_prob.dtype == baseline.dtype == torch.float32
+    # The first location comes from the context network (bf16) through the fp32 policy: rounding of its input
+    # moves it by far less than σ, where a bf16 mean would be rounded to steps of ~0.004 (σ/8).
+    assert (mixed["locations"] - exact["locations"]).abs().max() < 0.03 / 4
+
+
+def test_a_bf16_training_step_is_finite_and_reaches_every_part(mnist_dir: Path, tmp_path: Path) -> None:
+    small = ["--batch", "4", "--val-size", "4", "--mc-samples", "0", "--holdout", str(N_VAL)]
+    dram = ["--arch", "dram", "--task", "multidigit", "--glimpses", "1", "--model-option", "hidden=16"]
+    result = _one_step_run(mnist_dir, tmp_path / "bf16", *small, *dram, "--precision", "bf16")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "bf16" / "summary.json").read_text())
+    assert summary["config"]["precision"] == "bf16" and summary["steps"] == 1
+    refused = _one_step_run(mnist_dir, tmp_path / "auto", *small, "--precision", "auto")
+    assert refused.exit_code == 2 and "no auto" in " ".join(refused.output.split())
+    system = GlimpseSystem(
+        "dram",
+        {
+            "image_size": [32, 80],
+            "max_length": 2,
+            "glimpses_per_symbol": 2,
+            "hidden": 16,
+            "glimpse_channels": [4],
+            "context_channels": [4],
+            "context_size": [8, 20],
+        },
+        "multidigit",
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        terms = system.losses({"images": torch.rand(2, 1, 32, 80), "targets": encode_targets(["7", "42"], "dram", 2)})
+    terms["loss"].backward()
+    assert torch.isfinite(terms["loss"]) and terms["reinforce"].dtype == torch.float32
+    model = system.model
+    assert model.emission.fc.weight.grad.abs().sum() > 0 and model.baseline.fc.weight.grad.abs().sum() > 0
+
+
 # ---------------------------------------------------------------- data
 def test_mnist_split_keeps_the_last_images_for_validation(mnist_dir: Path) -> None:
     splits = load_mnist_splits(mnist_dir, val_size=N_VAL)

@@ -89,6 +89,10 @@ def train_glimpse(
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Data loader workers (default 0 on CPU).")] = None,
+    precision: Annotated[
+        str,
+        typer.Option(help="fp32, or bf16 (autocast; the location policy and baseline stay fp32), fp16 on a GPU."),
+    ] = "fp32",
     seed: Annotated[int, typer.Option(help="Seed of the data streams and initialisation.")] = 0,
     name: Annotated[str | None, typer.Option(help="Name written in export/config.json (default: OUT's).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
@@ -120,6 +124,7 @@ def train_glimpse(
         jitter=jitter,
         model=_model_options(model_option or []),
         workers=workers,
+        precision=precision,
         seed=seed,
         name=name,
         progress=progress,

@@ -34,7 +34,7 @@ from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model, load_config
 from textlens.models.serialization import load_state, read_checkpoint, read_state, save_weights
 from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
-from textlens.train.rec import resolve_accelerator
+from textlens.train.rec import resolve_accelerator, resolve_precision
 from textlens.train.system import step_lr_scheduler
 
 ARCHS = ("ram", "dram")
@@ -76,6 +76,7 @@ class GlimpseTrainConfig:
     seed: int = 0
     grad_clip: float = 5.0
     warmup: float = 0.02
+    precision: str = "fp32"  # or bf16: autocast for the glimpse, core and classifier; the policy stays fp32
     name: str | None = None
     progress: bool = True
     jitter: int = 0
@@ -316,6 +317,14 @@ def _seed_everything(seed: int) -> None:
     pl.seed_everything(seed, workers=True, verbose=False)
 
 
+def glimpse_precision(precision: str, accelerator: str) -> str:
+    """Lightning's precision string for a glimpse run: fp32 unless bf16 (or fp16 on a GPU) is asked for.
+    No ``auto``: bf16's effect on REINFORCE training is measured per run, not assumed."""
+    if precision == "auto":
+        raise ConfigError("--precision for glimpse models must be fp32, bf16 or fp16 (no auto)")
+    return resolve_precision(precision, accelerator)
+
+
 def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tuple[Any, Any, Any]:
     """Lightning Trainer with best/last checkpoints (val/error), throughput, CSV logs and a progress bar."""
     from pytorch_lightning.callbacks import LearningRateMonitor
@@ -331,7 +340,7 @@ def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tupl
     trainer = step_trainer(
         cfg.out,
         accelerator,
-        "32-true",
+        glimpse_precision(cfg.precision, accelerator),
         steps,
         min(cfg.val_every, steps),
         cfg.grad_clip,

@@ -35,7 +35,10 @@ class LocationPolicy(nn.Module):
         self.std = std
 
     def forward(self, state: Tensor, stochastic: bool) -> LocationSample:
-        mean = torch.tanh(self.fc(state))
+        # Always fp32, also under bf16 autocast: bf16's 8-bit mantissa would round the mean to ~0.004 (a third
+        # of a pixel on DRAM's canvas), about a tenth of σ = 0.03, and bias the log-probabilities REINFORCE uses.
+        with torch.autocast(device_type=state.device.type, enabled=False):
+            mean = torch.tanh(self.fc(state.float()))
         if not stochastic:
             return LocationSample(mean.detach(), mean.new_zeros(mean.shape[0]), mean)
         raw = (mean + self.std * torch.randn_like(mean)).detach()
@@ -52,7 +55,8 @@ class Baseline(nn.Module):
         self.fc = nn.Linear(state_size, 1)
 
     def forward(self, state: Tensor) -> Tensor:
-        return self.fc(state.detach()).squeeze(-1)
+        with torch.autocast(device_type=state.device.type, enabled=False):  # a regression target: kept fp32
+            return self.fc(state.detach().float()).squeeze(-1)
 
 
 def reinforce_losses(log_probs: Tensor, baselines: Tensor, returns: Tensor) -> tuple[Tensor, Tensor]:
