@@ -36,6 +36,16 @@ from textlens.train.glimpse import GlimpseSystem, encode_targets, grow_sensor_in
 
 torch.set_num_threads(1)
 N_IMAGES, N_VAL = 80, 20
+# A DRAM small enough for a loss step in milliseconds: 2 symbols, 16-unit LSTMs, one conv layer each.
+TINY_DRAM: dict[str, Any] = {
+    "image_size": [32, 80],
+    "max_length": 2,
+    "glimpses_per_symbol": 2,
+    "hidden": 16,
+    "glimpse_channels": [4],
+    "context_channels": [4],
+    "context_size": [8, 20],
+}
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
@@ -221,15 +231,7 @@ def test_hybrid_loss_has_all_three_terms_for_both_models() -> None:
     assert torch.isclose(terms["loss"], terms["nll"] + terms["reinforce"] + terms["baseline_mse"])
     dram = GlimpseSystem(
         "dram",
-        {
-            "image_size": [32, 80],
-            "max_length": 2,
-            "glimpses_per_symbol": 2,
-            "hidden": 16,
-            "glimpse_channels": [4],
-            "context_channels": [4],
-            "context_size": [8, 20],
-        },
+        TINY_DRAM,
         "multidigit",
     )
     targets = encode_targets(["7", "42"], "dram", 2)
@@ -239,16 +241,7 @@ def test_hybrid_loss_has_all_three_terms_for_both_models() -> None:
 
 def test_the_location_policy_and_baseline_stay_fp32_under_bf16_autocast() -> None:
     torch.manual_seed(0)
-    model = DRAM(
-        image_size=(32, 80),
-        max_length=2,
-        glimpses_per_symbol=2,
-        hidden=16,
-        glimpse_channels=(4,),
-        context_channels=(4,),
-        context_size=(8, 20),
-        std=0.03,
-    )
+    model = DRAM(**TINY_DRAM, std=0.03)
     images = torch.rand(3, 1, 32, 80)
     exact = model(images, stochastic=False)
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -274,15 +267,7 @@ def test_a_bf16_training_step_is_finite_and_reaches_every_part(mnist_dir: Path, 
     assert refused.exit_code == 2 and "no auto" in " ".join(refused.output.split())
     system = GlimpseSystem(
         "dram",
-        {
-            "image_size": [32, 80],
-            "max_length": 2,
-            "glimpses_per_symbol": 2,
-            "hidden": 16,
-            "glimpse_channels": [4],
-            "context_channels": [4],
-            "context_size": [8, 20],
-        },
+        TINY_DRAM,
         "multidigit",
     )
     with torch.autocast("cpu", dtype=torch.bfloat16):
