@@ -105,7 +105,7 @@ def init_model_kwargs(init: str | Path, arch: str) -> dict[str, Any]:
         found_arch = data.get("arch")
         kwargs = dict(data.get("model", {}))
     if found_arch is not None and found_arch != arch:
-        raise ConfigError(f"--init {init} is a {found_arch} model, not {arch}")
+        raise ModelError(f"--init {init} is a {found_arch} model, not {arch}")
     return {key: value for key, value in kwargs.items() if key not in TASK_BOUND_KEYS}
 
 
