@@ -3,8 +3,8 @@ and peak memory, for every bundled RAM / DRAM model.
 
 Usage::
 
-    python bench/glimpse_speed.py                       # every bundled glimpse model, 1 thread
-    python bench/glimpse_speed.py --models dram_multidigit --threads 2 --images 1024
+    python -m bench.glimpse_speed                       # every bundled glimpse model, 1 thread
+    python -m bench.glimpse_speed --models dram_multidigit --threads 2 --images 1024
 
 Images are the models' own validation tasks when MNIST is found (``--data``, default ../shared/data/mnist),
 otherwise the same tasks composed from random 28×28 blobs: the models read a fixed number of glimpses, so the
@@ -25,16 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.rec_speed import peak_rss_mib
+
 GLIMPSE_MODELS = ("ram_mnist", "ram_translated", "ram_cluttered60", "dram_multidigit")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process (VmHWM), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def task_images(task: str, count: int, data: Path) -> tuple[list[np.ndarray], str]:
@@ -125,7 +119,7 @@ def main() -> None:
         return
     rows = []
     for name in args.models.split(","):
-        command = [sys.executable, __file__, "--child", name, "--threads", str(args.threads)]
+        command = [sys.executable, "-m", "bench.glimpse_speed", "--child", name, "--threads", str(args.threads)]
         command += ["--images", str(args.images), "--batch", str(args.batch), "--data", str(args.data)]
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         if done.returncode != 0:
