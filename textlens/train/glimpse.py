@@ -81,6 +81,9 @@ class GlimpseTrainConfig:
     progress: bool = True
     jitter: int = 0
     init: str | None = None
+    # Fit the classification side to the policy's mean path (cross-entropy only, no REINFORCE): the path the
+    # models are scored and used with, which the hybrid loss never trains on (it samples every location).
+    mean_path: bool = False
     model: dict[str, Any] = field(default_factory=dict)
 
 
@@ -209,6 +212,7 @@ class GlimpseSystem(pl.LightningModule):
         lr: float = 1e-3,
         max_steps: int = 20_000,
         warmup: float = 0.02,
+        mean_path: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -218,7 +222,13 @@ class GlimpseSystem(pl.LightningModule):
 
     # ---------------------------------------------------------------- loss
     def losses(self, batch: dict[str, Any]) -> dict[str, Tensor]:
-        out = self.model(batch["images"], stochastic=True)
+        """The hybrid loss on sampled paths; with ``mean_path``, cross-entropy alone on the mean path.
+
+        The sensor's locations are detached, so on the mean path no gradient reaches the location pathway
+        (DRAM's context network, r(2) and emission; RAM's locator) or the baseline: they keep their weights.
+        """
+        mean_path = bool(self.hparams.mean_path)
+        out = self.model(batch["images"], stochastic=not mean_path)
         targets = batch["targets"]
         logits = out["logits"].float()
         if self.arch == "ram":
@@ -233,7 +243,10 @@ class GlimpseSystem(pl.LightningModule):
             to_go = correct.flip(1).cumsum(1).flip(1)
             returns = to_go.repeat_interleave(self.model.glimpses_per_symbol, dim=1)
             reward = (correct.sum(1) == valid.sum(1)).float()  # whole string right, for the log
-        reinforce, baseline = reinforce_losses(out["log_probs"], out["baselines"], returns)
+        if mean_path:
+            reinforce = baseline = nll.new_zeros(())
+        else:
+            reinforce, baseline = reinforce_losses(out["log_probs"], out["baselines"], returns)
         return {
             "loss": nll + reinforce + baseline,
             "nll": nll,
@@ -426,7 +439,9 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         hparams["max_steps"] = steps
         system = GlimpseSystem(**hparams)
     else:
-        system = GlimpseSystem(cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup)
+        system = GlimpseSystem(
+            cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup, mean_path=cfg.mean_path
+        )
         if cfg.init:  # start from trained weights (a checkpoint, safetensors or an export folder)
             init = Path(cfg.init)
             weights = init / "model.safetensors" if init.is_dir() else init
