@@ -318,6 +318,51 @@ def test_mean_path_fine_tune_runs_from_the_cli_and_is_recorded(mnist_dir: Path, 
     assert blob["hyper_parameters"]["mean_path"] is True  # so --resume keeps the objective
 
 
+def test_ema_weights_are_validated_checkpointed_and_exported(mnist_dir: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    small = ["--batch", "4", "--val-size", "4", "--mc-samples", "0", "--holdout", str(N_VAL), "--lr", "0.01"]
+    tiny = ["--model-option", "hidden=16", "--ema", "0.5", "--val-every", "3"]
+    first = _one_step_run(mnist_dir, tmp_path / "ema", *small, *tiny, "--steps", "3")
+    assert first.exit_code == 0, first.output
+    blob = torch.load(tmp_path / "ema" / "last.ckpt", weights_only=False)
+    average, live = blob["state_dict"], blob["current_model_state"]
+    assert not torch.equal(average["model.classifier.weight"], live["model.classifier.weight"])
+    exported = load_file(str(tmp_path / "ema" / "export" / "model.safetensors"))
+    assert torch.allclose(exported["classifier.weight"].float(), average["model.classifier.weight"], atol=1e-3)
+    # --resume picks up the live weights and the average where they were.
+    again = _one_step_run(mnist_dir, tmp_path / "ema", *small, *tiny, "--steps", "6", "--resume")
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "ema" / "summary.json").read_text())["steps"] == 6
+    wrong = _one_step_run(mnist_dir, tmp_path / "bad", *small, "--ema", "1.5")
+    assert wrong.exit_code == 2 and "--ema" in wrong.output
+
+
+def test_average_writes_one_glimpse_model_with_the_mean_weights(mnist_dir: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from textlens.cli.export import app as export_app
+
+    small = ["--batch", "4", "--val-size", "4", "--mc-samples", "0", "--holdout", str(N_VAL), "--lr", "0.01"]
+    for seed in ("1", "2"):
+        result = _one_step_run(mnist_dir, tmp_path / seed, *small, "--model-option", "hidden=16", "--seed", seed)
+        assert result.exit_code == 0, result.output
+    sources = [str(tmp_path / seed / "export") for seed in ("1", "2")]
+    result = CliRunner().invoke(app, ["average", *sources, "-o", str(tmp_path / "soup"), "-w", "3", "-w", "1"])
+    assert result.exit_code == 0, result.output
+    first, second, soup = (load_file(str(Path(f) / "model.safetensors")) for f in [*sources, tmp_path / "soup"])
+    for key, value in soup.items():
+        assert value.dtype == torch.float16
+        expected = (3 * first[key].float() + second[key].float()) / 4
+        assert torch.allclose(value.float(), expected, atol=2e-3), key
+    config = json.loads((tmp_path / "soup" / "config.json").read_text())
+    assert config["family"] == "glimpse" and config["name"] == "soup" and "training" not in config
+    assert [a["weight"] for a in config["averaged_from"]] == [0.75, 0.25]
+    assert load_glimpse(tmp_path / "soup").predict([np.zeros((28, 28), np.uint8)])[0] in set("0123456789")
+    refused = CliRunner().invoke(export_app, ["average", *sources, "-o", str(tmp_path / "onnx")])
+    assert refused.exit_code == 2 and "glimpse average" in " ".join(refused.output.split())
+
+
 # ---------------------------------------------------------------- data
 def test_mnist_split_keeps_the_last_images_for_validation(mnist_dir: Path) -> None:
     splits = load_mnist_splits(mnist_dir, val_size=N_VAL)

@@ -80,3 +80,21 @@ def test_target_that_is_a_folder_raises_output_error(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="taken"):
         atomic_write_bytes(tmp_path / "taken", b"x")
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_every_writer_of_model_files_and_manifests_gives_normal_permissions(tmp_path: Path) -> None:
+    """The trainers' exports, weights and manifests go through the same atomic writer (they were owner-only)."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+
+    from textlens.data.manifest import atomic_write_text as write_manifest_text
+    from textlens.models.serialization import save_weights
+
+    weights = tmp_path / "export" / "model.safetensors"
+    save_weights(torch.nn.Linear(2, 3), weights, half=True)
+    manifest = tmp_path / "new" / "folder" / "train.jsonl"
+    write_manifest_text(manifest, "{}\n")
+    expected = 0o666 & ~_current_umask()
+    assert stat.S_IMODE(weights.stat().st_mode) == stat.S_IMODE(manifest.stat().st_mode) == expected
+    assert load_file(str(weights))["weight"].dtype == torch.float16 and manifest.read_text() == "{}\n"
+    assert sorted(p.name for p in weights.parent.iterdir()) == ["model.safetensors"]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from textlens.cli.common import EXIT_SOME_FAILED, console, fail
-from textlens.errors import MissingWeights, TextlensError
+from textlens.errors import ConfigError, MissingWeights, TextlensError
 
 app = typer.Typer(help="Export trained models for the torch-free runtime.", no_args_is_help=True)
 
@@ -117,6 +117,8 @@ def average_command(
 
     try:
         model, config = average_folders(folders, weight or None)
+        if config.get("family") == "glimpse":  # no ONNX bundle for glimpse models: they keep torch weights
+            raise ConfigError(f"{folders[0]} is a glimpse model: use textlens glimpse average")
     except TextlensError as exc:
         raise fail(exc) from exc
     shares = ", ".join(f"{Path(a['source']).name or a['source']} {a['weight']:.2f}" for a in config["averaged_from"])

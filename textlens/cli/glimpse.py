@@ -88,6 +88,13 @@ def train_glimpse(
             "REINFORCE; the location pathway keeps its weights): a last stage after --init.",
         ),
     ] = False,
+    ema: Annotated[
+        float | None,
+        typer.Option(
+            help="Average the weights as training goes (exponential moving average with this decay, e.g. 0.9995); "
+            "validation, checkpoints and the export use the average. Pass it again with --resume."
+        ),
+    ] = None,
     model_option: Annotated[
         list[str] | None,
         typer.Option(
@@ -131,6 +138,7 @@ def train_glimpse(
         mc_samples=mc_samples,
         jitter=jitter,
         mean_path=mean_path,
+        ema=ema,
         model=_model_options(model_option or []),
         workers=workers,
         precision=precision,
@@ -288,6 +296,39 @@ def evaluate(
                 f"character error rate {result['cer']:.2%}, wrong length {result['wrong_length']:.2%}; "
                 f"string error by length {lengths}"
             )
+
+
+@app.command("average")
+def average(
+    folders: Annotated[list[Path], typer.Argument(help="Glimpse model folders (bundles or trainer exports).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write (config.json + model.safetensors).")],
+    weight: Annotated[
+        list[float] | None, typer.Option("--weight", "-w", help="One weight per folder, in order (default: equal).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Name in config.json (default: OUTPUT's).")] = None,
+) -> None:
+    """Average the weights of glimpse models trained on from one start (a "model soup") into one model.
+
+    Same architecture, options and cost as each source; config.json records every source's training. Score
+    the result with ``textlens glimpse eval`` before using it: averaging helps checkpoints of one lineage
+    (stages continued from each other) and ruins unrelated models.
+    """
+    from textlens.errors import ConfigError
+    from textlens.export.average import average_folders
+    from textlens.io.atomic import atomic_write_text
+    from textlens.models.serialization import save_weights
+
+    try:
+        model, config = average_folders(folders, weight or None)
+        if config.get("family") != "glimpse":
+            raise ConfigError(f"{folders[0]} is a {config.get('family')} model: use textlens export average")
+        config["name"] = name or output.name
+        save_weights(model, output / "model.safetensors", half=True)
+        atomic_write_text(output / "config.json", json.dumps(config, indent=2) + "\n")
+    except TextlensError as exc:
+        raise fail(exc, console) from exc
+    shares = ", ".join(f"{a['source']} {a['weight']:.2f}" for a in config["averaged_from"])
+    console.print(f"averaged {len(folders)} models ({shares}) into {output}")
 
 
 @app.command()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from PIL import Image
 from textlens.data.samples import CropSample, LabelSample, PageSample, WordAnnotation
 from textlens.document import polygon_box
 from textlens.errors import AnnotationError, CorruptImage, FileNotFound
+from textlens.io.atomic import atomic_write_text as write_atomically
 
 RecordKind = Literal["crop", "page", "label"]
 _WORD_KEYS = {"text", "box", "poly", "polygon", "ignore"}
@@ -164,17 +164,11 @@ def word_to_json(word: WordAnnotation) -> dict[str, Any]:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename, so no reader sees half of it."""
+    """Write a text file through a temporary file and a rename, so no reader sees half of it; the folder is
+    created if needed and the file gets the umask's permissions like any new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)
 
 
 def write_manifest(path: str | Path, records: Iterable[ManifestRecord]) -> int:

@@ -6,8 +6,6 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from PIL import Image
 from textlens.data.manifest import atomic_write_text, read_rgb
 from textlens.errors import OutputError, TextlensError
 from textlens.eval.results import CropOutcome, DigitResult, PageOutcome, PageResult, RecResult
+from textlens.io.atomic import atomic_write_bytes
 
 MAX_CROPS = 50
 MAX_PAGES = 10
@@ -84,17 +83,6 @@ def _png_bytes(image: np.ndarray, max_width: int) -> bytes:
     return buf.getvalue()
 
 
-def _save_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _load(image: Path) -> np.ndarray:
     try:
         return read_rgb(image)
@@ -143,7 +131,7 @@ class _Report:
 
     def picture(self, name: str, image: np.ndarray, max_width: int) -> tuple[str, str]:
         data = _png_bytes(image, max_width)
-        _save_bytes(self.images / name, data)
+        atomic_write_bytes(self.images / name, data)
         return f"images/{name}", "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
     def finish(self) -> Path:

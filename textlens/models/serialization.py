@@ -62,13 +62,12 @@ def load_state(model: Any, state: dict[str, Any], path: str | Path, strict: bool
 
 def save_weights(model: Any, path: str | Path, half: bool = False) -> None:
     """Save a model's state dict as safetensors (fp16 when ``half``), atomically."""
-    import os
+    from safetensors.torch import save
 
-    from safetensors.torch import save_file
+    from textlens.io.atomic import atomic_write_bytes
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
+    # Serialised in memory (the weights are a few MB): safetensors' own file writer makes owner-only files.
+    atomic_write_bytes(path, save(state))

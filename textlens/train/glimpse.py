@@ -84,6 +84,9 @@ class GlimpseTrainConfig:
     # Fit the classification side to the policy's mean path (cross-entropy only, no REINFORCE): the path the
     # models are scored and used with, which the hybrid loss never trains on (it samples every location).
     mean_path: bool = False
+    # Decay of an exponential moving average of the weights (None: off). The policy's sampled paths make every
+    # step noisy; the average is what validation, the checkpoints and the export see.
+    ema: float | None = None
     model: dict[str, Any] = field(default_factory=dict)
 
 
@@ -347,6 +350,14 @@ def build_trainer(cfg: GlimpseTrainConfig, accelerator: str, steps: int) -> tupl
     checkpoint = checkpoint_callback(cfg.out, "val/error", "min")
     throughput = Throughput()
     callbacks: list[Any] = [checkpoint, throughput, LearningRateMonitor(logging_interval="step")]
+    if cfg.ema is not None:
+        if not 0.0 < cfg.ema < 1.0:
+            raise ConfigError(f"--ema is the averaging decay, between 0 and 1 (e.g. 0.999), got {cfg.ema}")
+        from pytorch_lightning.callbacks import EMAWeightAveraging
+
+        # Lightning swaps the average in for validation and stores it as the checkpoint's state_dict (the live
+        # weights go to current_model_state, which --resume restores).
+        callbacks.append(EMAWeightAveraging(decay=cfg.ema))
     budget = wall_clock_budget(cfg.max_minutes, cfg.fit_schedule)
     if budget is not None:
         callbacks.append(budget)

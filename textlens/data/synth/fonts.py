@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,7 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from textlens.errors import ConfigError, UnreadableFile
+from textlens.errors import ConfigError, OutputError, UnreadableFile
+from textlens.io.atomic import atomic_write_text
 
 FONT_DIRS = (
     Path("/usr/share/fonts"),
@@ -229,11 +229,8 @@ def _save_cache(path: Path, fonts: dict[str, dict[str, object]]) -> None:
     """Atomic write; a read-only home just means no cache."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".fonts.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": CACHE_VERSION, "fonts": fonts}, fh)
-        os.replace(tmp, path)
-    except OSError:
+        atomic_write_text(path, json.dumps({"version": CACHE_VERSION, "fonts": fonts}))
+    except (OSError, OutputError):
         return
 
 
