@@ -278,46 +278,6 @@ def test_a_bf16_training_step_is_finite_and_reaches_every_part(mnist_dir: Path, 
     assert model.emission.fc.weight.grad.abs().sum() > 0 and model.baseline.fc.weight.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize(
-    ("arch", "kwargs", "task", "images", "texts", "location_parts"),
-    [
-        ("ram", {"glimpses": 3, "hidden": 16, "what": 8, "where": 8, "glimpse_out": 16}, "mnist", (4, 1, 28, 28),
-         ["0", "1", "2", "3"], ("locator", "baseline")),
-        ("dram", TINY_DRAM, "multidigit", (2, 1, 32, 80), ["7", "42"], ("context", "rnn2", "emission", "baseline")),
-    ],
-)  # fmt: skip
-def test_a_mean_path_step_trains_the_classification_side_only(
-    arch: str, kwargs: dict[str, Any], task: str, images: tuple[int, ...], texts: list[str], location_parts: tuple
-) -> None:
-    torch.manual_seed(0)
-    system = GlimpseSystem(arch, kwargs, task, lr=1e-2, mean_path=True)
-    model = system.model
-    batch = {"images": torch.rand(*images), "targets": encode_targets(texts, arch, 2)}
-    before = {name: value.clone() for name, value in model.state_dict().items()}
-    terms = system.losses(batch)
-    assert float(terms["reinforce"]) == float(terms["baseline_mse"]) == 0.0
-    assert torch.isclose(terms["loss"], terms["nll"])
-    # The loss is the one of the deterministic mean path: the same batch gives the same loss twice.
-    assert torch.isclose(terms["loss"], system.losses(batch)["loss"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    terms["loss"].backward()
-    optimizer.step()
-    after = model.state_dict()
-    changed = {name.split(".")[0] for name in after if not torch.equal(after[name], before[name])}
-    assert "classifier" in changed and "glimpse" in changed
-    assert not changed & set(location_parts), changed
-
-
-def test_mean_path_fine_tune_runs_from_the_cli_and_is_recorded(mnist_dir: Path, tmp_path: Path) -> None:
-    small = ["--batch", "4", "--val-size", "4", "--mc-samples", "0", "--holdout", str(N_VAL)]
-    result = _one_step_run(mnist_dir, tmp_path / "mp", *small, "--model-option", "hidden=16", "--mean-path")
-    assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "mp" / "summary.json").read_text())
-    assert summary["config"]["mean_path"] is True and summary["steps"] == 1
-    blob = torch.load(tmp_path / "mp" / "last.ckpt", weights_only=False)
-    assert blob["hyper_parameters"]["mean_path"] is True  # so --resume keeps the objective
-
-
 def test_ema_weights_are_validated_checkpointed_and_exported(mnist_dir: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 

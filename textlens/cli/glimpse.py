@@ -80,14 +80,6 @@ def train_glimpse(
     holdout: Annotated[int, typer.Option(help="Last MNIST training images kept as the validation split.")] = 5000,
     mc_samples: Annotated[int, typer.Option(help="Also report the error averaging N sampled paths.")] = 10,
     jitter: Annotated[int, typer.Option(help="mnist task: shift training digits by up to N pixels.")] = 0,
-    mean_path: Annotated[
-        bool,
-        typer.Option(
-            "--mean-path",
-            help="Fine-tune the classification side on the policy's mean path (cross-entropy only, no "
-            "REINFORCE; the location pathway keeps its weights): a last stage after --init.",
-        ),
-    ] = False,
     ema: Annotated[
         float | None,
         typer.Option(
@@ -137,7 +129,6 @@ def train_glimpse(
         holdout=holdout,
         mc_samples=mc_samples,
         jitter=jitter,
-        mean_path=mean_path,
         ema=ema,
         model=_model_options(model_option or []),
         workers=workers,

@@ -81,9 +81,6 @@ class GlimpseTrainConfig:
     progress: bool = True
     jitter: int = 0
     init: str | None = None
-    # Fit the classification side to the policy's mean path (cross-entropy only, no REINFORCE): the path the
-    # models are scored and used with, which the hybrid loss never trains on (it samples every location).
-    mean_path: bool = False
     # Decay of an exponential moving average of the weights (None: off). The policy's sampled paths make every
     # step noisy; the average is what validation, the checkpoints and the export see.
     ema: float | None = None
@@ -215,7 +212,6 @@ class GlimpseSystem(pl.LightningModule):
         lr: float = 1e-3,
         max_steps: int = 20_000,
         warmup: float = 0.02,
-        mean_path: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -225,13 +221,7 @@ class GlimpseSystem(pl.LightningModule):
 
     # ---------------------------------------------------------------- loss
     def losses(self, batch: dict[str, Any]) -> dict[str, Tensor]:
-        """The hybrid loss on sampled paths; with ``mean_path``, cross-entropy alone on the mean path.
-
-        The sensor's locations are detached, so on the mean path no gradient reaches the location pathway
-        (DRAM's context network, r(2) and emission; RAM's locator) or the baseline: they keep their weights.
-        """
-        mean_path = bool(self.hparams.mean_path)
-        out = self.model(batch["images"], stochastic=not mean_path)
+        out = self.model(batch["images"], stochastic=True)
         targets = batch["targets"]
         logits = out["logits"].float()
         if self.arch == "ram":
@@ -246,10 +236,7 @@ class GlimpseSystem(pl.LightningModule):
             to_go = correct.flip(1).cumsum(1).flip(1)
             returns = to_go.repeat_interleave(self.model.glimpses_per_symbol, dim=1)
             reward = (correct.sum(1) == valid.sum(1)).float()  # whole string right, for the log
-        if mean_path:
-            reinforce = baseline = nll.new_zeros(())
-        else:
-            reinforce, baseline = reinforce_losses(out["log_probs"], out["baselines"], returns)
+        reinforce, baseline = reinforce_losses(out["log_probs"], out["baselines"], returns)
         return {
             "loss": nll + reinforce + baseline,
             "nll": nll,
@@ -450,9 +437,7 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
         hparams["max_steps"] = steps
         system = GlimpseSystem(**hparams)
     else:
-        system = GlimpseSystem(
-            cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup, mean_path=cfg.mean_path
-        )
+        system = GlimpseSystem(cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup)
         if cfg.init:  # start from trained weights (a checkpoint, safetensors or an export folder)
             init = Path(cfg.init)
             weights = init / "model.safetensors" if init.is_dir() else init
