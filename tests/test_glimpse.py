@@ -294,6 +294,9 @@ def test_ema_weights_are_validated_checkpointed_and_exported(mnist_dir: Path, tm
     again = _one_step_run(mnist_dir, tmp_path / "ema", *small, *tiny, "--steps", "6", "--resume")
     assert again.exit_code == 0, again.output
     assert json.loads((tmp_path / "ema" / "summary.json").read_text())["steps"] == 6
+    no_ema = [*small, "--model-option", "hidden=16", "--steps", "9", "--resume"]
+    forgot = _one_step_run(mnist_dir, tmp_path / "ema", *no_ema)
+    assert forgot.exit_code == 2 and "pass --ema again" in " ".join(forgot.output.split())
     wrong = _one_step_run(mnist_dir, tmp_path / "bad", *small, "--ema", "1.5")
     assert wrong.exit_code == 2 and "--ema" in wrong.output
 

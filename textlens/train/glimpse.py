@@ -433,6 +433,8 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
                 f"checkpoint is {hparams.get('arch')} on {hparams.get('task')}, not {cfg.arch} on {cfg.task}",
                 ckpt_path,
             )
+        if "current_model_state" in blob and cfg.ema is None:  # else Lightning would resume from the average
+            raise ConfigError(f"{ckpt_path} was trained with --ema: pass --ema again to resume it")
         start = int(blob.get("global_step", 0)) * cfg.batch  # fresh samples after a restart
         hparams["max_steps"] = steps
         system = GlimpseSystem(**hparams)
