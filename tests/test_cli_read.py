@@ -58,7 +58,7 @@ def test_batch_with_bad_inputs_writes_every_good_output_and_exits_1(tmp_path: Pa
     assert f"{len(good)} done, {len(bad)} failed" in result.output
 
 
-def test_folder_input_is_searched_and_each_output_named_after_its_input(tmp_path: Path) -> None:
+def test_folder_input_is_searched_and_outputs_mirror_its_subfolders(tmp_path: Path) -> None:
     folder = tmp_path / "scans"
     (folder / "sub").mkdir(parents=True)
     good_page(folder / "a.png")
@@ -66,7 +66,8 @@ def test_folder_input_is_searched_and_each_output_named_after_its_input(tmp_path
     (folder / "notes.txt").write_text("not an image")
     result = runner.invoke(app, ["read", str(folder), "-o", str(tmp_path / "out"), "-f", "hocr"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.hocr", "b.hocr"]
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == ["a.hocr", "sub/b.hocr"]
 
 
 def test_glob_input_and_jobs(tmp_path: Path) -> None:

@@ -216,15 +216,15 @@ def test_pillows_own_limits_neither_warn_nor_override_max_pixels(tmp_path: Path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(CorruptImage):
-            load(warn_zone)
+            load(warn_zone, max_pixels=150_000_000)
         with pytest.raises(ImageTooLarge, match="15000×15000"):
             load(error_zone)
         with pytest.raises(CorruptImage):
             load(error_zone, max_pixels=300_000_000)
 
 
-def test_default_limit_admits_an_a4_page_at_1200_dpi() -> None:
-    assert 9921 * 14031 <= DEFAULT_MAX_PIXELS < 20000 * 20000
+def test_default_limit_admits_an_a4_page_at_600_dpi_and_refuses_a_12000_square_bomb() -> None:
+    assert 4961 * 7016 <= DEFAULT_MAX_PIXELS < 12000 * 12000
 
 
 def test_truncated_images_stay_refused_after_loading() -> None:

@@ -6,7 +6,7 @@ Runs on onnxruntime through ``textlens.runtime``; importing this module never im
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -338,26 +338,51 @@ class OCR:
         self.fit_boxes = fit_boxes
         self.trim_crops = trim_crops
 
-    def read(self, source: ImageSource) -> Document:
-        """Read every page of an image or PDF (path, bytes, numpy array or PIL image)."""
-        from textlens.io import load
+    def read(
+        self,
+        source: ImageSource,
+        *,
+        pages: Iterable[int] | None = None,
+        on_page: Callable[[Any, Page], None] | None = None,
+        **load_options: Any,
+    ) -> Document:
+        """Read the pages of an image or PDF (path, bytes, numpy array or PIL image) one at a time.
 
-        options: dict[str, Any] = {"dpi": self.dpi}
+        Each page image is loaded, read and let go before the next is loaded, so memory stays flat in the
+        page count. ``pages`` picks 0-based page indices; ``on_page(page_image, page)`` is called with
+        each loaded ``textlens.io.PageImage`` and its reading, for callers that write as they go (the page
+        images are not kept). Other options (``max_pages``, ``pdf_timeout``, ``pdf_memory_mb``) go to
+        :func:`textlens.io.iter_pages`.
+        """
+        from textlens.io import iter_pages
+
+        options: dict[str, Any] = {"dpi": self.dpi, "pages": pages, **load_options}
         if self.max_pixels is not None:
             options["max_pixels"] = self.max_pixels
-        return self.read_pages(load(source, **options))
+        started = time.perf_counter()
+        read: list[Page] = []
+        for page_image in iter_pages(source, **options):
+            image, index = page_image.image, page_image.index
+            page = self.read_page(image, index=index, source=page_image.source, dpi=page_image.dpi)
+            if on_page is not None:
+                on_page(page_image, page)
+            read.append(page)
+            del page_image, image  # let go of the pixels before the next page is loaded
+        return Document(pages=tuple(read), metadata=self._metadata(started))
 
     def read_pages(self, pages: Sequence[Any]) -> Document:
         """Read already-loaded pages (``textlens.io.PageImage`` objects: image, index, source, dpi)."""
         started = time.perf_counter()
         read = [self.read_page(p.image, index=p.index, source=p.source, dpi=p.dpi) for p in pages]
-        meta = {
+        return Document(pages=tuple(read), metadata=self._metadata(started))
+
+    def _metadata(self, started: float) -> dict[str, Any]:
+        return {
             "engine": "textlens",
             "detector": getattr(self.detector, "name", str(self.detector)),
             "recognizer": getattr(self.recognizer, "name", str(self.recognizer)),
             "seconds": round(time.perf_counter() - started, 4),
         }
-        return Document(pages=tuple(read), metadata=meta)
 
     def read_page(self, image: np.ndarray, index: int = 0, source: str | None = None, dpi: float | None = None) -> Page:
         """Read one RGB uint8 page image (turned upright first when ``orientation`` is on)."""

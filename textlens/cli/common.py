@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -16,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from textlens.errors import ConfigError, TextlensError
+from textlens.io.atomic import STDOUT, is_temporary
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 INPUT_EXTENSIONS = {
@@ -73,18 +75,19 @@ T = TypeVar("T")
 def expand_inputs(inputs: Iterable[str]) -> list[Path]:
     """Files as given, globs expanded, folders searched recursively for supported files (sorted).
 
-    A path that matches nothing is kept as is, so the batch reports it as missing instead of
-    silently skipping it.
+    Hidden files and folders inside a given folder are skipped, and so are textlens's own temporary
+    files anywhere (a run killed mid-write leaves ``.textlens-*.tmp*``; they are never inputs). A path
+    that matches nothing is kept as is, so the batch reports it as missing instead of silently skipping it.
     """
     found: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.suffix.lower() in INPUT_EXTENSIONS and p.is_file())
+            inside = sorted(p for p in path.rglob("*") if _is_input_file(p, path))
             # An empty folder stays in the list so the batch reports it rather than doing nothing.
             found.extend(inside or [path])
         elif glob.has_magic(item):
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if not is_temporary(m))
             found.extend(matches if matches else [path])
         else:
             found.append(path)
@@ -97,24 +100,77 @@ def expand_inputs(inputs: Iterable[str]) -> list[Path]:
     return unique
 
 
+def _is_input_file(path: Path, root: Path) -> bool:
+    hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+    return not hidden and path.suffix.lower() in INPUT_EXTENSIONS and path.is_file()
+
+
 def output_is_folder(output: str | None, inputs: int, formats: int) -> bool:
     """Whether ``-o`` names a folder: it exists as one, ends in a separator, or must hold several files."""
-    if output is None:
+    if output is None or output == STDOUT:
         return False
     return inputs > 1 or formats > 1 or output.endswith(("/", os.sep)) or Path(output).is_dir()
 
 
-def output_path(source: Path, output: Path | None, extension: str, as_folder: bool, suffix: str = "") -> Path | None:
+def common_root(items: Sequence[Path]) -> Path:
+    """The deepest folder holding every input: outputs mirror the inputs' folders below it."""
+    parents = [os.path.dirname(os.path.abspath(p)) for p in items]
+    return Path(os.path.commonpath(parents)) if parents else Path.cwd()
+
+
+def shared_stems(items: Sequence[Path]) -> frozenset[str]:
+    """The inputs (absolute paths) that share their folder and stem with another input (``x.png``, ``x.jpg``):
+    their outputs keep the input's extension (``x.png.txt``, ``x.jpg.txt``) so they cannot overwrite each other."""
+    by_stem: dict[tuple[str, str], list[str]] = {}
+    for item in items:
+        absolute = os.path.abspath(item)
+        by_stem.setdefault((os.path.dirname(absolute), Path(absolute).stem), []).append(absolute)
+    return frozenset(p for group in by_stem.values() if len(group) > 1 for p in group)
+
+
+def output_path(
+    source: Path,
+    output: Path | None,
+    extension: str,
+    as_folder: bool,
+    suffix: str = "",
+    root: Path | None = None,
+    full_names: frozenset[str] = frozenset(),
+) -> Path | None:
     """Where the result for ``source`` goes: None means standard output.
 
-    ``-o`` names a file for a single input and format, or a folder that receives
-    ``<stem><suffix><extension>`` per input (see ``output_is_folder``).
+    ``-o`` names a file for a single input and format (``-`` is standard output), or a folder that receives
+    ``<folder>/<stem><suffix><extension>`` per input, where ``<folder>`` is the input's folder relative to
+    ``root`` (the inputs' common folder, see ``common_root``): two inputs of the same name in different
+    folders never meet. Inputs listed in ``full_names`` (see ``shared_stems``) keep their whole file name
+    in place of the stem.
     """
     if output is None:
         return None
-    if as_folder:
-        return output / f"{source.stem}{suffix}{extension}"
-    return output
+    if not as_folder:
+        return output
+    absolute = os.path.abspath(source)
+    below = Path(os.path.relpath(os.path.dirname(absolute), root)) if root is not None else Path()
+    name = source.name if absolute in full_names else source.stem
+    return output / below / f"{name}{suffix}{extension}"
+
+
+def check_output_plan(targets: Iterable[tuple[Path, Path]], inputs: Sequence[Path]) -> None:
+    """Refuse, before anything is read, a run where two inputs would write one file or an output would
+    replace an input: a ``ConfigError`` (usage error, exit 2) naming the files."""
+    from textlens.io.write.stream import Protected
+
+    protected = Protected.of(list(inputs))
+    claimed: dict[str, Path] = {}
+    for source, target in targets:
+        if str(target) == STDOUT:
+            continue
+        if protected.holds(target):
+            raise ConfigError(f"{target}: the output would replace an input of this run; choose another -o")
+        key = os.path.realpath(target)
+        other = claimed.setdefault(key, source)
+        if other != source:
+            raise ConfigError(f"{other} and {source} would both be written to {target}; rename one or read them apart")
 
 
 @dataclass
@@ -133,6 +189,52 @@ def _describe(exc: BaseException, item: Path) -> str:
     if isinstance(exc, TextlensError):
         return str(exc) if exc.source else f"{item}: {exc}"
     return f"{item}: {type(exc).__name__}: {exc}"
+
+
+def _run_in_workers(
+    items: Sequence[Path],
+    work: Callable[[Path], T],
+    jobs: int,
+    finish: Callable[[Path, T | None, BaseException | None], None],
+    advance: Callable[[], None],
+) -> None:
+    """Run ``work`` over ``items`` in ``jobs`` processes (pebble's pool: a worker that dies fails its own
+    input only, and is replaced). Ctrl-C stops every worker at once."""
+    from pebble import ProcessExpired, ProcessPool
+
+    pool = ProcessPool(max_workers=jobs)
+    try:
+        futures = {pool.schedule(work, args=(item,)): item for item in items}
+        for future in as_completed(futures):
+            item = futures[future]
+            try:
+                result, exc = future.result(), None
+            except ProcessExpired as err:  # before OSError: pebble derives it from OSError
+                result, exc = None, WorkerDied(_death(err.exitcode), source=item)
+            except (TextlensError, OSError, ValueError) as err:
+                result, exc = None, err
+            finish(item, result, exc)
+            advance()
+    except BaseException:
+        pool.stop()
+        raise
+    finally:
+        pool.close()
+        pool.join()
+
+
+class WorkerDied(TextlensError):
+    """The worker process reading an input ended without an answer (killed, or crashed in native code)."""
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"the worker process reading it was killed ({name}); nothing was written for it"
+    return f"the worker process reading it died (exit code {exitcode}); nothing was written for it"
 
 
 def run_batch(
@@ -184,16 +286,7 @@ def run_batch(
                 finish(item, result, exc)
                 progress.advance(task)
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(work, item): item for item in items}
-                for future in as_completed(futures):
-                    item = futures[future]
-                    try:
-                        result, exc = future.result(), None
-                    except (TextlensError, OSError, ValueError) as err:
-                        result, exc = None, err
-                    finish(item, result, exc)
-                    progress.advance(task)
+            _run_in_workers(items, work, jobs, finish, lambda: progress.advance(task))
     if len(items) > 1 or report.failed:
         colour = "red" if report.failed else "green"
         console.print(f"[{colour}]{len(report.done)} done, {len(report.failed)} failed[/{colour}]")

@@ -16,6 +16,7 @@ from textlens.data.readers import DatasetReader, list_formats, open_dataset, rea
 from textlens.data.readers.convert import convert_to_manifest, iter_samples
 from textlens.data.sheet import contact_sheet, save_image_atomic
 from textlens.errors import ConfigError, InputError, TextlensError
+from textlens.models.registry import needs_train_extra
 
 app = typer.Typer(
     help="Dataset tools: list the readable formats, convert them to the manifest, draw contact sheets.",
@@ -53,7 +54,8 @@ def _number_or_text(value: str) -> Any:
 def _open(fmt: str, source: Path, opt: list[str] | None) -> DatasetReader[Any]:
     """Open a dataset for a command, turning failures into an error line and an exit code."""
     try:
-        return open_dataset(fmt, source, **parse_options(opt or []))
+        with needs_train_extra(f"the {fmt} dataset format"):  # scipy, h5py and lmdb come with the train extra
+            return open_dataset(fmt, source, **parse_options(opt or []))
     except TypeError as exc:  # an --opt the reader does not take
         raise fail(ConfigError(f"bad --opt for {fmt}: {exc}")) from exc
     except TextlensError as exc:

@@ -246,7 +246,7 @@ def page(
 
 def load_classifier(name: str) -> Callable[[np.ndarray], str]:
     """A digit classifier as ``image -> label``: the glimpse models (RAM, DRAM), which run on torch."""
-    from textlens.models.registry import load_config
+    from textlens.models.registry import load_config, needs_train_extra
 
     folder = Path(name) if Path(name).is_dir() else None
     family = load_config(folder or name).get("family")
@@ -254,7 +254,8 @@ def load_classifier(name: str) -> Callable[[np.ndarray], str]:
         raise UnknownModel(
             f"{name!r} is a {family} model, not a digit classifier (bundled: ram_mnist, dram_multidigit)", name
         )
-    from textlens.models.glimpse.predict import load_glimpse_model
+    with needs_train_extra("textlens eval digits (glimpse models run on torch)"):
+        from textlens.models.glimpse.predict import load_glimpse_model
 
     predict = load_glimpse_model(folder or name)
     return lambda image: predict([image])[0]

@@ -9,6 +9,7 @@ import typer
 
 from textlens.cli.common import EXIT_SOME_FAILED, console, fail
 from textlens.errors import ConfigError, MissingWeights, TextlensError
+from textlens.models.registry import require_torch
 
 app = typer.Typer(help="Export trained models for the torch-free runtime.", no_args_is_help=True)
 
@@ -63,6 +64,7 @@ def onnx_command(
     from textlens.export.onnx import check_parity, example_input, export_onnx, input_spec
 
     try:
+        require_torch("textlens export onnx")
         torch_model, config = _build(model, checkpoint, random_weights)
         path = export_onnx(
             torch_model, config, output, opset=opset, dynamic_width=not static_width, int8=int8, calib=calib
@@ -91,6 +93,7 @@ def bundle_command(
     from textlens.export.bundle import load_model_folder
 
     try:
+        require_torch("textlens export bundle")
         model, config = load_model_folder(checkpoint, weights)
     except TextlensError as exc:
         raise fail(exc) from exc
@@ -116,6 +119,7 @@ def average_command(
     from textlens.export.average import average_folders
 
     try:
+        require_torch("textlens export average")
         model, config = average_folders(folders, weight or None)
         if config.get("family") == "glimpse":  # no ONNX bundle for glimpse models: they keep torch weights
             raise ConfigError(f"{folders[0]} is a glimpse model: use textlens glimpse average")

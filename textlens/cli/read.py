@@ -11,8 +11,20 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from textlens.cli.common import EXIT_USAGE, console, expand_inputs, fail, output_is_folder, output_path, run_batch
+from textlens.cli.common import (
+    EXIT_USAGE,
+    check_output_plan,
+    common_root,
+    console,
+    expand_inputs,
+    fail,
+    output_is_folder,
+    output_path,
+    run_batch,
+    shared_stems,
+)
 from textlens.errors import ConfigError, TextlensError
+from textlens.io.atomic import STDOUT, remove_stale_temporaries
 
 BINARY_FORMATS = {"pdf", "overlay"}
 
@@ -35,6 +47,13 @@ class ReadOptions:
     min_confidence: float = 0.6  # textlens.pipeline.DEFAULT_MIN_CONFIDENCE (not imported: OpenCV loads lazily)
     orientation: bool = True
     second_look_below: float | None = None
+    root: Path | None = None  # the inputs' common folder: outputs mirror the folders below it
+    full_names: frozenset[str] = frozenset()  # inputs whose outputs keep the input's extension
+    pages: frozenset[int] | None = None
+    max_pages: int = 2000  # textlens.io.load.DEFAULT_MAX_PAGES
+    pdf_timeout: float = 60.0  # textlens.io.pdf_pages.DEFAULT_PDF_TIMEOUT
+    pdf_memory_mb: int = 2048  # textlens.io.pdf_pages.DEFAULT_PDF_MEMORY_MB
+    protected: Any = None  # textlens.io.write.stream.Protected: the inputs, never written over
 
 
 _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -77,26 +96,74 @@ def build_ocr(options: ReadOptions) -> Any:
     return _OCR_CACHE[key]
 
 
+def targets(path: Path, options: ReadOptions) -> dict[str, Path | None]:
+    """Where each requested format of ``path`` goes (None: printed)."""
+    from textlens.io import FORMATS
+
+    return {
+        fmt: output_path(
+            path, options.output, FORMATS[fmt][0], options.to_folder, root=options.root, full_names=options.full_names
+        )
+        for fmt in options.formats
+    }
+
+
 def read_one(path: Path, options: ReadOptions) -> str | None:
-    """Read one input and write each requested format; return what goes to standard output, if any."""
-    from textlens.io import FORMATS, load, render, write_document
+    """Read one input page by page and write each requested format; return what goes to standard output.
+
+    Pages stream: each page is loaded, read, handed to the outputs and let go, so memory stays flat in
+    the page count; the outputs appear only when the whole input has been read (see
+    :mod:`textlens.io.write.stream`).
+    """
+    from textlens.io.write.stream import open_output
 
     ocr = build_ocr(options)
-    load_options: dict[str, Any] = {"dpi": options.dpi}
-    if options.max_pixels is not None:
-        load_options["max_pixels"] = options.max_pixels
-    pages = load(path, **load_options)
-    document = ocr.read_pages(pages)
-    images = [p.image for p in pages]
-    printed: list[str] = []
-    for fmt in options.formats:
-        extension = FORMATS[fmt][0]
-        target = output_path(path, options.output, extension, options.to_folder)
-        if target is None:
-            printed.append(str(render(document, fmt, images=images)))
-        else:
-            write_document(document, target, fmt, images=images)
+    outputs = [open_output(fmt, target, options.protected) for fmt, target in targets(path, options).items()]
+    show_pages = _page_progress(path)
+
+    def on_page(page_image: Any, page: Any) -> None:
+        for out in outputs:
+            out.add_page(page, page_image.image, page_image.page_count)
+        show_pages(page_image.index, page_image.page_count)
+
+    try:
+        document = ocr.read(
+            path,
+            pages=options.pages,
+            on_page=on_page,
+            max_pages=options.max_pages,
+            pdf_timeout=options.pdf_timeout,
+            pdf_memory_mb=options.pdf_memory_mb,
+        )
+        printed = [text for out in outputs if (text := out.finish(document)) is not None]
+    except BaseException:
+        for out in outputs:
+            out.abort()
+        raise
     return "\n".join(printed) if printed else None
+
+
+# Set by the command when one process reads and standard error is a terminal: a line per page of long files.
+_PAGE_PROGRESS: list[Any] = []
+
+
+def _page_progress(path: Path) -> Any:
+    if not _PAGE_PROGRESS:
+        return lambda index, count: None
+
+    def show(index: int, count: int) -> None:
+        if count > 1:
+            _PAGE_PROGRESS[0](f"{path}: page {index + 1} of {count}")
+
+    return show
+
+
+def _check_stdout(output: str | None, items: list[Path], formats: tuple[str, ...]) -> None:
+    """Binary outputs need a destination; several binary files cannot share standard output."""
+    if output is None and any(f in BINARY_FORMATS for f in formats):
+        raise ConfigError("pdf and overlay outputs need -o FILE, -o FOLDER or -o - (standard output)")
+    if output == STDOUT and any(f in BINARY_FORMATS for f in formats) and (len(items) > 1 or len(formats) > 1):
+        raise ConfigError("-o - takes one binary output (pdf or overlay) of one input")
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -133,8 +200,21 @@ def read(
     deskew: Annotated[bool, typer.Option(help="Straighten skewed pages first.")] = False,
     binarize: Annotated[str | None, typer.Option(help="Binarise first: otsu or sauvola.")] = None,
     denoise: Annotated[bool, typer.Option(help="Denoise first.")] = False,
-    dpi: Annotated[int, typer.Option(help="Resolution PDF pages are rendered at.")] = 200,
-    max_pixels: Annotated[int | None, typer.Option(help="Refuse images with more pixels than this.")] = None,
+    dpi: Annotated[int, typer.Option(min=1, help="Resolution PDF pages are rendered at.")] = 200,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(min=1, help="Refuse pages with more pixels than this (default 60,000,000: ~1.3 GB peak)."),
+    ] = None,
+    pages: Annotated[
+        str | None, typer.Option(help="Pages to read, counted from 1: 1-5,9 or 7- (default: all).")
+    ] = None,
+    max_pages: Annotated[int, typer.Option(min=1, help="Refuse files with more pages to read than this.")] = 2000,
+    pdf_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds one PDF page may take to render before it fails.")
+    ] = 60.0,
+    pdf_memory: Annotated[
+        int, typer.Option(min=256, help="Memory (MiB) the PDF renderer process may use before a page fails.")
+    ] = 2048,
     threads: Annotated[int | None, typer.Option(help="Inference threads per process.")] = None,
     min_confidence: Annotated[
         float,
@@ -157,33 +237,52 @@ def read(
         ),
     ] = 0.0,
 ) -> None:
-    """Read text from images and PDFs."""
+    """Read text from images and PDFs.
+
+    With -o FOLDER each input's outputs go to FOLDER/<its folder below the inputs' common folder>/<stem>.<ext>
+    (<name>.<ext>, e.g. x.png.txt, where x.png and x.jpg sit side by side), so no two inputs share an output;
+    a run where an output would replace an input is refused before anything is read.
+    -o - writes to standard output.
+    """
+    from textlens.io.load import parse_page_ranges
+    from textlens.io.write.stream import Protected
+
     try:
         formats = parse_formats(fmt)
+        selected = None if pages is None else parse_page_ranges(pages)
+        items = expand_inputs(inputs)
+        to_folder = output_is_folder(output, len(items), len(formats))
+        _check_stdout(output, items, formats)
+        options = ReadOptions(
+            formats=formats,
+            output=None if output is None else Path(output),
+            to_folder=to_folder,
+            detector=detector,
+            recognizer=recognizer,
+            deskew=deskew,
+            binarize=binarize,
+            denoise=denoise,
+            dpi=dpi,
+            max_pixels=max_pixels,
+            threads=threads,
+            min_confidence=min_confidence,
+            orientation=orientation,
+            second_look_below=second_look_below or None,
+            root=common_root(items) if to_folder else None,
+            full_names=shared_stems(items),
+            pages=selected,
+            max_pages=max_pages,
+            pdf_timeout=pdf_timeout,
+            pdf_memory_mb=pdf_memory,
+            protected=Protected.of(items),
+        )
+        planned = [(item, target) for item in items for target in targets(item, options).values() if target]
+        check_output_plan(planned, items)
     except ConfigError as exc:
         console.print(f"[red]usage error[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from exc
-    items = expand_inputs(inputs)
-    to_folder = output_is_folder(output, len(items), len(formats))
-    if output is None and any(f in BINARY_FORMATS for f in formats):
-        console.print("[red]usage error[/red] pdf and overlay outputs need -o FILE or -o FOLDER")
-        raise typer.Exit(EXIT_USAGE)
-    options = ReadOptions(
-        formats=formats,
-        output=None if output is None else Path(output),
-        to_folder=to_folder,
-        detector=detector,
-        recognizer=recognizer,
-        deskew=deskew,
-        binarize=binarize,
-        denoise=denoise,
-        dpi=dpi,
-        max_pixels=max_pixels,
-        threads=threads,
-        min_confidence=min_confidence,
-        orientation=orientation,
-        second_look_below=second_look_below or None,
-    )
+    for folder in {target.parent for _, target in planned}:
+        remove_stale_temporaries(folder)
     try:
         ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded
     except TextlensError as exc:
@@ -204,5 +303,7 @@ def read(
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
             sys.stdout.flush()
 
+    if jobs == 1 and console.is_terminal:
+        _PAGE_PROGRESS.append(lambda line: console.print(escape(line), end="\r", soft_wrap=True))
     report = run_batch(items, functools.partial(read_one, options=options), jobs=jobs, on_result=emit)
     raise typer.Exit(report.exit_code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from textlens.cli.common import fail
 from textlens.errors import TextlensError
+from textlens.models.registry import needs_train_extra
+
+if TYPE_CHECKING:
+    from textlens.data.lmdb_store import LmdbWriter
+    from textlens.data.manifest import ManifestWriter
 
 app = typer.Typer(help="Generate synthetic training data.", no_args_is_help=True)
 console = Console(stderr=True, highlight=False)
@@ -49,6 +54,18 @@ def _progress() -> Progress:
     )
 
 
+def _crop_writer(fmt: OutputFormat, out: Path, shard_size: int) -> ManifestWriter | LmdbWriter:
+    """The writer of ``--format``; lmdb, from the train extra, is needed only when asked for."""
+    if fmt is OutputFormat.manifest:
+        from textlens.data.manifest import ManifestWriter
+
+        return ManifestWriter(out)
+    with needs_train_extra("textlens synth lines --format lmdb"):
+        from textlens.data.lmdb_store import LmdbWriter
+
+        return LmdbWriter(out, shard_size=shard_size)
+
+
 @app.command()
 def lines(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many crops.")],
@@ -65,17 +82,12 @@ def lines(
     shard_size: Annotated[int, typer.Option(help="Samples per LMDB shard.")] = 500_000,
 ) -> None:
     """Render labelled word/line crops."""
-    from textlens.data.lmdb_store import LmdbWriter
-    from textlens.data.manifest import ManifestWriter
     from textlens.data.synth import LineRenderer, iter_generate
 
     font_spec: str | list[str] = fonts if fonts in {"train", "val", "all"} else fonts.split(",")
     try:
         renderer = LineRenderer(preset=preset.value, charset=charset, fonts=font_spec, height=height, seed=seed)
-        writer: ManifestWriter | LmdbWriter = (
-            ManifestWriter(out) if fmt is OutputFormat.manifest else LmdbWriter(out, shard_size=shard_size)
-        )
-        with writer, _progress() as progress:
+        with _crop_writer(fmt, out, shard_size) as writer, _progress() as progress:
             task = progress.add_task(f"lines ({preset.value})", total=count)
             for sample in iter_generate(renderer, count, seed=seed, workers=workers):
                 writer.add(sample)

@@ -3,7 +3,8 @@
 One LMDB environment holds ``num-samples`` and, for i = 1..n (1-based, as in the standard layout),
 ``image-%09d`` (PNG or JPEG bytes) and ``label-%09d`` (UTF-8). Big sets are written as shards
 ``root/shard-00000``, ``root/shard-00001``...; ``LmdbReader`` opens one environment or a folder of shards and
-presents them as one sequence. No torch here.
+presents them as one sequence. No torch here; ``lmdb`` (the train extra) is imported when a store is opened,
+so the core install can import this module and the manifest-only commands built on it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,26 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import cv2
-import lmdb
 import numpy as np
 
 from textlens.data.samples import CropSample
 from textlens.errors import CorruptImage, FileNotFound, OutputError
 
+if TYPE_CHECKING:
+    import lmdb
+
 _MAP_SIZE = 1 << 40  # sparse on Linux: the file only grows as data is written
+
+
+def _lmdb() -> ModuleType:
+    """The ``lmdb`` module; a ``ModuleNotFoundError`` in the core install, which the commands turn into advice."""
+    import lmdb
+
+    return lmdb
 
 
 def is_lmdb(path: str | Path) -> bool:
@@ -55,6 +67,7 @@ class LmdbWriter:
     def __init__(self, root: str | Path, shard_size: int = 500_000, fmt: str = "png", commit_every: int = 1000) -> None:
         if fmt not in {"png", "jpg"}:
             raise OutputError(f"unknown image format {fmt!r} (png or jpg)", source=root)
+        _lmdb()  # without lmdb, fail before the output folder is made
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.shard_size = shard_size
@@ -70,7 +83,7 @@ class LmdbWriter:
     def _open_shard(self) -> None:
         self._tmp = self.root / f".shard-{self._shard:05d}.tmp"
         shutil.rmtree(self._tmp, ignore_errors=True)
-        self._env = lmdb.open(str(self._tmp), map_size=_MAP_SIZE, subdir=True, meminit=False, map_async=True)
+        self._env = _lmdb().open(str(self._tmp), map_size=_MAP_SIZE, subdir=True, meminit=False, map_async=True)
         self._txn = self._env.begin(write=True)
         self._count = 0
 
@@ -150,7 +163,7 @@ class LmdbReader:
 
     @staticmethod
     def _num_samples(shard: Path) -> int:
-        with lmdb.open(str(shard), readonly=True, lock=False, readahead=False) as env, env.begin() as txn:
+        with _lmdb().open(str(shard), readonly=True, lock=False, readahead=False) as env, env.begin() as txn:
             raw = txn.get(b"num-samples")
         if raw is None:
             raise CorruptImage("the LMDB store has no 'num-samples' key", source=shard)
@@ -162,7 +175,7 @@ class LmdbReader:
     def _env(self, shard: int) -> lmdb.Environment:
         env = self._envs.get(shard)
         if env is None:
-            env = lmdb.open(str(self.shards[shard]), readonly=True, lock=False, readahead=False, meminit=False)
+            env = _lmdb().open(str(self.shards[shard]), readonly=True, lock=False, readahead=False, meminit=False)
             self._envs[shard] = env
         return env
 

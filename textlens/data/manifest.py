@@ -114,22 +114,39 @@ def iter_manifest(path: str | Path, limit: int | None = None, start: int = 0) ->
         raise FileNotFound("manifest not found", path)
     root = path.parent
     count = skipped = 0
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if limit is not None and count >= limit:
-                return
-            if not line.strip():
-                continue
-            if skipped < start:  # skipped records are not parsed: a held-out tail needs no look at the head
-                skipped += 1
-                continue
-            where = f"{path}:{lineno}"
+    if limit is not None and limit <= 0:
+        return
+    for lineno, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        if skipped < start:  # skipped records are not parsed: a held-out tail needs no look at the head
+            skipped += 1
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnnotationError(f"{where}: not valid JSON ({exc.msg})") from exc
+        yield parse_record(obj, root, where)
+        count += 1
+        if limit is not None and count >= limit:  # stop before reading (and decoding) the next line
+            return
+
+
+def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file; a line that is not UTF-8 is an ``AnnotationError`` at ``file:line``.
+
+    Lines are decoded one by one (not by a text-mode file) so that the error can say which line is bad.
+    """
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AnnotationError(f"{where}: not valid JSON ({exc.msg})") from exc
-            yield parse_record(obj, root, where)
-            count += 1
+                # A BOM on the first line (a manifest saved by a Windows editor) is not part of the JSON.
+                yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise AnnotationError(
+                    f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                ) from exc
 
 
 def read_manifest(path: str | Path, limit: int | None = None, start: int = 0) -> list[ManifestRecord]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textlens.data.manifest import ManifestRecord
+from textlens.data.manifest import ManifestRecord, utf8_lines
 from textlens.errors import AnnotationError, FileNotFound
 from textlens.eval.layout import PredWord
 
@@ -54,26 +54,25 @@ def read_predictions(path: str | Path) -> list[PredictionLine]:
     if not path.is_file():
         raise FileNotFound("prediction file not found", path)
     out = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise AnnotationError(f"{where}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict) or not isinstance(obj.get("image"), str):
-                raise AnnotationError(f"{where}: each line must be an object with an 'image' path")
-            if "words" in obj:
-                if not isinstance(obj["words"], list):
-                    raise AnnotationError(f"{where}: 'words' must be a list")
-                words = [_pred_word(w, f"{where} word {i}") for i, w in enumerate(obj["words"])]
-                out.append(PredictionLine(obj["image"], None, words, where))
-            elif "pred" in obj:
-                out.append(PredictionLine(obj["image"], str(obj["pred"]), None, where))
-            else:
-                raise AnnotationError(f"{where}: a line needs 'pred' (crops, labels) or 'words' (pages)")
+    for lineno, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnnotationError(f"{where}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict) or not isinstance(obj.get("image"), str):
+            raise AnnotationError(f"{where}: each line must be an object with an 'image' path")
+        if "words" in obj:
+            if not isinstance(obj["words"], list):
+                raise AnnotationError(f"{where}: 'words' must be a list")
+            words = [_pred_word(w, f"{where} word {i}") for i, w in enumerate(obj["words"])]
+            out.append(PredictionLine(obj["image"], None, words, where))
+        elif "pred" in obj:
+            out.append(PredictionLine(obj["image"], str(obj["pred"]), None, where))
+        else:
+            raise AnnotationError(f"{where}: a line needs 'pred' (crops, labels) or 'words' (pages)")
     return out
 
 

@@ -17,13 +17,10 @@ from typing import Any
 
 from textlens.errors import ConfigError, MissingWeights, ModelError
 from textlens.export.onnx import DEFAULT_OPSET, Parity, check_parity, example_input, export_onnx, quantize
+from textlens.runtime.loading import DEFAULT_RUNTIMES, check_runtime
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 BUNDLE_FILES = ("config.json", "model.safetensors", "model.onnx")
-DEFAULT_RUNTIMES = {
-    "recognition": "textlens.runtime.recognizer:OnnxRecognizer",
-    "detection": "textlens.runtime.detector:OnnxDetector",
-}
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,9 @@ def complete_config(config: dict[str, Any], name: str) -> dict[str, Any]:
         if missing:
             raise ConfigError(f"a recognition config needs {', '.join(missing)}")
         config.setdefault("decoder", "ctc")
-    config.setdefault("runtime", DEFAULT_RUNTIMES[family])
+    check_runtime(config, family, name)  # a bundle the loader would refuse is not written
+    # Written for older textlens versions, which import it; this one only checks it.
+    config["runtime"] = DEFAULT_RUNTIMES[family]
     config.setdefault("default", False)
     return config
 
@@ -147,6 +146,8 @@ def load_model_folder(folder: str | Path, weights: str | Path | None = None) -> 
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ModelError(f"config.json is not valid JSON ({exc})", config_path) from exc
+    if config.get("family") in DEFAULT_RUNTIMES:
+        check_runtime(config, config["family"], folder)
     arch = config.get("arch")
     if not arch:
         raise ModelError("config.json has no 'arch' (the registered model name)", config_path)

@@ -13,10 +13,11 @@ import contextlib
 import io
 import math
 import os
+import re
 import stat
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,19 +29,29 @@ from textlens.errors import (
     ConfigError,
     CorruptImage,
     EmptyDocument,
-    EncryptedDocument,
     FileNotFound,
     ImageTooLarge,
     ImageTooSmall,
-    InputError,
     NotAFile,
     UnreadableFile,
     UnsupportedFormat,
 )
+from textlens.io.pdf_pages import (
+    DEFAULT_PDF_MEMORY_MB,
+    DEFAULT_PDF_TIMEOUT,
+    PdfLimits,
+    pdf_file,
+    pdf_page_count,
+    render_pdf_page,
+)
 
-#: Where Pillow itself refuses an image (twice its MAX_IMAGE_PIXELS; about 13 400 px square):
-#: an A4 page scanned at 1200 dpi (139 Mpx) fits, a decompression bomb does not.
-DEFAULT_MAX_PIXELS = 178_956_970
+#: The largest page read by default, from a memory budget: reading a text-dense page of 60 Mpx peaks at
+#: about 1.3 GB of resident memory (all stages, one thread; docs/trust.md). An A4 page at 600 dpi (35 Mpx)
+#: fits; a decompression bomb claiming 12000×12000 pixels does not. ``max_pixels=`` / ``--max-pixels``
+#: raise it.
+DEFAULT_MAX_PIXELS = 60_000_000
+#: The most pages read from one file by default (``max_pages=`` / ``--max-pages``).
+DEFAULT_MAX_PAGES = 2000
 #: Below this many pixels on a side an image cannot hold a readable glyph.
 MIN_SIDE = 4
 DEFAULT_DPI = 200.0
@@ -50,7 +61,6 @@ Source = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray | Image
 
 # Exceptions Pillow's decoders raise on damaged data (it has no single base class for them).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, struct.error)
-_PDF_POINTS_PER_INCH = 72.0
 _SNIFF_BYTES = 2048
 
 
@@ -60,12 +70,15 @@ class PageImage:
 
     ``source`` is the file's path, None for in-memory input. ``dpi`` is the resolution stored in
     the image file when it has one, the render resolution for PDF pages, and None otherwise.
+    ``page_count`` is the number of pages the file holds (so writers can name per-page outputs
+    from the first page on, without holding every page).
     """
 
     image: np.ndarray
     index: int
     source: str | None
     dpi: float | None = None
+    page_count: int = 1
 
     @property
     def width(self) -> int:
@@ -84,6 +97,30 @@ class _Limits:
     max_pixels: int
     min_side: int
     first_page_only: bool
+    max_pages: int = DEFAULT_MAX_PAGES
+    pages: frozenset[int] | None = None  # 0-based page indices to read; None reads every page
+    pdf_timeout: float = DEFAULT_PDF_TIMEOUT
+    pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB
+
+    def wanted(self, count: int, source: str) -> list[int]:
+        """The 0-based pages of a ``count``-page file to read, refused when there are too many."""
+        if self.first_page_only:
+            return [0]
+        indices = list(range(count)) if self.pages is None else sorted(i for i in self.pages if i < count)
+        if not indices:
+            raise EmptyDocument(
+                f"none of the selected pages exist (the file has {count} page{'s' * (count != 1)})", source=source
+            )
+        if len(indices) > self.max_pages:
+            raise ImageTooLarge(
+                f"{len(indices)} pages to read exceeds the limit of {self.max_pages} "
+                "(set max_pages= or --max-pages, or choose pages with --pages)",
+                source=source,
+            )
+        return indices
+
+    def pdf(self) -> PdfLimits:
+        return PdfLimits(self.dpi, self.max_pixels, self.min_side, self.pdf_timeout, self.pdf_memory_mb)
 
 
 def load(
@@ -92,6 +129,7 @@ def load(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     first_page_only: bool = False,
     min_side: int = MIN_SIDE,
+    **options: Any,
 ) -> list[PageImage]:
     """Every page of ``source`` as RGB uint8; PDFs are rendered at ``dpi``.
 
@@ -99,8 +137,10 @@ def load(
     OpenCV's BGR - or H×W×4 RGBA; uint8, uint16, bool, or float in [0, 1]) or a PIL image.
     EXIF orientation is applied and transparency is flattened onto white. Raises an
     ``InputError`` subclass naming the input and the problem, or ``ConfigError`` for bad options.
+    Further options (``pages``, ``max_pages``, ``pdf_timeout``, ``pdf_memory_mb``): see :func:`iter_pages`.
+    Prefer :func:`iter_pages` for long documents: this list holds every page at once.
     """
-    return list(iter_pages(source, dpi, max_pixels, first_page_only, min_side))
+    return list(iter_pages(source, dpi, max_pixels, first_page_only, min_side, **options))
 
 
 def load_image(
@@ -123,13 +163,21 @@ def iter_pages(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     first_page_only: bool = False,
     min_side: int = MIN_SIDE,
+    *,
+    pages: Iterable[int] | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    pdf_timeout: float = DEFAULT_PDF_TIMEOUT,
+    pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB,
 ) -> Iterator[PageImage]:
     """Pages of ``source`` one at a time, so a long PDF never has all its pages in memory.
 
-    Errors surface on the first ``next()`` (and per page for later pages). PDFium is not
-    thread-safe: render PDFs from one thread at a time.
+    ``pages`` selects 0-based page indices (``parse_page_ranges("1-5,9")`` makes them from the
+    command line's 1-based ranges); at most ``max_pages`` pages are read from one file. PDF pages
+    are rendered in a separate process, each within ``pdf_timeout`` seconds and ``pdf_memory_mb`` MiB
+    (see :mod:`textlens.io.pdf_pages`). Errors surface on the first ``next()`` (and per page for
+    later pages).
     """
-    limits = _check_options(dpi, max_pixels, first_page_only, min_side)
+    limits = _check_options(dpi, max_pixels, first_page_only, min_side, pages, max_pages, pdf_timeout, pdf_memory_mb)
     if isinstance(source, np.ndarray):
         yield PageImage(_array_to_rgb(source, "<array>", limits), 0, None, None)
     elif isinstance(source, Image.Image):
@@ -146,14 +194,54 @@ def iter_pages(
         )
 
 
-def _check_options(dpi: float, max_pixels: int, first_page_only: bool, min_side: int) -> _Limits:
+def parse_page_ranges(text: str) -> frozenset[int]:
+    """``"1-5,9"`` (1-based, as people count pages; ``"7-"`` runs to the end) as 0-based indices."""
+    indices: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        first, dash, last = part.partition("-")
+        try:
+            start = int(first)
+            stop = (int(last) if last.strip() else _OPEN_END) if dash else start
+        except ValueError:
+            raise ConfigError(f"pages: {part!r} is not a page number or range like 1-5 (in {text!r})") from None
+        if start < 1 or stop < start:
+            raise ConfigError(f"pages: {part!r} is not a valid range (pages count from 1; in {text!r})")
+        indices.update(range(start - 1, min(stop, _OPEN_END)))
+    return frozenset(indices)
+
+
+# "7-" reads to the end of the document; the page limit still applies.
+_OPEN_END = 1 << 20
+
+
+def _check_options(
+    dpi: float,
+    max_pixels: int,
+    first_page_only: bool,
+    min_side: int,
+    pages: Iterable[int] | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    pdf_timeout: float = DEFAULT_PDF_TIMEOUT,
+    pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB,
+) -> _Limits:
     if not (isinstance(dpi, (int, float)) and math.isfinite(dpi) and dpi > 0):
         raise ConfigError(f"dpi must be a positive number, got {dpi!r}")
     if not (isinstance(max_pixels, int) and max_pixels > 0):
         raise ConfigError(f"max_pixels must be a positive integer, got {max_pixels!r}")
     if not (isinstance(min_side, int) and min_side >= 1):
         raise ConfigError(f"min_side must be an integer >= 1, got {min_side!r}")
-    return _Limits(float(dpi), max_pixels, min_side, first_page_only)
+    if not (isinstance(max_pages, int) and max_pages >= 1):
+        raise ConfigError(f"max_pages must be an integer >= 1, got {max_pages!r}")
+    if not (isinstance(pdf_timeout, (int, float)) and math.isfinite(pdf_timeout) and pdf_timeout > 0):
+        raise ConfigError(f"pdf_timeout must be a positive number of seconds, got {pdf_timeout!r}")
+    if not (isinstance(pdf_memory_mb, int) and pdf_memory_mb >= 256):
+        raise ConfigError(f"pdf_memory_mb must be an integer of at least 256 (MiB), got {pdf_memory_mb!r}")
+    selected = None if pages is None else frozenset(int(i) for i in pages)
+    if selected is not None and (not selected or min(selected) < 0):
+        raise ConfigError("pages must be a non-empty set of 0-based page indices")
+    return _Limits(
+        float(dpi), max_pixels, min_side, first_page_only, max_pages, selected, float(pdf_timeout), pdf_memory_mb
+    )
 
 
 def _check_size(width: int, height: int, source: str, limits: _Limits, what: str = "image") -> None:
@@ -258,11 +346,15 @@ def _unsupported(head: bytes, source: str) -> UnsupportedFormat:
 # ---------------------------------------------------------------- paths and bytes
 
 
+# pathlib folds "https://host/x" into "https:/host/x", so one slash is enough to know a URL.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
 def _stat_file(path: Path) -> None:
     """Refuse a path that is missing, a folder, or not a regular file (a FIFO would block reads)."""
     source = str(path)
-    if "://" in source and not path.exists():
-        raise FileNotFound("no such file (URLs are not downloaded: fetch the file first)", source=source)
+    if _URL.match(source) and not path.exists():
+        raise FileNotFound("is a URL: textlens never downloads anything (fetch the file first)", source=source)
     try:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError):
@@ -288,11 +380,10 @@ def _path_pages(path: Path, limits: _Limits) -> Iterator[PageImage]:
     source = str(path)
     with _open_file(path) as fp:
         fmt = _format_or_raise(_read(fp, _SNIFF_BYTES, source), source)
-        if fmt == "PDF":
-            fp.seek(0)
-            yield from _pdf_pages(_read(fp, -1, source), source, limits)
-        else:
+        if fmt != "PDF":
             yield from _file_image_pages(fp, fmt, source, limits)
+            return
+    yield from _pdf_pages(source, source, limits)  # opened by the renderer from the path, never read whole
 
 
 def _read(fp: IO[bytes], size: int, source: str) -> bytes:
@@ -305,7 +396,8 @@ def _read(fp: IO[bytes], size: int, source: str) -> bytes:
 def _bytes_pages(data: bytes, source: str, limits: _Limits) -> Iterator[PageImage]:
     fmt = _format_or_raise(data[:_SNIFF_BYTES], source)
     if fmt == "PDF":
-        yield from _pdf_pages(data, source, limits)
+        with pdf_file(data) as path:
+            yield from _pdf_pages(path, source, limits)
     else:
         yield from _file_image_pages(io.BytesIO(data), fmt, source, limits)
 
@@ -352,17 +444,46 @@ def _file_image_pages(fp: IO[bytes], fmt: str, source: str, limits: _Limits) -> 
 
 
 def _pil_pages(im: Image.Image, source: str, limits: _Limits) -> Iterator[PageImage]:
-    """Each page of an opened image: every frame of a TIFF, the first frame of anything else."""
+    """Each selected page of an opened image: the frames of a TIFF, the first frame of anything else."""
     fmt = im.format
-    n_frames = getattr(im, "n_frames", 1) if fmt == "TIFF" and not limits.first_page_only else 1
-    for index in range(n_frames):
-        if n_frames > 1:
+    count = _frame_count(im, source, limits) if fmt == "TIFF" and not limits.first_page_only else 1
+    for index in limits.wanted(count, source):
+        if count > 1:
             _seek(im, index, source)
-        what = f"frame {index + 1} of {n_frames}" if n_frames > 1 else "image"
+        what = f"frame {index + 1} of {count}" if count > 1 else "image"
         _check_size(im.width, im.height, source, limits, what)
         frame = _decode(im, fmt, source, what)
         page_source = None if source.startswith("<") else source  # "<bytes>" is not a file
-        yield PageImage(_pil_to_rgb(frame, source), index, page_source, _file_dpi(im))
+        yield PageImage(_pil_to_rgb(frame, source), index, page_source, _file_dpi(im), count)
+
+
+def _frame_count(im: Image.Image, source: str, limits: _Limits) -> int:
+    """The TIFF's frame count, walked no further than the pages that may be read.
+
+    Pillow's ``n_frames`` walks every page header, in time quadratic in their number: a file chaining
+    100,000 headers would take minutes before its first page is read.
+    """
+    needed = limits.max_pages if limits.pages is None else min(max(limits.pages) + 1, _OPEN_END)
+    count = 0
+    try:
+        while count <= needed:
+            im.seek(count)
+            count += 1
+    except EOFError:
+        pass
+    except _DECODE_ERRORS as e:
+        if count == 0:
+            raise CorruptImage(f"cannot read frame 1: {e}", source=source) from None
+    finally:
+        with contextlib.suppress(*_DECODE_ERRORS):
+            im.seek(0)
+    if count > needed and limits.pages is None:
+        raise ImageTooLarge(
+            f"more than {limits.max_pages} pages exceeds the limit (set max_pages= or --max-pages, "
+            "or choose pages with --pages)",
+            source=source,
+        )
+    return count
 
 
 def _seek(im: Image.Image, index: int, source: str) -> None:
@@ -512,100 +633,11 @@ def _array_to_uint8(array: np.ndarray, source: str) -> np.ndarray:
 # ---------------------------------------------------------------- PDF
 
 
-def _pdf_pages(data: bytes, source: str, limits: _Limits) -> Iterator[PageImage]:
-    """Render each page at ``limits.dpi`` after checking its size from the page box."""
-    import pypdfium2 as pdfium  # imported here: only PDF input needs it
-
-    pdf = _open_pdf(pdfium, data, source)
-    try:
-        count = len(pdf)
-        if count == 0:
-            raise EmptyDocument("the PDF has no pages", source=source)
-        for index in range(1 if limits.first_page_only else count):
-            image = _render_page(pdfium, pdf, index, count, source, limits)
-            yield PageImage(image, index, None if source.startswith("<") else source, limits.dpi)
-    finally:
-        pdf.close()
-
-
-def _open_pdf(pdfium: Any, data: bytes, source: str) -> Any:
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as e:
-        raise _pdf_open_error(pdfium, data, e, source) from None
-    # Without this, filled-in form fields would not be drawn.
-    with contextlib.suppress(pdfium.PdfiumError):
-        pdf.init_forms()
-    return pdf
-
-
-# A PDF that PDFium refuses with "incorrect password": loaded to reset PDFium's last-error code.
-_PASSWORD_CANARY = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-    b"3 0 obj<</Filter/Standard/V 1/R 2/P -4/O<" + b"00" * 32 + b">/U<" + b"00" * 32 + b">>>endobj\n"
-    b"trailer<</Size 4/Root 1 0 R/Encrypt 3 0 R/ID[<00><00>]>>\n%%EOF\n"
-)
-
-
-def _pdf_open_error(pdfium: Any, data: bytes, error: Exception, source: str) -> InputError:
-    """The textlens error for a PDF that PDFium refused to open.
-
-    PDFium's error code is process-global and is *not* updated when a file parses but has no
-    page tree, so it may be left over from an earlier file. A password error only counts when the
-    file has an /Encrypt dictionary; otherwise the load is retried after a file that is known to
-    set "incorrect password": if the code is still that, this file set none, i.e. it has no pages.
-    """
-    raw = pdfium.raw
-    code = getattr(error, "err_code", None)
-    if b"/Encrypt" in data and code == raw.FPDF_ERR_PASSWORD:
-        return EncryptedDocument("the PDF is password-protected", source=source)
-    if b"/Encrypt" in data and code == raw.FPDF_ERR_SECURITY:
-        return EncryptedDocument("the PDF uses an unsupported security handler", source=source)
-    fresh = _load_error_code(pdfium, data)
-    if fresh in (raw.FPDF_ERR_SUCCESS, raw.FPDF_ERR_PASSWORD):
-        return EmptyDocument("the PDF has no pages (its page tree is empty or missing)", source=source)
-    reason = {raw.FPDF_ERR_FORMAT: "it is not a valid PDF structure"}.get(fresh, f"PDFium error {fresh}")
-    return CorruptImage(f"cannot open the PDF, it is damaged: {reason}", source=source)
-
-
-def _load_error_code(pdfium: Any, data: bytes) -> int | None:
-    """PDFium's error code for ``data``, loaded right after the canary set it to "incorrect password"."""
-    code = None
-    for attempt in (_PASSWORD_CANARY, data):
-        try:
-            pdfium.PdfDocument(attempt).close()
-            code = None
-        except pdfium.PdfiumError as e:
-            code = getattr(e, "err_code", None)
-    return code
-
-
-def _render_page(pdfium: Any, pdf: Any, index: int, count: int, source: str, limits: _Limits) -> np.ndarray:
-    what = f"page {index + 1} of {count}"
-    scale = limits.dpi / _PDF_POINTS_PER_INCH
-    try:
-        page = pdf[index]
-    except pdfium.PdfiumError as e:
-        raise CorruptImage(f"cannot read {what}: {e}", source=source) from None
-    try:
-        width_pt, height_pt = page.get_size()
-        # Same rounding as pypdfium2's render, so the check is on the bitmap it would allocate.
-        width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
-        _check_size(width, height, source, limits, f"{what} at {limits.dpi:g} dpi")
-        try:
-            bitmap = page.render(scale=scale, rev_byteorder=True, fill_color=(255, 255, 255, 255))
-        except (pdfium.PdfiumError, ValueError) as e:
-            raise CorruptImage(f"cannot render {what}: {e}", source=source) from None
-        try:
-            return _bitmap_to_rgb(bitmap.to_numpy())
-        finally:
-            bitmap.close()
-    finally:
-        page.close()
-
-
-def _bitmap_to_rgb(pixels: np.ndarray) -> np.ndarray:
-    """A copy (the bitmap's buffer is freed on close) of pdfium's RGB/RGBx/gray pixels as RGB."""
-    if pixels.ndim == 2:
-        return _gray_to_rgb(np.array(pixels, dtype=np.uint8))
-    return np.array(pixels[:, :, :3], dtype=np.uint8, order="C", copy=True)
+def _pdf_pages(path: str, source: str, limits: _Limits) -> Iterator[PageImage]:
+    """Each selected page, rendered at ``limits.dpi`` by the renderer process after a size check."""
+    pdf_limits = limits.pdf()
+    count = pdf_page_count(path, pdf_limits, source)
+    file_source = None if source.startswith("<") else source
+    for index in limits.wanted(count, source):
+        image = render_pdf_page(path, index, count, pdf_limits, source)
+        yield PageImage(image, index, file_source, limits.dpi, count)

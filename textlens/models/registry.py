@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textlens.errors import MissingWeights, ModelError, UnknownModel
+from textlens.errors import ConfigError, MissingWeights, ModelError, UnknownModel
 
 WEIGHTS_ROOT = Path(__file__).parent / "weights"
+
+# Top-level modules that only the ``train`` extra installs: the core install (onnxruntime) lacks them.
+TRAIN_EXTRA_MODULES = frozenset(
+    {"torch", "pytorch_lightning", "lightning_fabric", "onnx", "safetensors", "lmdb", "scipy", "h5py"}
+)
 
 # Modules that register models when imported; listed here so the registry can find every family.
 FAMILY_MODULES: dict[str, tuple[str, ...]] = {
@@ -68,6 +74,29 @@ def register_model(
         return builder
 
     return wrap
+
+
+@contextmanager
+def needs_train_extra(what: str) -> Iterator[None]:
+    """Turn a missing train-extra module, imported in the block, into a ``ConfigError`` saying how to install it.
+
+    The CLI shows it as one line and exits 2, where the core install would otherwise end in a traceback.
+    """
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in TRAIN_EXTRA_MODULES:
+            raise
+        raise ConfigError(
+            f"{what} needs the train extra: pip install textlens[train] (no module {exc.name!r})"
+        ) from exc
+
+
+def require_torch(what: str) -> None:
+    """The error of :func:`needs_train_extra` up front, for a command that would meet the missing torch late
+    (the registry then only says it knows no model of that name)."""
+    with needs_train_extra(what):
+        import torch  # noqa: F401
 
 
 def _load_families(family: str | None = None) -> None:

@@ -10,16 +10,44 @@ from textlens.errors import ModelError
 
 def read_checkpoint(path: str | Path) -> Any:
     """What ``torch.save`` wrote to ``path`` (a Lightning checkpoint, a ``.pt``); a missing, truncated or
-    foreign file is a ``ModelError`` naming it, not torch's traceback."""
+    foreign file is a ``ModelError`` naming it, not torch's traceback.
+
+    Only tensors and plain values are unpickled (``weights_only=True``): a checkpoint is a pickle, and a
+    crafted one would otherwise run its own code on load. Our trainers' checkpoints hold nothing else.
+    """
+    import pickle
+
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise ModelError("weights file not found", path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises pickle, zip and runtime errors alike for an unreadable file
-        raise ModelError(f"cannot read the checkpoint: {exc}", path) from exc
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # the weights-only unpickler's refusals, and pickles it cannot parse
+        reason = _unpickling_reason(exc)
+        if not any(mark in reason for mark in _OBJECT_REFUSALS):
+            raise ModelError(f"cannot read the checkpoint: {reason}", path) from exc
+        raise ModelError(
+            f"refused to load the checkpoint: it holds Python objects other than tensors and plain values "
+            f"({reason}), and unpickling them could run code",
+            path,
+        ) from exc
+    except Exception as exc:  # torch raises zip, key, EOF and runtime errors alike for an unreadable file
+        raise ModelError(f"cannot read the checkpoint: not a torch file, or a damaged one ({exc!r})", path) from exc
+
+
+# How torch's weights-only unpickler words a refusal of an object (a function, a class), not of a damaged file.
+_OBJECT_REFUSALS = ("GLOBAL", "Can only", "allowlisted", "persistent")
+
+
+def _unpickling_reason(exc: Exception) -> str:
+    """The line of torch's unpickling error that says what went wrong, without its advice to load the file
+    with ``weights_only=False`` (which would run whatever the file holds)."""
+    boilerplate = ("Weights only load failed", "Please file an issue", "Check the documentation")
+    lines = [line.strip() for line in str(exc).splitlines()]
+    useful = [line for line in lines if line and not line.startswith(boilerplate) and "weights_only" not in line]
+    return (useful or ["not a weights-only pickle"])[0].rstrip(".")
 
 
 def checkpoint_state(blob: Any) -> dict[str, Any]:

@@ -1,22 +1,52 @@
-"""Finding bundled ONNX models and opening them as Detector / Recognizer objects."""
+"""Finding bundled ONNX models and opening them as Detector / Recognizer objects.
+
+The class that runs a model is chosen by its family from the fixed table below, never from the model
+folder: a config.json that could name a module would let any downloaded bundle run its own code.
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textlens.errors import MissingWeights
+from textlens.errors import MissingWeights, ModelError
 from textlens.runtime.base import Detector, Recognizer
 
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "models" / "weights"
 
-# config.json's "runtime" field names the class that runs the model: "module:Class".
+# The "runtime" value bundles and trainer exports carry (older textlens imported it). It is only checked
+# now: absent or equal to its family's entry is accepted, anything else refused.
 DEFAULT_RUNTIMES = {
     "recognition": "textlens.runtime.recognizer:OnnxRecognizer",
     "detection": "textlens.runtime.detector:OnnxDetector",
 }
+
+
+def _recognizer_class() -> type:
+    from textlens.runtime.recognizer import OnnxRecognizer
+
+    return OnnxRecognizer
+
+
+def _detector_class() -> type:
+    from textlens.runtime.detector import OnnxDetector
+
+    return OnnxDetector
+
+
+def _morphology_detector() -> Detector:
+    from textlens.runtime.classic import MorphologyDetector
+
+    return MorphologyDetector()
+
+
+# Family -> the class running its ONNX models, imported on first use (reading crops never imports the detector).
+RUNTIME_CLASSES: dict[str, Callable[[], type]] = {"recognition": _recognizer_class, "detection": _detector_class}
+
+# Detectors that need no weights: the classical fallback for clean documents.
+BUILTIN_DETECTORS: dict[str, Callable[[], Detector]] = {"morph_lines": _morphology_detector}
 
 
 def _model_dir(name_or_path: str | Path) -> Path:
@@ -51,10 +81,34 @@ def _open(name_or_path: str | Path, family: str, **options: Any) -> Any:
         raise MissingWeights(
             f"no ONNX {family} model at {folder} (bundled {family} models: {bundled})", str(name_or_path)
         )
-    config = json.loads(cfg_path.read_text(encoding="utf-8"))
-    module_name, cls_name = config.get("runtime", DEFAULT_RUNTIMES[family]).split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(folder, config, **options)
+    config = _read_config(cfg_path)
+    check_runtime(config, family, folder)
+    return RUNTIME_CLASSES[family]()(folder, config, **options)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"config.json is not valid JSON ({exc})", path) from exc
+    if not isinstance(config, dict):
+        raise ModelError("config.json must hold a JSON object", path)
+    return config
+
+
+def check_runtime(config: dict[str, Any], family: str, folder: str | Path) -> None:
+    """Refuse a config whose ``runtime`` is not textlens's own for ``family`` (the field is never imported)."""
+    runtime = config.get("runtime", DEFAULT_RUNTIMES[family])
+    if runtime == DEFAULT_RUNTIMES[family]:
+        return
+    other = next((fam for fam, known in DEFAULT_RUNTIMES.items() if known == runtime), None)
+    if other is not None:
+        raise ModelError(f"config.json describes a {other} model, not a {family} one", folder)
+    raise ModelError(
+        f"config.json names the runtime {runtime!r}, which is not one of textlens's: a {family} model runs on "
+        f"{DEFAULT_RUNTIMES[family]!r}, and textlens loads no code from a model folder",
+        folder,
+    )
 
 
 def marked_default(family: str) -> str | None:
@@ -77,11 +131,8 @@ def default_model(family: str) -> str:
 
 
 def load_recognizer(name_or_path: str | Path | None = None, **options: Any) -> Recognizer:
+    """A bundled or given ONNX recogniser (a name, a bundle folder or its model.onnx); with no name, the default."""
     return _open(name_or_path or default_model("recognition"), "recognition", **options)
-
-
-# Detectors that need no weights: the classical fallback for clean documents.
-BUILTIN_DETECTORS = {"morph_lines": "textlens.runtime.classic:MorphologyDetector"}
 
 
 def load_detector(name_or_path: str | Path | None = None, **options: Any) -> Detector:
@@ -90,6 +141,5 @@ def load_detector(name_or_path: str | Path | None = None, **options: Any) -> Det
     if name_or_path is None:
         name_or_path = marked_default("detection") or "morph_lines"
     if str(name_or_path) in BUILTIN_DETECTORS:
-        module_name, cls_name = BUILTIN_DETECTORS[str(name_or_path)].split(":")
-        return getattr(importlib.import_module(module_name), cls_name)()
+        return BUILTIN_DETECTORS[str(name_or_path)]()
     return _open(name_or_path or default_model("detection"), "detection", **options)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from textlens.errors import ConfigError, MissingWeights, ModelError
+from textlens.runtime.offline import import_onnxruntime
 
 THREADS_ENV = "TEXTLENS_THREADS"
 
@@ -38,7 +39,7 @@ def resolve_threads(threads: int | None = None) -> int:
 
 def session_options(threads: int | None = None) -> Any:
     """SessionOptions: full graph optimisation, sequential execution, the resolved thread count."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -50,8 +51,8 @@ def session_options(threads: int | None = None) -> Any:
 
 
 def create_session(path: str | Path, threads: int | None = None) -> Any:
-    """A new CPU InferenceSession for the ONNX file at ``path``; errors name the file."""
-    import onnxruntime as ort
+    """A new CPU InferenceSession for the ONNX file at ``path``; errors name the file (no network: see ``offline``)."""
+    ort = import_onnxruntime()
 
     path = Path(path)
     if not path.is_file():

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 import numpy as np
 
 from textlens.data.samples import CropSample, LabelSample, PageSample
-from textlens.errors import ConfigError, FileNotFound, NotAFile
+from textlens.errors import AnnotationError, ConfigError, FileNotFound, NotAFile
 
 SampleKind = Literal["crop", "page", "label"]
 S = TypeVar("S", bound=CropSample | PageSample | LabelSample)
@@ -113,10 +113,30 @@ def existing_file(path: str | Path, what: str = "annotation file") -> Path:
     return path
 
 
+def image_in(root: Path, name: str, annotation: Path) -> Path:
+    """``root / name`` for an image path an annotation file gives, refused (``AnnotationError`` naming the
+    annotation and the path) when it leads outside ``root`` through ``..``, an absolute path or a symlink:
+    ``data convert`` copies the images, and a crafted dataset must not make it copy files from elsewhere."""
+    path = root / name
+    if _escapes(path, root):
+        raise AnnotationError(f"image path {name!r} leads outside the dataset folder {root}", annotation)
+    return path
+
+
+def _escapes(path: Path, root: Path) -> bool:
+    return not path.resolve().is_relative_to(root.resolve())
+
+
 def image_index(folder: Path, recursive: bool = False) -> dict[str, Path]:
-    """Map file stem → image path for the images in ``folder`` (suffix case ignored)."""
+    """Map file stem → image path for the images in ``folder`` (suffix case ignored); an image that is a
+    link to a file outside ``folder`` is refused, as in :func:`image_in`."""
     files = folder.rglob("*") if recursive else folder.iterdir()
-    return {p.stem: p for p in sorted(files) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+    images = {p.stem: p for p in sorted(files) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+    for path in images.values():
+        # Only a link, or a file under a linked subfolder, can lead out; resolving every file would be slow.
+        if (path.is_symlink() or path.parent != folder) and _escapes(path, folder):
+            raise AnnotationError(f"image {path.name} is a link to a file outside the dataset folder", folder)
+    return images
 
 
 def read_text_file(path: Path) -> str:

@@ -21,6 +21,7 @@ from textlens.data.readers.base import (
     PageDatasetReader,
     existing_dir,
     existing_path,
+    image_in,
     image_index,
     read_text_file,
     register_reader,
@@ -158,7 +159,9 @@ class IcdarWordsReader(DatasetReader[CropSample]):
         path = existing_path(path)
         self.annotation = existing_path(gt or (path / "gt.txt" if path.is_dir() else path), "gt.txt")
         self.image_dir = path if path.is_dir() else path.parent
-        self.items = [(self.image_dir / name, text) for name, text in parse_word_gt(self.annotation)]
+        self.items = [
+            (image_in(self.image_dir, name, self.annotation), text) for name, text in parse_word_gt(self.annotation)
+        ]
 
     def __len__(self) -> int:
         return len(self.items)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from textlens.data.manifest import read_rgb
-from textlens.data.readers.base import DatasetReader, existing_path, register_reader
+from textlens.data.readers.base import DatasetReader, existing_path, image_in, register_reader
 from textlens.data.samples import CropSample
 from textlens.errors import AnnotationError, UnsupportedFormat
 
@@ -65,7 +65,7 @@ def read_iiit5k_mat(path: Path) -> list[IiitEntry]:
             raise AnnotationError(f"entry {index} has an empty ImgName", path)
         entries.append(
             IiitEntry(
-                image=path.parent / name,
+                image=image_in(path.parent, name, path),
                 text=_scalar_string(row["GroundTruth"]),
                 small_lexicon=_strings(row["smallLexi"]) if "smallLexi" in fields else (),
                 medium_lexicon=_strings(row["mediumLexi"]) if "mediumLexi" in fields else (),

@@ -16,6 +16,7 @@ from textlens.data.manifest import read_rgb
 from textlens.data.readers.base import (
     PageDatasetReader,
     existing_path,
+    image_in,
     image_index,
     register_reader,
 )
@@ -88,7 +89,7 @@ class KaistReader(PageDatasetReader):
         if xml.stem in images:
             return images[xml.stem]
         name, _ = parse_kaist_xml(xml)
-        if name and (xml.parent / name).exists():
+        if name and image_in(xml.parent, name, xml).exists():
             return xml.parent / name
         raise FileNotFound(f"no image for {xml.name} (looked for {xml.stem}.* and {name!r})", xml.parent)
 

@@ -35,7 +35,8 @@ class ManifestReader(DatasetReader[Sample]):
 
     def __len__(self) -> int:
         if self._count is None:
-            with existing_path(self.path, "manifest").open(encoding="utf-8") as fh:
+            # Counted as bytes: a line that is not UTF-8 is reported, at file:line, when the records are read.
+            with existing_path(self.path, "manifest").open("rb") as fh:
                 count = sum(1 for line in fh if line.strip())
             self._count = count if self.limit is None else min(count, self.limit)
         return self._count

@@ -20,6 +20,7 @@ from textlens.data.readers.base import (
     PageDatasetReader,
     existing_file,
     existing_path,
+    image_in,
     register_reader,
 )
 from textlens.data.readers.crops import crop_box
@@ -84,7 +85,7 @@ def _entry(h5file: Any, path: Path, index: int, name_ref: Any, box_ref: Any) -> 
         (_digit(label), (left, top, left + width, top + height))
         for label, left, top, width, height in zip(*(fields[f] for f in _BBOX_FIELDS), strict=True)
     )
-    return SvhnEntry(image=path.parent / name, digits=digits)
+    return SvhnEntry(image=image_in(path.parent, name, path), digits=digits)
 
 
 @register_reader

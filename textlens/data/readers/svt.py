@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textlens.data.manifest import read_rgb
-from textlens.data.readers.base import PageDatasetReader, existing_path, register_reader
+from textlens.data.readers.base import PageDatasetReader, existing_path, image_in, register_reader
 from textlens.data.samples import PageSample, WordAnnotation
 from textlens.errors import AnnotationError
 
@@ -49,7 +49,7 @@ def parse_svt_xml(path: Path) -> list[SvtEntry]:
             w, h = _int_attr(rect, "width", where), _int_attr(rect, "height", where)
             words.append(WordAnnotation(text=(rect.findtext("tag") or "").strip(), box=(x, y, x + w, y + h)))
         lex = tuple(t.strip() for t in (image.findtext("lex") or "").split(",") if t.strip())
-        entries.append(SvtEntry(image=path.parent / name, words=tuple(words), lexicon=lex))
+        entries.append(SvtEntry(image=image_in(path.parent, name, path), words=tuple(words), lexicon=lex))
     return entries
 
 

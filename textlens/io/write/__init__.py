@@ -17,6 +17,7 @@ import numpy as np
 from textlens.document import Document
 from textlens.errors import ConfigError, OutputError
 from textlens.io.atomic import atomic_write_bytes
+from textlens.io.write._common import unicode_safe
 
 # name -> (file extension, binary?)
 FORMATS: dict[str, tuple[str, bool]] = {
@@ -74,7 +75,7 @@ def write(document: Document, path: str | Path, fmt: str, images: Sequence[np.nd
     else:
         data = module.render(document, images)
         targets = [path]
-        payloads = [data.encode("utf-8") if isinstance(data, str) else data]
+        payloads = [unicode_safe(data).encode("utf-8") if isinstance(data, str) else data]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -40,6 +40,18 @@ def int_box(box: Box) -> tuple[int, int, int, int]:
     return (math.floor(x0), math.floor(y0), max(math.ceil(x1), math.floor(x0)), max(math.ceil(y1), math.floor(y0)))
 
 
+def unicode_safe(text: str) -> str:
+    """``text`` with the lone surrogates Python uses for undecodable bytes (a non-UTF-8 file name read
+    through ``os.fsdecode``) replaced by U+FFFD, so it can be stored as UTF-8 or UTF-16."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def page_dpi(page: Page) -> float:
     """The page's resolution, or DEFAULT_DPI when unknown or nonsensical."""
     return page.dpi if page.dpi and page.dpi > 0 else DEFAULT_DPI

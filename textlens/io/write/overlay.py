@@ -79,10 +79,22 @@ def render_page(page: Page, image: np.ndarray | None) -> Image.Image:
     return Image.alpha_composite(Image.alpha_composite(base, boxes), layer).convert("RGB")
 
 
-def _png(image: Image.Image) -> bytes:
+def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def stack(pages: Sequence[Image.Image]) -> Image.Image:
+    """Page overlays stacked top to bottom in one picture (a single page is just that page)."""
+    if len(pages) == 1:
+        return pages[0]
+    sheet = Image.new("RGB", (max(p.width for p in pages), sum(p.height for p in pages)), (255, 255, 255))
+    top = 0
+    for page in pages:
+        sheet.paste(page, (0, top))
+        top += page.height
+    return sheet
 
 
 def render_pages(document: Document, images: Sequence[np.ndarray | None] | None = None) -> list[bytes]:
@@ -90,7 +102,7 @@ def render_pages(document: Document, images: Sequence[np.ndarray | None] | None 
     if not document.pages:
         raise OutputError("the document has no pages to draw")
     page_images = check_images(document, images)
-    return [_png(render_page(p, im)) for p, im in zip(document.pages, page_images, strict=True)]
+    return [png_bytes(render_page(p, im)) for p, im in zip(document.pages, page_images, strict=True)]
 
 
 def render(document: Document, images: Sequence[np.ndarray | None] | None = None) -> bytes:
@@ -98,12 +110,4 @@ def render(document: Document, images: Sequence[np.ndarray | None] | None = None
     if not document.pages:
         raise OutputError("the document has no pages to draw")
     page_images = check_images(document, images)
-    pages = [render_page(p, im) for p, im in zip(document.pages, page_images, strict=True)]
-    if len(pages) == 1:
-        return _png(pages[0])
-    sheet = Image.new("RGB", (max(p.width for p in pages), sum(p.height for p in pages)), (255, 255, 255))
-    top = 0
-    for page in pages:
-        sheet.paste(page, (0, top))
-        top += page.height
-    return _png(sheet)
+    return png_bytes(stack([render_page(p, im) for p, im in zip(document.pages, page_images, strict=True)]))

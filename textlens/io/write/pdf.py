@@ -24,14 +24,14 @@ import unicodedata
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import numpy as np
 from PIL import Image
 
 from textlens.document import Document, Line, Page, Word
 from textlens.errors import OutputError
-from textlens.io.write._common import check_images, find_font_file, page_dpi, page_image_rgb
+from textlens.io.write._common import check_images, find_font_file, page_dpi, page_image_rgb, unicode_safe
 
 JPEG_QUALITY = 85
 
@@ -40,8 +40,9 @@ JPEG_QUALITY = 85
 
 
 def _pdf_string(text: str) -> bytes:
-    """A PDF text string: UTF-16BE with a byte-order mark, as hex (safe for any character)."""
-    return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"
+    """A PDF text string: UTF-16BE with a byte-order mark, as hex (safe for any character; the undecodable
+    bytes of a non-UTF-8 file name become U+FFFD)."""
+    return b"<FEFF" + unicode_safe(text).encode("utf-16-be").hex().upper().encode() + b">"
 
 
 def _num(value: float) -> str:
@@ -49,17 +50,25 @@ def _num(value: float) -> str:
 
 
 class _Objects:
-    """Numbered PDF objects, serialised with a cross-reference table at the end."""
+    """Numbered PDF objects written to ``out`` as they come, with a cross-reference table at the end.
 
-    def __init__(self) -> None:
-        self._bodies: list[bytes | None] = []
+    Objects may be reserved first and written later (the page tree and the font, which need every page),
+    so a long document streams page by page to its file instead of being held in memory.
+    """
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._start = out.tell()
+        self._offsets: list[int | None] = []
+        out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")  # binary comment marks the file as binary
 
     def reserve(self) -> int:
-        self._bodies.append(None)
-        return len(self._bodies)
+        self._offsets.append(None)
+        return len(self._offsets)
 
     def put(self, number: int, body: bytes) -> int:
-        self._bodies[number - 1] = body
+        self._offsets[number - 1] = self._out.tell() - self._start
+        self._out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
         return number
 
     def add(self, body: bytes) -> int:
@@ -72,23 +81,18 @@ class _Objects:
         head = f"<< {entries} /Length {len(data)} >>\nstream\n".encode()
         return self.add(head + data + b"\nendstream")
 
-    def serialise(self, root: int, info: int) -> bytes:
-        out = io.BytesIO()
-        out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")  # binary comment marks the file as binary
-        offsets = []
-        for number, body in enumerate(self._bodies, start=1):
-            if body is None:
-                raise AssertionError(f"PDF object {number} was reserved but never written")
-            offsets.append(out.tell())
-            out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-        xref = out.tell()
-        out.write(f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode())
-        out.write(b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets))
-        out.write(
-            f"trailer\n<< /Size {len(offsets) + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
+    def finish(self, root: int, info: int) -> None:
+        """Write the cross-reference table and trailer: the file is complete."""
+        missing = [n for n, off in enumerate(self._offsets, start=1) if off is None]
+        if missing:
+            raise AssertionError(f"PDF objects {missing} were reserved but never written")
+        xref = self._out.tell() - self._start
+        self._out.write(f"xref\n0 {len(self._offsets) + 1}\n0000000000 65535 f \n".encode())
+        self._out.write(b"".join(f"{off:010d} 00000 n \n".encode() for off in self._offsets))
+        self._out.write(
+            f"trailer\n<< /Size {len(self._offsets) + 1} /Root {root} 0 R /Info {info} 0 R >>\n"
             f"startxref\n{xref}\n%%EOF\n".encode()
         )
-        return out.getvalue()
 
 
 # ---------------------------------------------------------------- fonts
@@ -365,29 +369,51 @@ def _page_objects(
     )
 
 
+class PdfWriter:
+    """A searchable PDF written page by page to a binary stream: ``add_page`` for each page as it is read
+    (its image can be dropped right after), then ``finish``. Only the characters used are kept until the end,
+    for the font subset."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._objects = _Objects(out)
+        self._catalog, self._pages_ref, self._font_ref = (self._objects.reserve() for _ in range(3))
+        self._font = _make_font()
+        self._kids: list[int] = []
+
+    def add_page(self, page: Page, image: np.ndarray | None) -> None:
+        self._kids.append(_page_objects(self._objects, page, image, self._font, self._pages_ref, self._font_ref))
+
+    def finish(self, title: str = "") -> None:
+        if not self._kids:
+            raise OutputError("the document has no pages; a PDF needs at least one")
+        objects = self._objects
+        self._font.write(objects, self._font_ref)  # after the pages: the font subset needs every character used
+        kid_refs = " ".join(f"{k} 0 R" for k in self._kids)
+        objects.put(self._pages_ref, f"<< /Type /Pages /Kids [{kid_refs}] /Count {len(self._kids)} >>".encode())
+        objects.put(self._catalog, f"<< /Type /Catalog /Pages {self._pages_ref} 0 R >>".encode())
+        info = objects.add(
+            b"<< /Producer "
+            + _pdf_string("textlens")
+            + b" /Creator "
+            + _pdf_string("textlens")
+            + (b" /Title " + _pdf_string(title) if title else b"")
+            + b" >>"
+        )
+        objects.finish(self._catalog, info)
+
+
+def document_title(document: Document) -> str:
+    return str(document.metadata.get("title") or (document.pages[0].source or "" if document.pages else ""))
+
+
 def render(document: Document, images: Sequence[np.ndarray | None] | None = None) -> bytes:
     """The document as searchable PDF bytes (one PDF page per document page)."""
     if not document.pages:
         raise OutputError("the document has no pages; a PDF needs at least one")
     page_images = check_images(document, images)
-    objects = _Objects()
-    catalog, pages_ref, font_ref = objects.reserve(), objects.reserve(), objects.reserve()
-    font = _make_font()
-    kids = [
-        _page_objects(objects, page, image, font, pages_ref, font_ref)
-        for page, image in zip(document.pages, page_images, strict=True)
-    ]
-    font.write(objects, font_ref)  # after the pages: the font subset needs every character used
-    kid_refs = " ".join(f"{k} 0 R" for k in kids)
-    objects.put(pages_ref, f"<< /Type /Pages /Kids [{kid_refs}] /Count {len(kids)} >>".encode())
-    objects.put(catalog, f"<< /Type /Catalog /Pages {pages_ref} 0 R >>".encode())
-    title = str(document.metadata.get("title") or (document.pages[0].source or ""))
-    info = objects.add(
-        b"<< /Producer "
-        + _pdf_string("textlens")
-        + b" /Creator "
-        + _pdf_string("textlens")
-        + (b" /Title " + _pdf_string(title) if title else b"")
-        + b" >>"
-    )
-    return objects.serialise(catalog, info)
+    out = io.BytesIO()
+    writer = PdfWriter(out)
+    for page, image in zip(document.pages, page_images, strict=True):
+        writer.add_page(page, image)
+    writer.finish(document_title(document))
+    return out.getvalue()
