@@ -14,6 +14,7 @@ from rich.console import Console
 
 from textlens.cli.common import fail
 from textlens.errors import OutputError, TextlensError
+from textlens.models.registry import needs_train_extra, require_torch
 
 app = typer.Typer(
     help="Glimpse models (RAM, DRAM): show their glimpse path, evaluate, sample tasks.", no_args_is_help=True
@@ -105,8 +106,11 @@ def train_glimpse(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Train RAM or DRAM on a digit task; writes OUT/{best,last}.ckpt, OUT/summary.json and OUT/export/."""
-    from textlens.train.glimpse import GlimpseTrainConfig, train_glimpse_model
-
+    try:
+        with needs_train_extra("training a glimpse model"):
+            from textlens.train.glimpse import GlimpseTrainConfig, train_glimpse_model
+    except TextlensError as exc:
+        raise fail(exc, console) from exc
     cfg = GlimpseTrainConfig(
         out=out,
         arch=arch,
@@ -237,9 +241,10 @@ def show(
 ) -> None:
     """Draw the glimpse path (numbered locations, lines) and the patch scales (nested squares) over IMAGE."""
     from textlens.data.manifest import read_rgb
-    from textlens.models.glimpse.predict import load_glimpse, trajectory
 
     try:
+        with needs_train_extra("textlens glimpse show"):
+            from textlens.models.glimpse.predict import load_glimpse, trajectory
         traj = trajectory(load_glimpse(model), read_rgb(image))
         write_picture(traj, output, gif)
     except TextlensError as exc:
@@ -260,10 +265,11 @@ def evaluate(
 ) -> None:
     """Accuracy and error of a glimpse model on the validation split (last 5,000 MNIST training images)."""
     from textlens.data.digits import build_task
-    from textlens.models.glimpse.predict import load_glimpse
-    from textlens.train.glimpse import evaluate_task
 
     try:
+        with needs_train_extra("textlens glimpse eval"):
+            from textlens.models.glimpse.predict import load_glimpse
+            from textlens.train.glimpse import evaluate_task
         loaded = load_glimpse(model)
         name = task or loaded.config.get("task", {}).get("name", "mnist")
         val = build_task(name, "val", data, seed=seed, val_size=holdout)
@@ -310,6 +316,7 @@ def average(
     from textlens.models.serialization import save_weights
 
     try:
+        require_torch("textlens glimpse average")
         model, config = average_folders(folders, weight or None)
         if config.get("family") != "glimpse":
             raise ConfigError(f"{folders[0]} is a {config.get('family')} model: use textlens export average")

@@ -52,7 +52,7 @@ class ReadOptions:
     pages: frozenset[int] | None = None
     max_pages: int = 2000  # textlens.io.load.DEFAULT_MAX_PAGES
     pdf_timeout: float = 60.0  # textlens.io.pdf_pages.DEFAULT_PDF_TIMEOUT
-    pdf_memory_mb: int = 2048  # textlens.io.pdf_pages.DEFAULT_PDF_MEMORY_MB
+    pdf_memory_mb: int = 1536  # textlens.io.pdf_pages.DEFAULT_PDF_MEMORY_MB
     protected: Any = None  # textlens.io.write.stream.Protected: the inputs, never written over
 
 
@@ -214,7 +214,7 @@ def read(
     ] = 60.0,
     pdf_memory: Annotated[
         int, typer.Option(min=256, help="Memory (MiB) the PDF renderer process may use before a page fails.")
-    ] = 2048,
+    ] = 1536,
     threads: Annotated[int | None, typer.Option(help="Inference threads per process.")] = None,
     min_confidence: Annotated[
         float,

@@ -31,14 +31,25 @@ def rec(
     ),
     out: Path = typer.Option(..., "--out", help="Run folder (checkpoints, logs, export/)."),
     val: list[str] = typer.Option([], "--val", help="Validation set (repeatable): manifest:PATH | lmdb:PATH."),
-    arch: str | None = typer.Option(None, help="Registered recogniser (default crnn_small, or --finetune's)."),
-    steps: int = typer.Option(10_000, help="Optimiser steps in total."),
+    arch: str | None = typer.Option(
+        None, help="Registered recogniser (default crnn_small, or --finetune's; with --resume, the checkpoint's)."
+    ),
+    steps: int = typer.Option(
+        10_000, help="Optimiser steps in total, those before a --resume checkpoint included (so more than it reached)."
+    ),
     batch: int = typer.Option(64, help="Batch size per device."),
     lr: float = typer.Option(1e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
     height: int | None = typer.Option(None, help="Input height (32 or 48; default: the model's)."),
     channels: int | None = typer.Option(None, help="Input channels: 1 gray, 3 RGB (default: the model's)."),
     charset: str | None = typer.Option(None, help="latin, ascii, digits, devanagari or literal characters."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue from OUT/last.ckpt: model, optimiser, throughput counts and the data stream where it stopped"
+        " (exactly, with the same --data, --batch, --seed and --devices; a warning otherwise). Refused with an --arch,"
+        " --charset, --height or --channels other than the checkpoint's, with --finetune, or with --steps at or"
+        " below the step it reached.",
+    ),
     finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
     workers: int | None = typer.Option(None, help="DataLoader workers (default: min(4, cpus-1) on GPU, 1 on CPU)."),

@@ -30,7 +30,7 @@ from textlens.errors import CorruptImage, EmptyDocument, EncryptedDocument, Imag
 #: Seconds one PDF page may take to open or render before its renderer is killed.
 DEFAULT_PDF_TIMEOUT = 60.0
 #: Address space of the renderer process (MiB): a page at the default pixel limit renders well inside it.
-DEFAULT_PDF_MEMORY_MB = 2048
+DEFAULT_PDF_MEMORY_MB = 1536
 _PDF_POINTS_PER_INCH = 72.0
 
 

@@ -35,7 +35,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 class Throughput(pl.Callback):
-    """Counts training samples and the wall time spent training (validation excluded), across restarts."""
+    """Counts training samples and the wall time spent training (validation excluded), across restarts.
+
+    Its state goes into every checkpoint and comes back with ``--resume``, so a resumed run's samples/s
+    divides all its samples by all its seconds, those before the checkpoint included.
+    """
 
     def __init__(self) -> None:
         self.samples = 0
@@ -72,8 +76,15 @@ class Throughput(pl.Callback):
     def samples_per_second(self) -> float:
         return self.samples / self.train_seconds if self.train_seconds > 0 else 0.0
 
+    def elapsed(self) -> float:
+        """Training seconds so far, the running stretch included."""
+        running = time.perf_counter() - self._started if self._started is not None else 0.0
+        return self.train_seconds + running
+
     def state_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "train_seconds": self.train_seconds}
+        # Checkpoints saved mid-stretch (every N steps, with no validation to pause the clock) must hold the
+        # seconds up to their step, or a run resumed from them would count its samples over too few seconds.
+        return {"samples": self.samples, "train_seconds": self.elapsed()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.samples = int(state_dict.get("samples", 0))

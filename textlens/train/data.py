@@ -1,7 +1,8 @@
 """Recognition batches: prepared, width-bucketed, padded crops with their CTC or attention targets.
 
 Training streams endlessly (an IterableDataset that mixes sources by weight, drops unusable labels,
-buckets crops of similar width and yields whole batches); validation is a plain indexed dataset.
+buckets crops of similar width and yields whole batches, resumable at any step: ``textlens.train.stream``);
+validation is a plain indexed dataset.
 Both prepare pixels with ``textlens.runtime.crops``, exactly as inference does.
 """
 
@@ -17,13 +18,14 @@ import cv2
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, IterableDataset, get_worker_info
+from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from textlens.data.charset import AttentionTokenizer, Charset, CTCTokenizer
 from textlens.data.samples import CropSample
 from textlens.errors import ConfigError
 from textlens.runtime.crops import CropSpec, pad_batch, prepare_crop
 from textlens.train.sources import CropSource, IndexedSource, augment_crop
+from textlens.train.stream import BlockStream, block_slots, stream_fingerprint, stream_place
 
 # (C×H×W array, cleaned text, whether the text's letter case is to be learnt)
 Prepared = tuple[np.ndarray, str, bool]
@@ -96,20 +98,13 @@ def collate(items: Sequence[Prepared], spec: CropSpec, rules: LabelRules) -> dic
     return batch
 
 
-def _stream_seed(seed: int) -> int:
-    """Distinct per distributed rank and DataLoader worker, so no two processes draw the same stream."""
-    info = get_worker_info()
-    worker = info.id if info is not None else 0
-    rank = (
-        torch.distributed.get_rank()
-        if torch.distributed.is_available() and torch.distributed.is_initialized()
-        else int(os.environ.get("RANK", 0))
-    )
-    return seed * 1_000_003 + rank * 1009 + worker
+class TrainStream(BlockStream):
+    """Endless batches: sources mixed by weight, crops bucketed by width to keep padding small.
 
-
-class TrainStream(IterableDataset):
-    """Endless batches: sources mixed by weight, crops bucketed by width to keep padding small."""
+    A block (``textlens.train.stream``) is one bucket pool: ``batch_size × bucket_batches`` crops drawn by
+    weight, sorted by width, cut into batches that leave in a random order. Its index alone decides it, so a
+    resumed run continues the stream exactly.
+    """
 
     def __init__(
         self,
@@ -123,40 +118,35 @@ class TrainStream(IterableDataset):
     ) -> None:
         if not sources:
             raise ConfigError("no training data: give at least one --data source")
+        super().__init__(seed, bucket_batches)
         self.sources, self.spec, self.rules = list(sources), spec, rules
         self.weights = np.asarray(weights, np.float64) / float(np.sum(weights))
-        self.batch_size, self.seed, self.bucket_batches = batch_size, seed, bucket_batches
+        self.batch_size = batch_size
 
-    def samples(self, rng: np.random.Generator) -> Iterator[Prepared]:
-        streams = [s.stream(np.random.default_rng(rng.integers(2**63))) for s in self.sources]
-        dropped = 0
-        while True:
-            k = int(rng.choice(len(streams), p=self.weights))
-            source = self.sources[k]
-            item = prepare(
-                next(streams[k]), self.spec, self.rules, rng, source.augment, source.frame, source.case_known
-            )
-            if item is not None:
-                dropped = 0
-                yield item
-            else:
-                dropped += 1
-                if dropped > 10_000:
-                    raise ConfigError(
-                        f"{self.sources[k]}: 10000 samples in a row had no usable label for the "
-                        "charset/length limits; check --charset and the data"
-                    )
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def make_block(self, block: int) -> list[dict[str, Any]]:
         cv2.setNumThreads(1)  # the workers are the parallelism; OpenCV threads would oversubscribe
-        rng = np.random.default_rng(_stream_seed(self.seed))
-        samples = self.samples(rng)
-        pool_size = self.batch_size * self.bucket_batches
-        while True:
-            pool = sorted((next(samples) for _ in range(pool_size)), key=lambda item: item[0].shape[2])
-            chunks = [pool[i : i + self.batch_size] for i in range(0, pool_size, self.batch_size)]
-            for j in rng.permutation(len(chunks)):
-                yield collate(chunks[int(j)], self.spec, self.rules)
+        rng = self.rng(block)
+        pool_size = self.batch_size * self.batches_per_block
+        order, starts, counts = block_slots(self.weights, pool_size, block, rng)
+        readers = [
+            source.reader(starts[k], counts[k], self.reader_rng(block, k), self.pass_seed(k))
+            for k, source in enumerate(self.sources)
+        ]
+        pool = sorted((self._usable(k, readers[k], rng) for k in order), key=lambda item: item[0].shape[2])
+        chunks = [pool[i : i + self.batch_size] for i in range(0, pool_size, self.batch_size)]
+        return [collate(chunks[int(j)], self.spec, self.rules) for j in rng.permutation(len(chunks))]
+
+    def _usable(self, k: int, reader: Iterator[CropSample], rng: np.random.Generator) -> Prepared:
+        """The next crop of source ``k`` that the model can learn (the reader replaces the others)."""
+        source = self.sources[k]
+        for _ in range(10_000):
+            item = prepare(next(reader), self.spec, self.rules, rng, source.augment, source.frame, source.case_known)
+            if item is not None:
+                return item
+        raise ConfigError(
+            f"{source}: 10000 samples in a row had no usable label for the charset/length limits; "
+            "check --charset and the data"
+        )
 
 
 class _IndexedCrops(Dataset):
@@ -236,20 +226,31 @@ class RecognitionDataModule(pl.LightningDataModule):
         self.val_batch_size = val_batch_size or batch_size
         self.pin_memory = pin_memory
 
-    def _loader_options(self) -> dict[str, Any]:
+    def _loader_options(self, prefetch: int = 4) -> dict[str, Any]:
         if self.workers <= 0:
             return {"num_workers": 0}
         return {
             "num_workers": self.workers,
             "persistent_workers": True,
-            "prefetch_factor": 4,
+            "prefetch_factor": prefetch,
             "pin_memory": self.pin_memory,
             "worker_init_fn": lower_worker_priority,
         }
 
     def train_dataloader(self) -> DataLoader:
+        """The stream from the batch the trainer is at: 0, or the global step a resumed run restored."""
         stream = TrainStream(self.train_sources, self.weights, self.spec, self.rules, self.batch_size, self.seed)
-        return DataLoader(stream, batch_size=None, **self._loader_options())
+        stream.place(*stream_place(self.trainer))
+        # Workers hand out whole blocks (8 batches each): two per worker keep as much ready as before.
+        return stream.loader(**self._loader_options(prefetch=2))
+
+    def fingerprint(self, ranks: int) -> dict[str, Any]:
+        """What decides the training stream on ``ranks`` ranks (see ``textlens.train.resume``)."""
+        return stream_fingerprint(self.seed, self.batch_size, self.train_sources, self.weights, ranks)
+
+    def state_dict(self) -> dict[str, Any]:
+        # Saved in checkpoints so that --resume can warn when the options would draw another stream.
+        return {"stream": self.fingerprint(self.trainer.world_size if self.trainer is not None else 1)}
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_sources:

@@ -15,13 +15,14 @@ U(0.75, 1.25)) or so that its median word height lands in ``text_height`` px (lo
 small angle now and then, and an S×S window is cut around a random word (or anywhere) in one affine warp;
 out-of-page pixels take the normalisation mean colour, as inference padding does. Words less than 60%
 inside the window become don't-care. Colour jitter follows. Images travel as uint8 (normalised on the device).
+The training stream resumes exactly at any step (``textlens.train.stream``).
 Validation pages are prepared exactly as the runtime prepares them (``textlens.runtime.detector``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ import cv2
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, IterableDataset, get_worker_info
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, default_collate
 
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import PageSample, WordAnnotation
@@ -38,7 +39,7 @@ from textlens.errors import AnnotationError, ConfigError
 from textlens.models.detection.geometry import as_quad, min_side
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
-from textlens.train.sources import endless_shuffled
+from textlens.train.stream import BlockStream, block_slots, indexed_reader, stream_fingerprint, stream_place
 
 KINDS = ("synth-pages", "manifest", "fake-pages")
 MIN_VISIBLE = 0.6
@@ -98,11 +99,14 @@ def parse_page_source(text: str) -> PageSpec:
 
 
 class PageSource:
-    """Annotated pages. ``stream`` never ends; indexed sources also support len() and [i]."""
+    """Annotated pages, read block by block for training; indexed sources also support len() and [i]."""
 
     crops_per_page = 1
 
-    def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[PageSample]:
+        """Training pages for one block of the stream, endlessly: an indexed source's ``count`` pages of its
+        pass order (drawn from ``seed``) from position ``start``, then random ones; an endless source draws
+        everything from ``rng`` and ignores the positions."""
         raise NotImplementedError
 
 
@@ -113,8 +117,8 @@ class IndexedPages(PageSource):
     def __getitem__(self, index: int) -> PageSample:
         raise NotImplementedError
 
-    def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
-        return endless_shuffled(self, rng, "pages")
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[PageSample]:
+        return indexed_reader(self, len(self), lambda i, _: self[i], start, count, rng, seed, what="pages")
 
 
 class ManifestPages(IndexedPages):
@@ -214,8 +218,8 @@ class SynthPages(PageSource):
     def __str__(self) -> str:
         return f"synth-pages:kind={self.kind}"
 
-    def stream(self, rng: np.random.Generator) -> Iterator[PageSample]:
-        while True:
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[PageSample]:
+        while True:  # a page is a function of the generator alone, so the block's generator decides them all
             yield self.renderer.sample(rng)
 
 
@@ -367,18 +371,14 @@ def make_targets(
 # ------------------------------------------------------------------------------------------------ datasets
 
 
-def stream_seed(seed: int) -> int:
-    """Distinct per distributed rank and DataLoader worker, so no two processes draw the same crops."""
-    info = get_worker_info()
-    worker = info.id if info is not None else 0
-    rank = int(os.environ.get("RANK", 0))
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        rank = torch.distributed.get_rank()
-    return seed * 1_000_003 + rank * 1009 + worker
+class DetTrainStream(BlockStream):
+    """Endless batches of training crops: pages of the sources mixed by weight, each cut into crops with targets.
 
-
-class DetTrainStream(IterableDataset):
-    """Endless training examples: sources mixed by weight, each page cut into crops with targets."""
+    A block (``textlens.train.stream``) is one batch: its pages are drawn from the block's index alone (each
+    source's share of them from its own slice of its pass order), so a resumed run continues the stream
+    exactly. A block takes as many pages as its crops need on average; the few crops that overshoot the
+    batch are not cut, and missing ones come from extra pages picked by weight.
+    """
 
     def __init__(
         self,
@@ -387,27 +387,44 @@ class DetTrainStream(IterableDataset):
         policy: CropPolicy,
         method: str = "db",
         seed: int = 0,
+        batch_size: int = 8,
     ) -> None:
         if not sources:
             raise ConfigError("no training data: give at least one --data source")
-        self.sources, self.policy, self.method, self.seed = list(sources), policy, method, seed
+        super().__init__(seed, 1)
+        self.sources, self.policy, self.method, self.batch_size = list(sources), policy, method, batch_size
         self.weights = np.asarray(weights, np.float64) / float(np.sum(weights))
+        crops_per_page = float(np.dot(self.weights, [s.crops_per_page for s in self.sources]))
+        self.pages_per_block = max(1, round(batch_size / crops_per_page))
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def make_block(self, block: int) -> list[dict[str, Any]]:
         cv2.setNumThreads(1)  # the workers are the parallelism; OpenCV threads would oversubscribe
-        rng = np.random.default_rng(stream_seed(self.seed))
-        streams = [s.stream(np.random.default_rng(rng.integers(2**63))) for s in self.sources]
-        while True:
-            k = int(rng.choice(len(streams), p=self.weights))
-            page = next(streams[k])
-            if page.image.size == 0:
-                continue
-            for _ in range(self.sources[k].crops_per_page):
+        rng = self.rng(block)
+        order, starts, counts = block_slots(self.weights, self.pages_per_block, block, rng)
+        readers = [
+            source.reader(starts[k], counts[k], self.reader_rng(block, k), self.pass_seed(k))
+            for k, source in enumerate(self.sources)
+        ]
+        picks = itertools.chain(order, _weighted_picks(self.weights, rng))
+        crops: list[dict[str, Any]] = []
+        while len(crops) < self.batch_size:
+            k = next(picks)
+            page = next(page for page in readers[k] if page.image.size > 0)
+            for _ in range(min(self.sources[k].crops_per_page, self.batch_size - len(crops))):
                 crop, polygons, ignore = training_crop(page, self.policy, rng)
-                yield {
-                    "images": np.ascontiguousarray(crop.transpose(2, 0, 1)),
-                    **make_targets(self.method, polygons, ignore, self.policy.size),
-                }
+                crops.append(
+                    {
+                        "images": np.ascontiguousarray(crop.transpose(2, 0, 1)),
+                        **make_targets(self.method, polygons, ignore, self.policy.size),
+                    }
+                )
+        return [default_collate(crops)]
+
+
+def _weighted_picks(weights: np.ndarray, rng: np.random.Generator) -> Iterator[int]:
+    """Sources picked by weight, endlessly: the pages a block takes when its planned ones fall short."""
+    while True:
+        yield int(rng.choice(len(weights), p=weights))
 
 
 class ValPages(Dataset):
@@ -485,8 +502,18 @@ class DetectionDataModule(pl.LightningDataModule):
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def train_dataloader(self) -> DataLoader:
-        stream = DetTrainStream(self.train_sources, self.weights, self.policy, self.method, self.seed)
-        return DataLoader(stream, batch_size=self.batch_size, **self._options(self.workers))
+        stream = DetTrainStream(
+            self.train_sources, self.weights, self.policy, self.method, self.seed, self.batch_size
+        ).place(*stream_place(self.trainer))
+        return stream.loader(**self._options(self.workers))
+
+    def fingerprint(self, ranks: int) -> dict[str, Any]:
+        """What decides the training stream on ``ranks`` ranks (see ``textlens.train.resume``)."""
+        return stream_fingerprint(self.seed, self.batch_size, self.train_sources, self.weights, ranks)
+
+    def state_dict(self) -> dict[str, Any]:
+        # Saved in checkpoints so that --resume can warn when the options would draw another stream.
+        return {"stream": self.fingerprint(self.trainer.world_size if self.trainer is not None else 1)}
 
     def val_dataloader(self) -> DataLoader | list:
         if not self.val_sources:

@@ -20,18 +20,16 @@ import torch
 from torch import Tensor
 
 from textlens.data.manifest import atomic_write_text
-from textlens.errors import ConfigError, ModelError
+from textlens.errors import ConfigError
 from textlens.eval.layout import PredWord
 from textlens.eval.pages import match_page, prf
 from textlens.models.detection.postprocess import DEFAULT_DB, DEFAULT_EAST, db_postprocess, east_postprocess
 from textlens.models.registry import create_model, get_spec
-from textlens.models.serialization import read_checkpoint
 from textlens.runtime.detector import DEFAULT_INPUT
 from textlens.train.callbacks import (
     Throughput,
     checkpoint_callback,
     load_best_weights,
-    resume_checkpoint,
     step_trainer,
     wall_clock_budget,
 )
@@ -43,6 +41,7 @@ from textlens.train.det_data import (
     parse_page_source,
 )
 from textlens.train.rec import resolve_accelerator, resolve_precision
+from textlens.train.resume import ResumePoint, resume_point, stream_warning
 from textlens.train.system import step_lr_scheduler
 
 RUNTIME = "textlens.runtime.detector:OnnxDetector"
@@ -221,13 +220,14 @@ def build_system(cfg: DetTrainConfig) -> tuple[DetectionSystem, str | None]:
     return system, note
 
 
-def resume_system(cfg: DetTrainConfig, ckpt: Path) -> DetectionSystem:
-    blob = read_checkpoint(ckpt)
-    hparams = dict(blob.get("hyper_parameters", {}))
-    if "arch" not in hparams:
-        raise ModelError("checkpoint has no hyper-parameters to resume from", ckpt)
-    hparams["max_steps"] = cfg.steps
-    return DetectionSystem(**hparams)
+def resume_system(cfg: DetTrainConfig, point: ResumePoint) -> DetectionSystem:
+    """The system a checkpoint was trained with, to continue up to ``cfg.steps``."""
+    if cfg.finetune:
+        raise ConfigError(
+            "--finetune starts a new run from other weights and --resume continues this one: give one of them",
+            point.path,
+        )
+    return DetectionSystem(**{**point.hparams, "max_steps": cfg.steps})
 
 
 def default_workers(accelerator: str) -> int:
@@ -347,17 +347,20 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
     started = time.perf_counter()
     cfg.out = Path(cfg.out)
     accelerator = resolve_accelerator(cfg.device)
-    ckpt_path: Path | None = None
+    point: ResumePoint | None = None
     if cfg.resume:
-        ckpt_path = resume_checkpoint(cfg.out)
-        system = resume_system(cfg, ckpt_path)
+        point = resume_point(cfg.out, cfg.steps, cfg.arch)
+        system = resume_system(cfg, point)
     else:
         system, note = build_system(cfg)
         if note:
             log(note)
     datamodule = build_datamodule(cfg, system, accelerator)
+    if warning := stream_warning(point, datamodule, 1):
+        log(warning)
     trainer, checkpoint, throughput, budget = build_trainer(cfg, accelerator, bool(datamodule.val_sources))
-    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path)
+    # The checkpoint restores the step (and so the data stream's start) and the throughput counts.
+    trainer.fit(system, datamodule=datamodule, ckpt_path=None if point is None else point.path, weights_only=True)
     if budget is not None and budget.hit:
         # The budget stopped training between checkpoints: save where it stopped, so --resume continues.
         trainer.save_checkpoint(cfg.out / "last.ckpt")

@@ -33,8 +33,10 @@ from textlens.models.glimpse.policy import reinforce_losses
 from textlens.models.glimpse.predict import predict_texts
 from textlens.models.registry import create_model, load_config
 from textlens.models.serialization import load_state, read_checkpoint, read_state, save_weights
-from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
+from textlens.train.callbacks import load_best_weights, step_trainer
 from textlens.train.rec import resolve_accelerator, resolve_precision
+from textlens.train.resume import ResumePoint, resume_point
+from textlens.train.stream import StepAwareLoader
 from textlens.train.system import step_lr_scheduler
 
 ARCHS = ("ram", "dram")
@@ -381,7 +383,9 @@ def _loaders(
         "persistent_workers": workers > 0,
         "pin_memory": accelerator == "cuda",
     }
-    train_loader = DataLoader(GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start), shuffle=False, **common)
+    # The batches start at sample ``start`` (those a resumed run drew already are behind it).
+    train_batches = GlimpseBatches(train, cfg.batch, steps, cfg.arch, start=start)
+    train_loader = StepAwareLoader(train_batches, shuffle=False, **common)
     val_loader = DataLoader(
         GlimpseBatches(val, val_batch, math.ceil(val_count / val_batch), cfg.arch, total=val_count),
         shuffle=False,
@@ -410,6 +414,23 @@ def total_steps(cfg: GlimpseTrainConfig, train_len: int) -> int:
     return cfg.steps
 
 
+def resume_system(cfg: GlimpseTrainConfig, point: ResumePoint, steps: int) -> GlimpseSystem:
+    """The system of the checkpoint ``--resume`` continues, to train up to ``steps``."""
+    task = point.hparams.get("task")
+    if task != cfg.task:
+        raise ConfigError(f"--task {cfg.task} conflicts with the checkpoint, which trains on {task}", point.path)
+    if "current_model_state" in point.blob and cfg.ema is None:  # else Lightning would resume from the average
+        raise ConfigError(f"{point.path} was trained with --ema: pass --ema again to resume it")
+    return GlimpseSystem(**{**point.hparams, "max_steps": steps})
+
+
+def resumed_samples(point: ResumePoint, batch: int) -> int:
+    """Where the training samples continue: the count the checkpoint's run drew (sample ``i`` of a task is a
+    function of ``i``, so this continues the stream exactly, even with another ``--batch``)."""
+    counted = point.callback_state("Throughput").get("samples")
+    return int(counted) if counted is not None else point.step * batch
+
+
 def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, Any]:
     """Train as ``cfg`` says, pick the best checkpoint, measure it on the validation split and export."""
     started = time.perf_counter()
@@ -422,22 +443,12 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
     _seed_everything(cfg.seed)
     train, val = _tasks(cfg)
     steps = total_steps(cfg, len(train))
-    ckpt_path: Path | None = None
+    point: ResumePoint | None = None
     start = 0
     if cfg.resume:
-        ckpt_path = resume_checkpoint(cfg.out)
-        blob = read_checkpoint(ckpt_path)
-        hparams = dict(blob.get("hyper_parameters", {}))
-        if hparams.get("arch") != cfg.arch or hparams.get("task") != cfg.task:
-            raise ModelError(
-                f"checkpoint is {hparams.get('arch')} on {hparams.get('task')}, not {cfg.arch} on {cfg.task}",
-                ckpt_path,
-            )
-        if "current_model_state" in blob and cfg.ema is None:  # else Lightning would resume from the average
-            raise ConfigError(f"{ckpt_path} was trained with --ema: pass --ema again to resume it")
-        start = int(blob.get("global_step", 0)) * cfg.batch  # fresh samples after a restart
-        hparams["max_steps"] = steps
-        system = GlimpseSystem(**hparams)
+        point = resume_point(cfg.out, steps, cfg.arch)
+        system = resume_system(cfg, point, steps)
+        start = resumed_samples(point, cfg.batch)
     else:
         system = GlimpseSystem(cfg.arch, kwargs or {}, cfg.task, lr=cfg.lr, max_steps=steps, warmup=cfg.warmup)
         if cfg.init:  # start from trained weights (a checkpoint, safetensors or an export folder)
@@ -446,7 +457,11 @@ def train_glimpse_model(cfg: GlimpseTrainConfig, log: Any = print) -> dict[str, 
             load_state(system.model, grow_sensor_input(read_state(weights), system.model), weights)
     train_loader, val_loader = _loaders(cfg, train, val, steps, start, accelerator)
     trainer, checkpoint, throughput = build_trainer(cfg, accelerator, steps)
-    trainer.fit(system, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path)
+    # The checkpoint restores the step, the optimiser and the throughput counts (tensors and plain values only).
+    ckpt_path = None if point is None else point.path
+    trainer.fit(
+        system, train_dataloaders=train_loader, val_dataloaders=val_loader, ckpt_path=ckpt_path, weights_only=True
+    )
     if trainer.global_step < steps:  # stopped by --max-minutes: keep the exact state for --resume
         trainer.save_checkpoint(cfg.out / "last.ckpt")
     source = load_best_weights(system.model, cfg.out)

@@ -17,13 +17,14 @@ import torch
 
 from textlens.data.charset import Charset
 from textlens.data.manifest import atomic_write_text
-from textlens.errors import ConfigError, ModelError
+from textlens.errors import ConfigError
 from textlens.models.registry import create_model, get_spec
 from textlens.models.serialization import read_checkpoint, save_weights
 from textlens.runtime.crops import CropSpec
-from textlens.train.callbacks import load_best_weights, resume_checkpoint, step_trainer
+from textlens.train.callbacks import load_best_weights, step_trainer
 from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
 from textlens.train.finetune import load_matching, read_source
+from textlens.train.resume import ResumePoint, resume_point, stream_warning
 from textlens.train.sources import IndexedSource, build_source, parse_source
 from textlens.train.system import RecognitionSystem
 
@@ -148,14 +149,31 @@ def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
     return system, note
 
 
-def resume_system(cfg: RecTrainConfig, ckpt: Path) -> RecognitionSystem:
-    """The system a checkpoint was trained with (architecture, charset), to continue up to ``cfg.steps``."""
-    blob = read_checkpoint(ckpt)
-    hparams = dict(blob.get("hyper_parameters", {}))
-    if "arch" not in hparams:
-        raise ModelError("checkpoint has no hyper-parameters to resume from", ckpt)
-    hparams["max_steps"] = cfg.steps
-    return RecognitionSystem(**hparams)
+def resume_system(cfg: RecTrainConfig, point: ResumePoint) -> RecognitionSystem:
+    """The system a checkpoint was trained with (architecture, charset, input), to continue up to ``cfg.steps``.
+
+    Options that would build another model are refused rather than silently ignored.
+    """
+    if cfg.finetune:
+        raise ConfigError(
+            "--finetune starts a new run from other weights and --resume continues this one: give one of them",
+            point.path,
+        )
+    system = RecognitionSystem(**{**point.hparams, "max_steps": cfg.steps})
+    inputs = system.model.input_config()
+    given = {
+        "--charset": (Charset.from_spec(cfg.charset).chars if cfg.charset else None, system.charset.chars),
+        "--height": (cfg.height, inputs.get("height")),
+        "--channels": (cfg.channels, inputs.get("channels")),
+    }
+    for option, (asked, saved) in given.items():
+        if asked is not None and asked != saved:
+            raise ConfigError(
+                f"{option} {asked!r} conflicts with the checkpoint's {saved!r}: leave {option} out to resume it, "
+                "or start a new run in another --out",
+                point.path,
+            )
+    return system
 
 
 def crop_spec(system: RecognitionSystem) -> CropSpec:
@@ -295,17 +313,21 @@ def train_recognizer(cfg: RecTrainConfig, log: Any = print) -> dict[str, Any]:
     started = time.perf_counter()
     cfg.out = Path(cfg.out)
     accelerator = resolve_accelerator(cfg.device)
-    ckpt_path: Path | None = None
+    point: ResumePoint | None = None
     if cfg.resume:
-        ckpt_path = resume_checkpoint(cfg.out)
-        system = resume_system(cfg, ckpt_path)
+        point = resume_point(cfg.out, cfg.steps, cfg.arch)
+        system = resume_system(cfg, point)
     else:
         system, note = build_system(cfg)
         if note:
             log(note)
     datamodule = build_datamodule(cfg, system, accelerator)
+    if warning := stream_warning(point, datamodule, cfg.devices):
+        log(warning)
     trainer, checkpoint, throughput = build_trainer(cfg, accelerator, bool(datamodule.val_sources))
-    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt_path)
+    # Lightning restores the optimiser, the loops' step (and so the data stream's start) and the callbacks'
+    # state (the throughput counts) from the checkpoint; tensors and plain values only.
+    trainer.fit(system, datamodule=datamodule, ckpt_path=None if point is None else point.path, weights_only=True)
     if not trainer.is_global_zero:
         return {}
     return finish(cfg, system, datamodule, trainer, checkpoint, throughput, accelerator, started)

@@ -9,13 +9,14 @@ kind is its path), plus ``weight=`` for mixing:
 - ``lmdb:PATH``: the usual text-recognition LMDB (``num-samples``, ``image-%09d``, ``label-%09d``)
 - ``fake:n=256``: words rendered with Pillow's default font, for smoke tests without data files
 
-Indexed sources (manifest, lmdb, fake) also serve validation; every source streams endlessly for training.
+Indexed sources (manifest, lmdb, fake) also serve validation; every source streams endlessly for training,
+read block by block (``textlens.train.stream``): an indexed source in passes, each item once per pass.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import CropSample, WordAnnotation
 from textlens.errors import AnnotationError, ConfigError
 from textlens.runtime.crops import border_pixels, ink_row_span
+from textlens.train.stream import indexed_reader
 
 KINDS = ("synth", "manifest", "lmdb", "fake")
 
@@ -85,7 +87,10 @@ class CropSource:
     # either case (the CTC loss sees the sum of both classes), so such a source teaches the letters only.
     case_known = True
 
-    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[CropSample]:
+        """Training crops for one block of the stream, endlessly: an indexed source's ``count`` items of its
+        pass order (drawn from ``seed``) from position ``start``, then random ones; an endless source draws
+        everything from ``rng`` and ignores the positions."""
         raise NotImplementedError
 
 
@@ -96,17 +101,16 @@ class IndexedSource(CropSource):
     def __getitem__(self, index: int) -> CropSample:
         raise NotImplementedError
 
-    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
-        return endless_shuffled(self, rng, "samples")
+    def training_item(self, index: int, rng: np.random.Generator) -> CropSample:
+        """Item ``index`` as training sees it (``rng`` may vary its cut)."""
+        return self[index]
 
+    def pass_order(self, rng: np.random.Generator) -> np.ndarray:
+        """The item indices of one pass, in the order it reads them."""
+        return rng.permutation(len(self))
 
-def endless_shuffled(indexed: Any, rng: np.random.Generator, what: str) -> Iterator[Any]:
-    """Every item of an indexed source (len() and [i]), in a new random order each pass, forever."""
-    if len(indexed) == 0:
-        raise ConfigError(f"data source {indexed} holds no {what}")
-    while True:
-        for i in rng.permutation(len(indexed)):
-            yield indexed[int(i)]
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[CropSample]:
+        return indexed_reader(self, len(self), self.training_item, start, count, rng, seed, self.pass_order, "samples")
 
 
 def _cut(page: np.ndarray, box: tuple[float, float, float, float], rng: np.random.Generator | None) -> np.ndarray:
@@ -148,11 +152,15 @@ class ManifestSource(IndexedSource):
         self.records: list[ManifestRecord] = read_manifest(self.path, limit)
         self.items: list[tuple[int, int]] = []  # (record, annotation) pairs; annotation -1 = whole crop
         self._lines: dict[int, list[WordAnnotation]] = {}
+        self._record_items: list[np.ndarray] = []  # the item indices of each record, for page-wise passes
         for r, record in enumerate(self.records):
+            first = len(self.items)
             if record.kind == "crop":
                 self.items.append((r, -1))
             elif record.kind == "page":
                 self.items += [(r, a) for a in range(len(self._annotations(r, None)))]
+            if len(self.items) > first:
+                self._record_items.append(np.arange(first, len(self.items)))
         self._cache: tuple[int, np.ndarray] | None = None
 
     def __str__(self) -> str:
@@ -181,27 +189,31 @@ class ManifestSource(IndexedSource):
         return len(self.items)
 
     def __getitem__(self, index: int) -> CropSample:
+        return self._crop(index, None)
+
+    def training_item(self, index: int, rng: np.random.Generator) -> CropSample:
+        return self._crop(index, rng)
+
+    def _crop(self, index: int, rng: np.random.Generator | None) -> CropSample:
+        """Crop ``index``; in training (``rng`` given) a page's word or line is cut with jittered edges."""
         r, a = self.items[index]
         record = self.records[r]
         image = self._image(r)
         if a < 0:
             return CropSample(image, record.text or "", str(record.image))
         word = self._annotations(r, image)[a]
-        return CropSample(_cut(image, word.box, None), word.text, f"{record.image}#{a}")
+        return CropSample(_cut(image, word.box, rng), word.text, f"{record.image}#{a}")
 
-    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
+    def pass_order(self, rng: np.random.Generator) -> np.ndarray:
+        # Pages in a random order, each page's crops together: a pass loads each page once (the width
+        # buckets downstream mix the crops of a page with the others).
+        pages = [self._record_items[int(r)] for r in rng.permutation(len(self._record_items))]
+        return np.concatenate(pages) if pages else np.zeros(0, np.int64)
+
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[CropSample]:
         if not self.items:
             raise AnnotationError(f"manifest {self.path} holds no usable crops")
-        # Load each page once per pass and yield all its crops; the shuffle buffer downstream mixes them.
-        while True:
-            for r in rng.permutation(len(self.records)):
-                record = self.records[int(r)]
-                if record.kind == "crop":
-                    yield CropSample(record.load_image(), record.text or "", str(record.image))
-                elif record.kind == "page":
-                    page = record.load_image()
-                    for word in self._annotations(int(r), page):
-                        yield CropSample(_cut(page, word.box, rng), word.text, str(record.image))
+        return super().reader(start, count, rng, seed)
 
 
 class LmdbSource(IndexedSource):
@@ -265,15 +277,19 @@ class SynthSource(CropSource):
 
     def __init__(self, charset: Charset, preset: str = "mixed", fonts: str = "train", seed: int = 0) -> None:
         self.charset, self.preset, self.fonts, self.seed = charset, preset, fonts, seed
+        self._renderer: Any = None
 
     def __str__(self) -> str:
         return f"synth:preset={self.preset},fonts={self.fonts}"
 
-    def stream(self, rng: np.random.Generator) -> Iterator[CropSample]:
-        from textlens.data.torch_data import SynthLineIterable
+    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[CropSample]:
+        # Built on first use, in the process that renders (the font tables are costly to build and to ship).
+        if self._renderer is None:
+            from textlens.data.synth.lines import LineRenderer
 
-        # The caller's generator is distinct per rank and worker already; the iterable adds its own ids too.
-        yield from SynthLineIterable(self.preset, self.charset, self.fonts, int(rng.integers(0, 2**31 - 1)))
+            self._renderer = LineRenderer(preset=self.preset, charset=self.charset, fonts=self.fonts, seed=self.seed)
+        while True:  # a line is a function of the generator alone, so the block's generator decides them all
+            yield self._renderer.sample(rng)
 
 
 def _int_option(spec: SourceSpec, key: str, default: int | None) -> int | None:
@@ -349,7 +365,7 @@ def reframe_crop(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # Top and bottom margins of an ink-framed crop, each in ink heights. The real crops' own margins differ by
-# source (session 12, median per side: SROIE lines 0.27, all capitals; FUNSD words 0.25; FUNSD lines 0.13),
+# source (measured median per side: SROIE lines 0.27, all capitals; FUNSD words 0.25; FUNSD lines 0.13),
 # and the bundled crnn_fast reads mixed case as capitals in loose frames (recipes/case_probe.py: 96 % exact
 # at 0.05, 75 % at 0.2): a margin drawn independently of the source cannot teach "loose frame → capitals".
 INK_MARGIN = (0.02, 0.5)
