@@ -2,8 +2,8 @@
 
 PDFium runs in C: a crafted file (a form XObject that draws itself, a page tree that loops) can make it
 render forever, allocate gigabytes and ignore Ctrl-C. textlens therefore never renders in its own
-process. One renderer process per textlens process (started on the first PDF, through pebble's process
-pool with the ``spawn`` start method, so no onnxruntime thread state is copied into it) opens the PDF
+process. One renderer process per textlens process (started on the first PDF: a fresh interpreter holding no onnxruntime
+threads and not re-running the caller's script) opens the PDF
 *from its path* (never reading the whole file into memory), reports the page count, and renders one
 page per call. Its address space is capped (``RLIMIT_AS``) and every call has a deadline; a call that
 overruns is killed with its process, and the page fails with a clear ``CorruptImage`` naming the file,
@@ -15,11 +15,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import pickle
+import select
 import signal
+import struct
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,73 +54,110 @@ class PdfLimits:
 
 
 class _Renderer:
-    """The renderer process: one at a time, restarted after a kill; calls are serialised by a lock."""
+    """The renderer process: one at a time, restarted after a kill; calls are serialised by a lock.
+
+    It is a plain ``python -c`` child (see ``_CHILD``) speaking length-prefixed pickles over its
+    standard input and output (only this process and its own child ever read them). Not multiprocessing:
+    its ``spawn`` start re-imports the caller's main script, which a library must never do.
+    """
 
     def __init__(self) -> None:
-        self._pool: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._memory_mb: int | None = None
         self._lock = threading.Lock()
 
-    def call(self, function: Any, args: tuple[Any, ...], limits: PdfLimits, source: str, what: str) -> Any:
-        from pebble import ProcessExpired
-
+    def call(self, function: str, args: tuple[Any, ...], limits: PdfLimits, source: str, what: str) -> Any:
         with self._lock:
-            pool = self._ensure(limits.memory_mb)
-            future = pool.schedule(function, args=args, timeout=limits.timeout)
+            process = self._ensure(limits.memory_mb)
             try:
-                outcome = future.result()
-            except FutureTimeout:
-                self._restart()
+                _send(process, (function, args))
+                outcome = _receive(process, time.monotonic() + limits.timeout)
+            except TimeoutError:
+                self._kill()
                 raise CorruptImage(
                     f"{what}: rendering took longer than {limits.timeout:g} s and was stopped "
                     "(a damaged or hostile PDF; raise the limit with --pdf-timeout)",
                     source=source,
                 ) from None
-            except ProcessExpired as e:
-                self._restart()
+            except (EOFError, OSError):
+                code = self._kill()
                 raise CorruptImage(
-                    f"{what}: the PDF renderer died (exit code {e.exitcode}); it may have needed more than its "
+                    f"{what}: the PDF renderer died ({_exit_reason(code)}); it may have needed more than its "
                     f"memory limit of {limits.memory_mb} MiB (raise it with --pdf-memory)",
                     source=source,
                 ) from None
             except BaseException:  # Ctrl-C or anything unexpected: the page may still be rendering
-                self._restart()
+                self._kill()
                 raise
         return _unwrap(outcome, source)
 
-    def _ensure(self, memory_mb: int) -> Any:
-        if self._pool is not None and self._memory_mb != memory_mb:
-            self._restart()
-        if self._pool is None:
-            import multiprocessing
-
-            from pebble import ProcessPool
-
-            self._pool = ProcessPool(
-                max_workers=1,
-                initializer=_child_init,
-                initargs=(memory_mb,),
-                context=multiprocessing.get_context("spawn"),
+    def _ensure(self, memory_mb: int) -> subprocess.Popen[bytes]:
+        if self._process is not None and (self._memory_mb != memory_mb or self._process.poll() is not None):
+            self._kill()
+        if self._process is None:
+            environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, str(memory_mb)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=environment,
+                close_fds=True,
             )
             self._memory_mb = memory_mb
-        return self._pool
+        return self._process
 
-    def _restart(self) -> None:
+    def _kill(self) -> int | None:
         """Stop the renderer now (a runaway render is killed, not waited for); the next call starts one."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.stop()
-            with contextlib.suppress(Exception):
-                pool.join(timeout=5)
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+        for stream in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()  # type: ignore[union-attr]
+        return process.wait()
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
-            with contextlib.suppress(Exception):
-                pool.join(timeout=5)
-            pool.stop()
+            self._kill()
+
+
+_CHILD = "import sys; from textlens.io.pdf_pages import serve; serve(int(sys.argv[1]))"
+
+
+def _send(process: subprocess.Popen[bytes], message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    process.stdin.write(struct.pack("<Q", len(data)) + data)  # type: ignore[union-attr]
+    process.stdin.flush()  # type: ignore[union-attr]
+
+
+def _receive(process: subprocess.Popen[bytes], deadline: float) -> Any:
+    """The child's answer, waiting no later than ``deadline`` (TimeoutError) for every byte of it."""
+    stream = process.stdout
+    size = struct.unpack("<Q", _read_exactly(stream, 8, deadline))[0]
+    return pickle.loads(_read_exactly(stream, size, deadline))  # our own child's answer, not a file's bytes
+
+
+def _read_exactly(stream: Any, size: int, deadline: float) -> bytes:
+    chunks, missing, fd = [], size, stream.fileno()
+    while missing:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(missing, 1 << 22))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 _RENDERER = _Renderer()
@@ -140,14 +182,14 @@ def _unwrap(outcome: tuple[str, Any], source: str) -> Any:
 
 def pdf_page_count(path: str, limits: PdfLimits, source: str) -> int:
     """How many pages the PDF at ``path`` has (opened in the renderer process)."""
-    return int(_RENDERER.call(_child_count, (path,), limits, source, "opening the PDF"))
+    return int(_RENDERER.call("count", (path,), limits, source, "opening the PDF"))
 
 
 def render_pdf_page(path: str, index: int, count: int, limits: PdfLimits, source: str) -> np.ndarray:
     """Page ``index`` (0-based) of the PDF at ``path`` as RGB uint8, checked against ``limits`` first."""
     what = f"page {index + 1} of {count}"
     args = (path, index, what, limits.dpi, limits.max_pixels, limits.min_side)
-    return _RENDERER.call(_child_render, args, limits, source, what)
+    return _RENDERER.call("render", args, limits, source, what)
 
 
 @contextlib.contextmanager
@@ -174,14 +216,25 @@ def stop_renderer() -> None:
 _open_docs: dict[str, tuple[tuple[int, int], Any]] = {}
 
 
-def _child_init(memory_mb: int) -> None:
-    """Cap the renderer's memory; leave Ctrl-C to the parent, which stops the renderer itself."""
+def serve(memory_mb: int) -> None:
+    """The renderer's loop: cap its memory, leave Ctrl-C to the parent (which stops it), answer requests."""
     import resource
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit = memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    handlers = {"count": _child_count, "render": _child_render}
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    while header := requests.read(8):
+        name, args = pickle.loads(requests.read(struct.unpack("<Q", header)[0]))  # from our parent only
+        try:
+            outcome = handlers[name](*args)
+        except MemoryError:
+            outcome = ("corrupt", "the page needs more memory than the PDF renderer's limit (--pdf-memory)")
+        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.write(struct.pack("<Q", len(data)) + data)
+        answers.flush()
 
 
 def _child_document(path: str) -> Any:
