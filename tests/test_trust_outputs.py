@@ -321,3 +321,11 @@ def test_ctrl_c_stops_a_run_stuck_in_a_pdf_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     assert process.returncode != 0
     assert not with_children.strip(), "the renderer outlived Ctrl-C"
+
+
+def test_preprocess_refuses_to_write_over_its_input(tmp_path: Path) -> None:
+    page = good_page(tmp_path / "scan.png")
+    before = page.read_bytes()
+    result = runner.invoke(app, ["preprocess", str(page), "-o", str(page)])
+    assert result.exit_code == 2, result.output
+    assert page.read_bytes() == before

@@ -15,10 +15,12 @@ from typing import Annotated
 import cv2
 import numpy as np
 import typer
+from rich.markup import escape
 
-from textlens.cli.common import console, expand_inputs, run_batch
-from textlens.errors import OutputError
+from textlens.cli.common import check_output_plan, console, expand_inputs, run_batch
+from textlens.errors import ConfigError, OutputError
 from textlens.io import DEFAULT_DPI, PageImage, atomic_write_bytes, iter_pages
+from textlens.io.write.stream import Protected
 from textlens.preprocess import AppliedStep, Compose, from_options
 
 
@@ -96,6 +98,7 @@ class _Job:
     as_folder: bool
     stems: dict[Path, str]
     dpi: int
+    protected: Protected
 
     def target(self, source: Path, page: int, multi: bool) -> Path:
         suffix = f"-p{page}" if multi else ""
@@ -109,6 +112,8 @@ class _Job:
         for page in pages:
             result = self.pipeline(page.image)
             path = self.target(source, page.index + 1, multi)
+            if self.protected.holds(path):
+                raise OutputError("refusing to write over an input of this run (choose another -o)", source=path)
             atomic_write_bytes(path, encode_png(result.image, str(source)))
             outcomes.append(PageOutcome(path, page.index + 1, result.applied))
         return outcomes
@@ -166,6 +171,12 @@ def preprocess(
         except OSError as e:
             console.print(f"[red]error[/red] {output}: cannot create the folder: {e.strerror or e}")
             raise typer.Exit(1) from e
-    job = _Job(pipeline, output, as_folder, unique_stems(sources), dpi)
+    job = _Job(pipeline, output, as_folder, unique_stems(sources), dpi, Protected.of(sources))
+    planned = [(source, job.target(source, 1, multi)) for source in sources for multi in (False, True)]
+    try:
+        check_output_plan(planned, sources)
+    except ConfigError as exc:
+        console.print(f"[red]usage error[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
     report = run_batch(sources, job, on_result=_report, label="preprocessing")
     raise typer.Exit(report.exit_code)
