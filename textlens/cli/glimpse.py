@@ -63,7 +63,14 @@ def train_glimpse(
     ] = None,
     cell: Annotated[str | None, typer.Option(help="RAM core: rnn (ReLU RNN, default) or lstm.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/last.ckpt.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue from OUT/last.ckpt (the sample stream where it stopped; refused with another --arch "
+            "or --task, or --steps at or below the step it reached).",
+        ),
+    ] = False,
     init: Annotated[
         str | None,
         typer.Option(

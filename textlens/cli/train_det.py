@@ -31,7 +31,12 @@ def det(
     size: int = typer.Option(640, help="Training crop size S (S×S)."),
     long_side: int = typer.Option(1024, "--long-side", help="Inference resize: the page's long side, px."),
     lr: float = typer.Option(2e-3, help="Peak learning rate (AdamW; warm-up then cosine)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.ckpt."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue from OUT/last.ckpt (model, optimiser, throughput counts and the data stream where it "
+        "stopped; refused with another --arch or --finetune, or --steps at or below the step it reached).",
+    ),
     finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
     workers: int | None = typer.Option(None, help="DataLoader workers (default: cpus-1 on GPU, 1 on CPU)."),
