@@ -30,7 +30,7 @@ FORMATS: dict[str, tuple[str, bool]] = {
     "overlay": (".png", True),
 }
 
-__all__ = ["FORMATS", "overlay_paths", "render", "write"]
+__all__ = ["FORMATS", "overlay_paths", "page_target", "render", "write"]
 
 
 def _module(fmt: str) -> ModuleType:
@@ -49,15 +49,18 @@ def render(document: Document, fmt: str, images: Sequence[np.ndarray | None] | N
     return _module(fmt).render(document, images)
 
 
-def overlay_paths(path: str | Path, n_pages: int) -> list[Path]:
-    """Where ``write(..., "overlay")`` puts each page: ``path`` itself for one page, else ``stem-p{N}``.
-
-    N counts pages from 1: ``scan.png`` becomes ``scan-p1.png``, ``scan-p2.png``, ...
-    """
+def page_target(path: str | Path, index: int, page_count: int) -> Path:
+    """Where a per-page output of page ``index`` (0-based) goes: ``path`` for a one-page file, else
+    ``<stem>-p<N><ext>`` with N counted from 1 (``scan.png`` → ``scan-p1.png``, ``scan-p2.png``, …)."""
     path = Path(path)
-    if n_pages <= 1:
-        return [path]
-    return [path.with_name(f"{path.stem}-p{i}{path.suffix}") for i in range(1, n_pages + 1)]
+    if page_count <= 1:
+        return path
+    return path.with_name(f"{path.stem}-p{index + 1}{path.suffix}")
+
+
+def overlay_paths(path: str | Path, n_pages: int) -> list[Path]:
+    """Where ``write(..., "overlay")`` puts each page (see ``page_target``)."""
+    return [page_target(path, i, n_pages) for i in range(max(n_pages, 1))]
 
 
 def write(document: Document, path: str | Path, fmt: str, images: Sequence[np.ndarray | None] | None = None) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 from textlens.document import Document, Page
 from textlens.errors import OutputError
 from textlens.io.atomic import STDOUT, PendingFile
-from textlens.io.write import FORMATS, render
+from textlens.io.write import FORMATS, page_target, render
 from textlens.io.write._common import unicode_safe
 
 
@@ -197,14 +197,6 @@ class _OverlayOutput:
     def abort(self) -> None:
         for pending in self._pending:
             pending.discard()
-
-
-def page_target(path: Path, index: int, page_count: int) -> Path:
-    """Where a per-page output of page ``index`` (0-based) goes: ``path`` for a one-page file, else
-    ``<stem>-p<N><ext>`` with N counted from 1 (``scan.png`` → ``scan-p1.png``, ``scan-p2.png``, …)."""
-    if page_count <= 1:
-        return path
-    return path.with_name(f"{path.stem}-p{index + 1}{path.suffix}")
 
 
 def open_output(fmt: str, target: Path | None, protected: Protected | None = None) -> Output:
