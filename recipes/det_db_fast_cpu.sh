@@ -7,7 +7,7 @@
 # usage: recipes/det_db_fast_cpu.sh OUT MINUTES [STEPS] [extra textlens train det options]
 #   e.g. continue from the bundled weights:  recipes/det_db_fast_cpu.sh runs/db_fast_ft1 120 6000 --finetune db_fast
 #   DATA=../shared/data (where funsd_train/ lives); THREADS (default 2), BATCH (default 8).
-# Precision auto: bf16 autocast where the CPU has AVX512-BF16/AMX (session 11, Xeon with AMX, 2 threads, 2.5-min
+# Precision auto: bf16 autocast where the CPU has AVX512-BF16/AMX (2026-12-05, Xeon with AMX, 2 threads, 2.5-min
 # runs: 9.2 crops/s fp32 → 13.1 bf16), fp32 elsewhere (emulated bf16 is slower).
 set -euo pipefail
 out=$1 minutes=$2 steps=${3:-6000}; shift $(( $# < 3 ? $# : 3 ))

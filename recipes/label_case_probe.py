@@ -1,7 +1,7 @@
 """Does a crop manifest's letter case follow the print? Tesseract (which reads case as printed) reads a
 random sample of its crops; among the crops it reads right ignoring case, the ones where it finds two or
-more lower-case letters while the label has none show print the labels write in capitals (SROIE, session
-13: 84 of 165). Needs the `tesseract` binary (`make bench` installs it).
+more lower-case letters while the label has none show print the labels write in capitals (SROIE,
+2026-12-06: 84 of 165). Needs the `tesseract` binary (`make bench` installs it).
 
 Usage: python recipes/label_case_probe.py [MANIFEST=runs/real-crops/sroie_dev_heldout/manifest.jsonl] [N=300]
 """

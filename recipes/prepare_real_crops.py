@@ -51,8 +51,9 @@ def word_regions(page: ManifestRecord, gray: np.ndarray) -> list[Region]:
 
 def line_regions(page: ManifestRecord, gray: np.ndarray) -> list[Region]:
     """A page's words grouped into lines by the document layout rules, with their printed text."""
-    from textlens.document import Page, Word
-    from textlens.pipeline import fit_to_ink
+    from textlens.document import Word
+    from textlens.layout import page_from_words
+    from textlens.runtime.words import fit_to_ink
 
     # Gaps are measured between the words' ink: FUNSD's boxes are loose and often touch.
     words = [
@@ -61,7 +62,7 @@ def line_regions(page: ManifestRecord, gray: np.ndarray) -> list[Region]:
         if not w.is_dont_care and w.text.strip()
     ]
     regions = []
-    for i, line in enumerate(Page.from_words(words, width=gray.shape[1], height=gray.shape[0]).lines):
+    for i, line in enumerate(page_from_words(words, width=gray.shape[1], height=gray.shape[0]).lines):
         text = line_text([(w.text, w.box) for w in line.words]) if len(line.words) > 1 else None
         if text is not None and line.box is not None:
             regions.append((f"line{i:03d}", line.box, text))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains the bundled default recogniser, crnn_small (CTC, gray 32-px crops, latin charset).
+# Trains crnn_small (CTC, gray 32-px crops, latin charset); its bundle was dropped on 2026-12-07, the recipe stays.
 #
 # Data: on-the-fly synthetic lines (textlens.data.synth, preset "mixed", train font split) plus the
 # FUNSD train split's word crops when ../shared/data is present. SROIE dev line crops are opt-in

@@ -9,13 +9,13 @@
 # SROIE_CASE=any: the SROIE line crops teach letters, not their case (case=any): SROIE writes every receipt
 # line in capitals, also the half of them printed in lower case (docs/recognition.md).
 # Options given after STEPS override the defaults below (the last value wins), e.g. a continuation run:
-#   recipes/rec_crnn_small_cpu.sh runs/crnn_small_ft1 130 7000 --finetune crnn_small --lr 8e-4 --seed 11
+#   recipes/rec_crnn_small_cpu.sh runs/crnn_small_ft1 130 7000 --finetune crnn_fast --lr 8e-4 --seed 11
 set -euo pipefail
 out=$1 minutes=$2 steps=$3; shift 3
 crops=${CROPS:-runs/real-crops}
 [ -f "$crops/funsd_train_lines_train/manifest.jsonl" ] || python recipes/prepare_real_crops.py --out "$crops"
 # ACTIVE: the two OpenMP threads spin at their barriers instead of sleeping in futex calls (43 % system time
-# with PASSIVE). Session 9, AVX2-only EPYC, crnn_fast LINES=1, fp32, 3-minute runs: 67.7 → 79.6 samples/s.
+# with PASSIVE). 2026-12-05, AVX2-only EPYC, crnn_fast LINES=1, fp32, 3-minute runs: 67.7 → 79.6 samples/s.
 # When the cores are shared (tests or a second run beside it), give OMP_WAIT_POLICY=PASSIVE: spinning
 # threads starve the other process.
 real=""

@@ -1,4 +1,5 @@
-"""The classical line detector used while no neural detector is bundled."""
+"""The classical line detector ``morph_lines``: chosen by name for clean printed documents, and the fallback when
+no bundled detector is marked default (``db_fast`` is)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_blank_page_has_no_text() -> None:
     assert MorphologyDetector().detect(np.full((200, 300, 3), 255, dtype=np.uint8)) == []
 
 
-def test_is_the_default_detector_while_no_neural_one_is_bundled(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_is_the_fallback_when_no_bundled_detector_is_marked_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("textlens.runtime.loading.available_models", lambda family=None: [])
     assert load_detector().name == "morph_lines"
     assert isinstance(load_detector("morph_lines"), MorphologyDetector)
@@ -62,9 +63,9 @@ def test_a_bundled_detector_replaces_it_only_when_marked_default(
     (folder / "model.onnx").write_bytes(b"not opened here")
     config = {"name": "db_candidate", "family": "detection"}
     (folder / "config.json").write_text(json.dumps(config))
-    monkeypatch.setattr("textlens.runtime.loading.WEIGHTS_ROOT", tmp_path)
+    monkeypatch.setattr("textlens.models.bundle.WEIGHTS_ROOT", tmp_path)
     monkeypatch.setattr("textlens.runtime.loading._open", lambda name, family, **options: f"opened {name}")
-    assert load_detector().name == "morph_lines"  # bundled, still in training: used only by name
+    assert load_detector().name == "morph_lines"  # bundled, not marked default: used only by name
     assert load_detector("db_candidate") == "opened db_candidate"
     (folder / "config.json").write_text(json.dumps({**config, "default": True}))
     assert load_detector() == "opened db_candidate"

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
-from textlens.cli.data import app, parse_options
+from textlens.cli.data import app
 from textlens.data.manifest import read_manifest
 
 runner = CliRunner()
@@ -89,10 +89,6 @@ def test_unknown_format_and_bad_option_are_usage_errors(tmp_path: Path) -> None:
         app, ["convert", "--from", "icdar2015", str(src), str(tmp_path / "o"), "--opt", "colour=red"]
     )
     assert result.exit_code == 2 and "bad --opt" in result.output
-
-
-def test_parse_options_converts_numbers() -> None:
-    assert parse_options(["split=test", "margin=0.2", "n=3"]) == {"split": "test", "margin": 0.2, "n": 3}
 
 
 def test_show_draws_a_sheet_from_a_manifest(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 import textlens.cli.eval as eval_cli
-from textlens.document import Document, Page, Word
+from textlens.document import Document, Word
 from textlens.eval import DIGIT_KEYS, PAGE_KEYS, REC_KEYS
+from textlens.layout import page_from_words
 from textlens.runtime.base import Recognition
 
 runner = CliRunner()
@@ -196,7 +197,7 @@ def test_score_labels_prints_digit_keys(tmp_path: Path) -> None:
 def test_page_command_scores_the_pipeline(pages: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def reader(image: np.ndarray) -> Document:
         words = [Word("TOTAL", (10, 10, 60, 30)), Word("12.00", (200, 10, 250, 30))]
-        return Document(pages=(Page.from_words(words, 300, 100),))
+        return Document(pages=(page_from_words(words, 300, 100),))
 
     monkeypatch.setattr(eval_cli, "load_page_reader", lambda detector, recognizer, threads: reader)
     out = _json(["page", "-m", str(pages), "--json"])

@@ -11,7 +11,7 @@ from PIL import Image
 
 from textlens.data.manifest import read_manifest
 from textlens.data.samples import WordAnnotation
-from textlens.document import Document, Page, Word
+from textlens.document import Document, Word
 from textlens.errors import AnnotationError, ModelError
 from textlens.eval import (
     PredWord,
@@ -34,6 +34,7 @@ from textlens.eval import (
 from textlens.eval.geometry import box_iou, polygon_inside_fraction, polygon_iou
 from textlens.eval.predictions import pair_predictions, read_predictions
 from textlens.eval.report import error_records, write_errors, write_report
+from textlens.layout import page_from_words
 from textlens.runtime.base import Recognition
 
 
@@ -333,7 +334,7 @@ def test_evaluate_pages_with_a_perfect_reader_returning_a_document(tmp_path: Pat
 
     def reader(image: np.ndarray) -> Document:
         words = [Word(w.text, w.box) for w in records[0].words if not w.is_dont_care]
-        return Document(pages=(Page.from_words(words, image.shape[1], image.shape[0]),))
+        return Document(pages=(page_from_words(words, image.shape[1], image.shape[0]),))
 
     result = evaluate_pages(reader, records, level="word")
     j = result.to_json()

@@ -264,7 +264,7 @@ def test_cli_onnx_exports_a_registered_model_with_random_weights(tmp_path: Path)
 
 
 def test_cli_onnx_without_weights_asks_for_a_checkpoint(tmp_path: Path) -> None:
-    # crnn_vgg has no bundled weights (crnn_small does).
+    # crnn_vgg has no bundled weights (crnn_fast does).
     result = CliRunner().invoke(_cli(), ["onnx", "--model", "crnn_vgg", "-o", str(tmp_path / "x.onnx")])
     assert result.exit_code == 1
     assert "--checkpoint" in result.stderr and not (tmp_path / "x.onnx").exists()

@@ -17,6 +17,7 @@ pytest.importorskip("pytorch_lightning")
 from typer.testing import CliRunner  # noqa: E402
 
 from textlens.cli.glimpse import app  # noqa: E402
+from textlens.cli.train import app as train_app  # noqa: E402
 from textlens.data.digits import (  # noqa: E402
     DigitTask,
     add_clutter,
@@ -82,9 +83,9 @@ def trained_ram(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """A RAM trained for 3 steps through the CLI command; its run folder."""
     out = tmp_path_factory.mktemp("run") / "ram"
     result = CliRunner().invoke(
-        app,
+        train_app,
         [
-            "train",
+            "glimpse",
             "--data",
             str(mnist_dir),
             "--out",
@@ -441,9 +442,9 @@ def test_export_round_trip_gives_the_same_predictions(trained_ram: Path, mnist_d
 
 def test_resume_continues_from_the_last_checkpoint(trained_ram: Path, mnist_dir: Path) -> None:
     result = CliRunner().invoke(
-        app,
+        train_app,
         [
-            "train",
+            "glimpse",
             "--data",
             str(mnist_dir),
             "--out",
@@ -472,9 +473,9 @@ def test_resume_continues_from_the_last_checkpoint(trained_ram: Path, mnist_dir:
 
 def test_dram_trains_two_steps_on_digit_strings(mnist_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app,
+        train_app,
         [
-            "train",
+            "glimpse",
             "--arch",
             "dram",
             "--task",
@@ -539,9 +540,9 @@ def test_sequence_error_by_length_counts_wrong_strings_per_true_length() -> None
 
 
 def _one_step_run(mnist_dir: Path, out: Path, *extra: str) -> Any:
-    """``textlens glimpse train`` for one step on the fake digits, with ``extra`` options."""
-    args = ["train", "--data", str(mnist_dir), "--out", str(out), "--steps", "1", "--device", "cpu", "--no-progress"]
-    return CliRunner().invoke(app, [*args, *extra])
+    """``textlens train glimpse`` for one step on the fake digits, with ``extra`` options."""
+    args = ["glimpse", "--data", str(mnist_dir), "--out", str(out), "--steps", "1", "--device", "cpu", "--no-progress"]
+    return CliRunner().invoke(train_app, [*args, *extra])
 
 
 def test_init_carries_the_models_shape_and_std_unless_an_option_sets_them(mnist_dir: Path, tmp_path: Path) -> None:
@@ -579,7 +580,7 @@ def test_init_carries_the_models_shape_and_std_unless_an_option_sets_them(mnist_
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "config.json").write_text("{not json")
     malformed = _one_step_run(mnist_dir, tmp_path / "f", *small, "--init", str(tmp_path / "bad"))
-    assert malformed.exit_code == 1 and "config.json is not JSON" in " ".join(malformed.output.split())
+    assert malformed.exit_code == 1 and "config.json is not valid JSON" in " ".join(malformed.output.split())
 
 
 @pytest.mark.parametrize(
@@ -618,7 +619,7 @@ def test_init_into_more_scales_trains_from_the_cli(mnist_dir: Path, tmp_path: Pa
 
 def test_model_option_needs_key_and_value(mnist_dir: Path, tmp_path: Path) -> None:
     result = _one_step_run(mnist_dir, tmp_path / "x", "--model-option", "hidden")
-    assert result.exit_code != 0 and "KEY=VALUE" in result.output
+    assert result.exit_code == 2 and "--model-option expects KEY=VALUE" in result.output
 
 
 def test_ram_refuses_string_tasks(mnist_dir: Path, tmp_path: Path) -> None:
@@ -696,6 +697,25 @@ def test_show_reports_a_missing_image(trained_ram: Path, tmp_path: Path) -> None
     assert result.exit_code == 1 and "nope.png" in result.output
 
 
+def test_mnist_comes_from_data_or_textlens_data_and_is_never_guessed(
+    mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textlens.data.digits import default_mnist
+
+    monkeypatch.delenv("TEXTLENS_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="TEXTLENS_DATA"):
+        default_mnist()
+    result = CliRunner().invoke(app, ["sample", str(tmp_path / "s.png")])
+    assert result.exit_code == 2 and "--data" in result.output and not (tmp_path / "s.png").exists()
+    monkeypatch.setenv("TEXTLENS_DATA", str(tmp_path))
+    with pytest.raises(ConfigError, match="no MNIST folder at"):
+        default_mnist()
+    (tmp_path / "mnist").symlink_to(mnist_dir)
+    assert default_mnist() == tmp_path / "mnist"
+    assert len(build_task("mnist", "val", val_size=N_VAL)) == N_VAL
+
+
 def test_svhn_task_crops_numbers_into_the_canvas_and_trains_dram(tmp_path: Path) -> None:
     from PIL import Image
 
@@ -712,9 +732,9 @@ def test_svhn_task_crops_numbers_into_the_canvas_and_trains_dram(tmp_path: Path)
     image, label = val.sample(0)
     assert image.shape == (64, 160) and label == "20"  # entry 19: digits 2 and 0 (label 10)
     result = CliRunner().invoke(
-        app,
+        train_app,
         [
-            "train",
+            "glimpse",
             "--arch",
             "dram",
             "--task",

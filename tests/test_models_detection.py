@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from textlens.models.detection.geometry import order_points, polygon_area
-from textlens.models.detection.postprocess import db_postprocess, east_postprocess, merge_line_fragments, nms_quads
+from textlens.geometry import order_quad, polygon_area
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.models.registry import create_model, get_spec, list_models
 from textlens.models.serialization import load_weights, save_weights
 from textlens.runtime.base import Detection
+from textlens.runtime.postprocess import db_postprocess, east_postprocess, merge_line_fragments, nms_quads
 
 DETECTORS = list_models("detection")
 RECTS = [(20, 30, 120, 44), (150, 100, 190, 110), (30, 150, 230, 190), (40, 220, 70, 229)]
@@ -187,7 +187,7 @@ def test_fragments_of_one_run_of_text_are_joined_and_separate_words_are_not() ->
     # Tilted regions are left alone: their axis-aligned extents do not describe a line.
     tilted = cv2.boxPoints(((100.0, 100.0), (160.0, 30.0), 40.0)).astype(np.float32)
     shifted = tilted + np.float32([40, 30])
-    tilted_pieces = [Detection(order_points(tilted), 0.9), Detection(order_points(shifted), 0.9)]
+    tilted_pieces = [Detection(order_quad(tilted), 0.9), Detection(order_quad(shifted), 0.9)]
     assert len(merge_line_fragments(tilted_pieces, 0.25)) == 2
 
 
@@ -203,7 +203,7 @@ def test_db_postprocess_joins_a_broken_kernel_only_when_asked() -> None:
 
 
 def test_polygons_are_clockwise_from_top_left() -> None:
-    quad = order_points(np.array([[10, 20], [0, 0], [10, 0], [0, 20]], np.float32))
+    quad = order_quad(np.array([[10, 20], [0, 0], [10, 0], [0, 20]], np.float32))
     np.testing.assert_array_equal(quad, [[0, 0], [10, 0], [10, 20], [0, 20]])
     assert polygon_area(quad) == 200
 

@@ -7,7 +7,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from textlens.data.charset import AttentionTokenizer, Charset, CTCTokenizer  # noqa: E402
+from textlens.data.charset import (  # noqa: E402
+    AttentionTokenizer,
+    Charset,
+    CTCTokenizer,
+    DecoderKind,
+    default_num_classes,
+    tokenizer_for,
+)
 from textlens.errors import ConfigError  # noqa: E402
 from textlens.models import create_model, list_models  # noqa: E402
 from textlens.models.recognition.decoding import ctc_greedy_ids, decode_output  # noqa: E402
@@ -28,9 +35,9 @@ FAST = {
 WORDS = ["cat", "dog", "sun", "ox"]
 
 
-def _classes(name: str) -> tuple[int, str]:
-    decoder = create_model(name, num_classes=10).decoder
-    return len(CHARSET) + (1 if decoder == "ctc" else 3), decoder
+def _classes(name: str) -> tuple[int, DecoderKind]:
+    decoder = DecoderKind.parse(create_model(name, num_classes=10).decoder)
+    return tokenizer_for(CHARSET, decoder).num_classes, decoder
 
 
 def _batch(model: torch.nn.Module) -> tuple[torch.Tensor, list[int]]:
@@ -44,6 +51,15 @@ def test_every_family_is_registered() -> None:
 
 
 @pytest.mark.parametrize("name", RECOGNIZERS)
+def test_registered_defaults_have_the_latin_tokenizers_classes(name: str) -> None:
+    model = create_model(name, **FAST.get(name, {}))
+    assert isinstance(model.decoder, DecoderKind)
+    expected = {DecoderKind.CTC: 108, DecoderKind.ATTENTION: 110, DecoderKind.PARALLEL: 110}[model.decoder]
+    assert model.num_classes == default_num_classes(model.decoder) == expected
+    assert model.classifier.out_features == expected
+
+
+@pytest.mark.parametrize("name", RECOGNIZERS)
 def test_output_shapes_follow_the_input_width(name: str) -> None:
     model = create_model(name, **FAST.get(name, {})).eval()
     config = model.input_config()
@@ -53,11 +69,11 @@ def test_output_shapes_follow_the_input_width(name: str) -> None:
             out = model(torch.randn(batch, 1, 32, width))
         logits = out["logits"]
         assert logits.shape[0] == batch and logits.shape[2] == model.num_classes
-        if model.decoder == "ctc":
+        if model.decoder is DecoderKind.CTC:
             assert logits.shape[1] == width // 4
         else:
             assert logits.shape[1] == model.max_len + 1
-        if model.decoder == "attention":
+        if model.decoder is DecoderKind.ATTENTION:
             assert out["tokens"].shape == (batch, model.max_len + 1)
 
 
@@ -74,8 +90,8 @@ def test_a_height_the_backbone_cannot_collapse_is_a_config_error() -> None:
         create_model("crnn_small", height=40)
 
 
-def _loss(model: torch.nn.Module, decoder: str, images: torch.Tensor, widths: list[int]) -> torch.Tensor:
-    if decoder == "ctc":
+def _loss(model: torch.nn.Module, decoder: DecoderKind, images: torch.Tensor, widths: list[int]) -> torch.Tensor:
+    if decoder is DecoderKind.CTC:
         tok = CTCTokenizer(CHARSET)
         log_probs = torch.log_softmax(model(images)["logits"], -1).transpose(0, 1)
         targets = torch.tensor([i for w in WORDS for i in tok.encode(w)])
@@ -87,11 +103,11 @@ def _loss(model: torch.nn.Module, decoder: str, images: torch.Tensor, widths: li
             zero_infinity=True,
         )
     tok = AttentionTokenizer(CHARSET)
-    length = model.max_len if decoder == "parallel" else max(map(len, WORDS))
+    length = model.max_len if decoder is DecoderKind.PARALLEL else max(map(len, WORDS))
     ids = torch.tensor([tok.encode(w, length) for w in WORDS])
-    logits = model(images, ids[:, :-1])["logits"] if decoder == "attention" else model(images)["logits"]
+    logits = model(images, ids[:, :-1])["logits"] if decoder is DecoderKind.ATTENTION else model(images)["logits"]
     return torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), ignore_index=0
+        logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), ignore_index=tok.pad
     )
 
 
@@ -130,7 +146,8 @@ def test_ctc_greedy_merges_repeats_and_drops_blanks() -> None:
     logits = torch.nn.functional.one_hot(torch.tensor([path]), 4).float()
     assert ctc_greedy_ids(logits) == [[1, 1, 2]]
     assert ctc_greedy_ids(logits, lengths=[3]) == [[1]]
-    assert decode_output({"logits": logits}, "ctc", Charset("ab")) == ["  a"]  # id 1 is the space, always first
+    # id 1 is the space, always first
+    assert decode_output({"logits": logits}, CTCTokenizer(Charset("ab"))) == ["  a"]
 
 
 def test_attention_decoding_stops_at_the_first_eos() -> None:
@@ -138,8 +155,8 @@ def test_attention_decoding_stops_at_the_first_eos() -> None:
     tok = AttentionTokenizer(charset)
     ids = [*tok.encode("ab")[1:], tok.index["a"], tok.pad]
     out = {"logits": torch.nn.functional.one_hot(torch.tensor([ids]), tok.num_classes).float()}
-    assert decode_output(out, "parallel", charset) == ["ab"]
-    assert decode_output({"logits": out["logits"], "tokens": torch.tensor([ids])}, "attention", charset) == ["ab"]
+    assert decode_output(out, tokenizer_for(charset, DecoderKind.PARALLEL)) == ["ab"]
+    assert decode_output({"logits": out["logits"], "tokens": torch.tensor([ids])}, tok) == ["ab"]
 
 
 @pytest.mark.parametrize("name", [n for n in RECOGNIZERS if n.startswith("attn")])

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from tests.fakes import InkBlobDetector, WidthRecognizer
-from textlens.pipeline import OCR, crop_quad, order_quad, split_into_words
+from textlens.geometry import order_quad
+from textlens.pipeline import OCR
 from textlens.runtime.base import Detection, Recognition
+from textlens.runtime.crops import crop_quad
+from textlens.runtime.words import split_into_words
 
 
 def test_order_quad_starts_top_left_and_goes_clockwise() -> None:
@@ -349,7 +352,7 @@ def test_writers_turn_the_original_image_of_a_turned_page() -> None:
 
 def test_word_boxes_are_fitted_to_their_ink() -> None:
     from textlens.document import Word
-    from textlens.pipeline import fit_to_ink
+    from textlens.runtime.words import fit_to_ink
 
     gray = np.full((60, 200), 255, np.uint8)
     gray[20:40, 50:120] = 0  # the word's ink
@@ -365,7 +368,7 @@ def test_word_boxes_are_fitted_to_their_ink() -> None:
 @pytest.mark.parametrize("corner", [1, 2, 3])
 def test_words_read_turned_keep_their_start_corner_and_are_fitted_along_their_text(corner: int) -> None:
     from textlens.document import Word
-    from textlens.pipeline import fit_to_ink
+    from textlens.runtime.words import fit_to_ink
 
     gray = np.full((60, 200), 255, np.uint8)
     gray[20:40, 50:120] = 0
@@ -385,7 +388,7 @@ def test_words_read_turned_keep_their_start_corner_and_are_fitted_along_their_te
 
 def test_lone_letters_are_cased_by_their_height_against_the_line() -> None:
     from textlens.document import Word
-    from textlens.pipeline import settle_lone_letter_case
+    from textlens.runtime.words import settle_lone_letter_case
 
     gray = np.full((60, 300), 255, np.uint8)
     gray[10:40, 60:200:4] = 0  # "Notebook": strokes of cap height 30

@@ -15,6 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from textlens.data.charset import AttentionTokenizer, CTCTokenizer
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition, Recognizer
 from textlens.runtime.crops import SECOND_LOOK_PAD, second_look_variants, turned_views
@@ -22,8 +23,9 @@ from textlens.runtime.ctc import Lexicon
 from textlens.runtime.recognizer import OnnxRecognizer, chunk_crop
 from textlens.runtime.session import clear_cache, get_session, resolve_threads
 
-CHARSET = " abcdefghij"  # class 0 is the blank, ' ' is class 1, 'a' class 2, ...
-K = len(CHARSET) + 1
+CHARSET = " abcdefghij"
+TOK = CTCTokenizer(CHARSET)  # class 0 is the blank, ' ' is class 1, 'a' class 2, ...
+K = TOK.num_classes
 
 
 def one_hot_path(path: list[int], high: float = 0.9) -> np.ndarray:
@@ -34,7 +36,7 @@ def one_hot_path(path: list[int], high: float = 0.9) -> np.ndarray:
 
 
 def cls(ch: str) -> int:
-    return CHARSET.index(ch) + 1
+    return TOK.index[ch]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -43,7 +45,7 @@ def cls(ch: str) -> int:
 
 def test_greedy_merges_repeats_and_keeps_repeats_split_by_a_blank() -> None:
     a, b = cls("a"), cls("b")
-    result = ctc.greedy_decode(one_hot_path([0, a, a, 0, a, b, b, 0]), CHARSET)
+    result = ctc.greedy_decode(one_hot_path([0, a, a, 0, a, b, b, 0]), TOK)
     assert result.text == "aab"
     assert len(result.char_confidences) == 3
     assert result.char_confidences[0] == pytest.approx(0.9)
@@ -53,35 +55,37 @@ def test_greedy_confidence_is_mean_of_each_characters_peak_probability() -> None
     a, b = cls("a"), cls("b")
     probs = one_hot_path([a, a, 0, b])
     probs[0, a], probs[1, a], probs[3, b] = 0.6, 0.8, 0.5
-    result = ctc.greedy_decode(probs, CHARSET)
+    result = ctc.greedy_decode(probs, TOK)
     assert result.char_confidences == pytest.approx((0.8, 0.5))
     assert result.confidence == pytest.approx(0.65)
 
 
 def test_a_letter_whose_case_a_crop_cannot_show_is_as_confident_as_both_cases_together() -> None:
-    charset = "xXaA"
-    probs = np.full((2, 5), 0.02)
-    probs[0, 1], probs[0, 2] = 0.5, 0.44  # "x" 0.5 / "X" 0.44: the letter is sure, its case is not
-    probs[1, 3], probs[1, 4] = 0.5, 0.44  # "a" 0.5 / "A" 0.44: the shapes differ, so this is real doubt
-    result = ctc.greedy_decode(probs, charset)
+    tok = CTCTokenizer("xXaA")
+    probs = np.full((2, tok.num_classes), 0.02)
+    # "x" 0.5 / "X" 0.44: the letter is sure, its case is not
+    probs[0, tok.index["x"]], probs[0, tok.index["X"]] = 0.5, 0.44
+    # "a" 0.5 / "A" 0.44: the shapes differ, so this is real doubt
+    probs[1, tok.index["a"]], probs[1, tok.index["A"]] = 0.5, 0.44
+    result = ctc.greedy_decode(probs, tok)
     assert result.text == "xa"
     assert result.char_confidences == pytest.approx((0.94, 0.5))
 
 
 def test_greedy_char_x_is_the_centre_of_each_characters_steps_as_a_width_fraction() -> None:
     a, b = cls("a"), cls("b")
-    result = ctc.greedy_decode(one_hot_path([a, a, 0, 0, 0, 0, 0, b]), CHARSET)
+    result = ctc.greedy_decode(one_hot_path([a, a, 0, 0, 0, 0, 0, b]), TOK)
     # 'a' spans steps 0-1 (centre 0.5 → (0.5 + 0.5) / 8), 'b' is step 7 → 7.5 / 8.
     assert result.char_x == pytest.approx((1 / 8, 7.5 / 8))
 
 
 def test_greedy_all_blank_gives_empty_text_with_the_blank_certainty() -> None:
-    result = ctc.greedy_decode(one_hot_path([0, 0, 0], high=0.7), CHARSET)
+    result = ctc.greedy_decode(one_hot_path([0, 0, 0], high=0.7), TOK)
     assert result == Recognition("", pytest.approx(0.7))
 
 
 def test_greedy_on_zero_steps_is_empty() -> None:
-    assert ctc.greedy_decode(np.zeros((0, K)), CHARSET).text == ""
+    assert ctc.greedy_decode(np.zeros((0, K)), TOK).text == ""
 
 
 def test_softmax_rows_sum_to_one_and_ignore_a_log_softmax_shift() -> None:
@@ -100,11 +104,11 @@ def test_beam_search_sums_paths_and_beats_greedy_on_a_crafted_example() -> None:
     # 0.4·0.4 + 0.4·0.6 + 0.6·0.4 = 0.64 summed over its three paths.
     probs = np.zeros((2, K))
     probs[:, 0], probs[:, cls("a")] = 0.6, 0.4
-    assert ctc.greedy_decode(probs, CHARSET).text == ""
+    assert ctc.greedy_decode(probs, TOK).text == ""
     best = ctc.prefix_beam_search(probs, beam_width=4)
     assert best[0][0] == (cls("a"),)
     assert math.exp(best[0][1]) == pytest.approx(0.64)
-    assert ctc.beam_decode(probs, CHARSET, beam_width=4).text == "a"
+    assert ctc.beam_decode(probs, TOK, beam_width=4).text == "a"
 
 
 def _brute_force_likelihood(probs: np.ndarray, labels: tuple[int, ...]) -> float:
@@ -150,9 +154,9 @@ def _misread_hello() -> np.ndarray:
 
 def test_lexicon_snaps_a_misread_word_to_the_entry_the_ctc_output_favours() -> None:
     probs = _misread_hello()
-    assert ctc.greedy_decode(probs, CHARSET).text == "heggj"
-    lexicon = Lexicon(["hegge", "heggi", "abc", "heg"], CHARSET)
-    result = ctc.lexicon_decode(probs, CHARSET, lexicon)
+    assert ctc.greedy_decode(probs, TOK).text == "heggj"
+    lexicon = Lexicon(["hegge", "heggi", "abc", "heg"], TOK)
+    result = ctc.lexicon_decode(probs, TOK, lexicon)
     # "hegge" and "heggi" are both one edit away; the CTC output gives 'e' far more mass than 'i'.
     assert result.text == "hegge"
     assert len(result.char_x) == 5
@@ -161,13 +165,13 @@ def test_lexicon_snaps_a_misread_word_to_the_entry_the_ctc_output_favours() -> N
 def test_lexicon_constrains_each_word_of_a_line_separately() -> None:
     space, a, b = cls(" "), cls("a"), cls("b")
     probs = np.concatenate([_misread_hello(), one_hot_path([space, 0, a, 0, b, 0])])
-    lexicon = Lexicon(["hegge", "abc", "ab"], CHARSET)
-    assert ctc.lexicon_decode(probs, CHARSET, lexicon).text == "hegge ab"
-    assert ctc.lexicon_decode(probs, CHARSET, lexicon, beam_width=4).text == "hegge ab"
+    lexicon = Lexicon(["hegge", "abc", "ab"], TOK)
+    assert ctc.lexicon_decode(probs, TOK, lexicon).text == "hegge ab"
+    assert ctc.lexicon_decode(probs, TOK, lexicon, beam_width=4).text == "hegge ab"
 
 
 def test_lexicon_drops_entries_the_model_cannot_spell() -> None:
-    lexicon = Lexicon(["abc", "xyz", "", "  "], CHARSET)
+    lexicon = Lexicon(["abc", "xyz", "", "  "], TOK)
     assert lexicon.words == ["abc"]
     assert lexicon.closest("abd") == "abc"
 
@@ -177,10 +181,11 @@ def test_lexicon_drops_entries_the_model_cannot_spell() -> None:
 
 
 def test_attention_decoding_stops_at_eos_and_reports_token_probabilities() -> None:
-    tokens = [3 + CHARSET.index("c"), 3 + CHARSET.index("a"), 2, 3 + CHARSET.index("b")]
-    probs = np.full((4, K + 2), 0.01)
+    tok = AttentionTokenizer(CHARSET)
+    tokens = [tok.index["c"], tok.index["a"], tok.eos, tok.index["b"]]
+    probs = np.full((4, tok.num_classes), 0.01)
     probs[np.arange(4), tokens] = [0.9, 0.7, 0.8, 0.9]
-    result = ctc.attention_decode(probs, CHARSET)
+    result = ctc.attention_decode(probs, tok)
     assert result.text == "ca"
     assert result.char_confidences == pytest.approx((0.9, 0.7))
     assert result.confidence == pytest.approx(0.8)
@@ -188,9 +193,10 @@ def test_attention_decoding_stops_at_eos_and_reports_token_probabilities() -> No
 
 
 def test_attention_decoding_of_immediate_eos_is_empty() -> None:
-    probs = np.full((3, K + 2), 0.01)
-    probs[:, 2] = 0.95
-    assert ctc.attention_decode(probs, CHARSET) == Recognition("", pytest.approx(0.95))
+    tok = AttentionTokenizer(CHARSET)
+    probs = np.full((3, tok.num_classes), 0.01)
+    probs[:, tok.eos] = 0.95
+    assert ctc.attention_decode(probs, tok) == Recognition("", pytest.approx(0.95))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -448,21 +454,21 @@ def test_width_buckets_cover_every_crop_once_and_limit_padding() -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Case prior
 
-CASED = " abcdeABCDE"
+CASED = CTCTokenizer(" abcdeABCDE")
 
 
 def cased_probs(letters: list[tuple[str, float, float]]) -> np.ndarray:
     """One step per letter: (decoded letter, its probability, probability of its other case); blanks between."""
-    k = len(CASED) + 1
+    k = CASED.num_classes
     rows = []
     for ch, p_raw, p_other in letters:
         row = np.full(k, 1e-4)
-        row[CASED.index(ch) + 1] = p_raw
+        row[CASED.index[ch]] = p_raw
         if ch != " ":
-            row[CASED.index(ch.swapcase()) + 1] = p_other
+            row[CASED.index[ch.swapcase()]] = p_other
         rows.append(row / row.sum())
         blank = np.full(k, 1e-4)
-        blank[0] = 1.0
+        blank[CASED.blank] = 1.0
         rows.append(blank / blank.sum())
     return np.array(rows)
 
@@ -521,9 +527,10 @@ def test_polarity_travels_in_the_model_config_and_defaults_to_as_is() -> None:
 
     with pytest.raises(ConfigError, match="dark_text"):
         CropSpec(polarity="inverted")
-    for name in ("crnn_fast", "crnn_small"):  # the bundled recognisers read with the rule (measured gains)
-        bundled = Path(__file__).parents[1] / f"textlens/models/weights/{name}/config.json"
-        assert json.loads(bundled.read_text())["input"]["polarity"] == "dark_text"
+    from textlens.models.bundle import list_bundles
+
+    for bundled in list_bundles("recognition"):  # the bundled recognisers read with the rule (measured gains)
+        assert bundled.config["input"]["polarity"] == "dark_text"
 
 
 def test_second_look_views_are_the_inverted_crop_and_the_crop_framed_by_its_border() -> None:

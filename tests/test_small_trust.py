@@ -110,8 +110,8 @@ def core_install(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "glimpse_show": ["glimpse", "show", str(tmp / "d.png"), "--model", "ram_mnist", "-o", str(tmp / "p.png")],
         "glimpse_eval": ["glimpse", "eval", "--model", "ram_mnist"],
         "glimpse_average": ["glimpse", "average", str(tmp), str(tmp), "-o", str(tmp / "soup")],
-        "glimpse_train": ["glimpse", "train", "--out", str(tmp / "run")],
-        "export_onnx": ["export", "onnx", "--model", "crnn_small", "-o", str(tmp / "m.onnx")],
+        "glimpse_train": ["train", "glimpse", "--out", str(tmp / "run")],
+        "export_onnx": ["export", "onnx", "--model", "crnn_fast", "-o", str(tmp / "m.onnx")],
         "data_convert_lmdb": ["data", "convert", "--from", "lmdb", str(tmp / "db"), str(tmp / "converted")],
     }
     done = subprocess.run(

@@ -14,7 +14,7 @@ pytest.importorskip("pytorch_lightning")
 from typer.testing import CliRunner  # noqa: E402
 
 from textlens.cli.train import app  # noqa: E402
-from textlens.data.charset import Charset  # noqa: E402
+from textlens.data.charset import AttentionTokenizer, Charset, CTCTokenizer, DecoderKind, tokenizer_for  # noqa: E402
 from textlens.data.manifest import ManifestWriter  # noqa: E402
 from textlens.data.samples import CropSample, PageSample, WordAnnotation  # noqa: E402
 from textlens.errors import ConfigError  # noqa: E402
@@ -219,7 +219,7 @@ def test_case_option_of_a_manifest_source_marks_its_batches(tmp_path: Path) -> N
 def test_a_case_unknown_sample_is_learnt_as_its_letters_in_either_case() -> None:
     from textlens.train.system import RecognitionSystem
 
-    system = RecognitionSystem("crnn_small", {"num_classes": len(LATIN) + 1}, LATIN.chars).eval()
+    system = RecognitionSystem("crnn_small", {"num_classes": CTCTokenizer(LATIN).num_classes}, LATIN.chars).eval()
     spec, rules = CropSpec(), LabelRules(LATIN, "ctc")
     image = render_text("Total")
 
@@ -288,14 +288,46 @@ def test_atomic_checkpoint_io_leaves_only_the_target(tmp_path: Path) -> None:
 def test_finetune_loading_keeps_rows_of_shared_characters() -> None:
     from textlens.models import create_model
 
-    old = create_model("crnn_small", num_classes=len(Charset("abc")) + 1)
-    new = create_model("crnn_small", num_classes=len(Charset("cxa")) + 1)
-    report = load_matching(new, old.state_dict(), Charset("abc").chars, Charset("cxa").chars, "ctc")
+    old_tok, new_tok = CTCTokenizer(Charset("abc")), CTCTokenizer(Charset("cxa"))
+    old = create_model("crnn_small", num_classes=old_tok.num_classes)
+    new = create_model("crnn_small", num_classes=new_tok.num_classes)
+    report = load_matching(new, old.state_dict(), old_tok, new_tok)
     assert "remapped" in report
     w_old, w_new = old.classifier.weight, new.classifier.weight
     # " abc" -> rows 1..4; " cxa" -> rows 1..4: 'a' moves from row 2 to row 4, 'c' from 4 to 2.
     assert torch.equal(w_new[4], w_old[2]) and torch.equal(w_new[2], w_old[4]) and torch.equal(w_new[0], w_old[0])
     assert torch.equal(new.backbone.stages[0][0].weight, old.backbone.stages[0][0].weight)
+
+
+@pytest.mark.parametrize(("arch", "kind"), [("crnn_small", "ctc"), ("attn_bahdanau", "attention")])
+def test_finetune_to_a_bigger_charset_keeps_the_rows_of_every_known_class(arch: str, kind: str) -> None:
+    from textlens.models import create_model
+    from textlens.train.finetune import source_tokenizer
+
+    latin = Charset.from_spec("latin")
+    old_tok = source_tokenizer({"charset": latin.chars, "decoder": kind}, DecoderKind.CTC)
+    new_tok = tokenizer_for(Charset(latin.chars + "ÄÖÜäöüßé"), kind)
+    assert old_tok is not None
+    old = create_model(arch, num_classes=old_tok.num_classes)
+    new = create_model(arch, num_classes=new_tok.num_classes)
+    fresh = {k: v.clone() for k, v in new.state_dict().items()}
+    report = load_matching(new, old.state_dict(), old_tok, new_tok)
+    keys = ["classifier.weight", "classifier.bias"] + (["embed.weight"] if kind == "attention" else [])
+    assert all(key in report for key in keys)
+    for key in keys:
+        before, after = old.state_dict()[key], new.state_dict()[key]
+        for name, row in old_tok.class_rows().items():  # the specials and every latin character
+            assert torch.equal(after[new_tok.class_rows()[name]], before[row]), (key, name)
+        for ch in "ÄÖÜäöüßé":  # the new characters keep their fresh initialisation
+            assert torch.equal(after[new_tok.index[ch]], fresh[key][new_tok.index[ch]])
+
+
+def test_the_source_layout_comes_from_its_config() -> None:
+    from textlens.train.finetune import source_tokenizer
+
+    assert source_tokenizer({}, DecoderKind.CTC) is None  # a bare .safetensors: charset unknown
+    assert isinstance(source_tokenizer({"charset": "ab"}, DecoderKind.ATTENTION), AttentionTokenizer)
+    assert isinstance(source_tokenizer({"charset": "ab", "decoder": "ctc"}, DecoderKind.ATTENTION), CTCTokenizer)
 
 
 # ---------------------------------------------------------------- the CLI end to end

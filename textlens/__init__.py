@@ -1,4 +1,4 @@
-"""textlens: a deep-learning OCR toolkit — read, train, evaluate and annotate text recognition models.
+"""textlens: a deep-learning OCR toolkit — read text, and train, fine-tune and evaluate OCR models.
 
 The public face: ``OCR``, ``Document``, ``load``, ``create_model``, ``list_models``, ``__version__``.
 Names are imported lazily so ``import textlens`` stays fast and never imports torch.

@@ -1,5 +1,5 @@
 """textlens with its classical line detector ``morph_lines`` instead of the default (neural) one, on page sets
-only: the detector that was the default until session 13, kept for comparison."""
+only: the detector that was the default until 2026-12-06 (commit 2824350), kept for comparison."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bundled crnn_small recogniser's training run on a lent GPU machine (16 cores render the data).
+# crnn_small's training run on a GPU machine (16 cores render the data); its bundle was dropped on 2026-12-07.
 # Usage (repo root, after recipes/gpu/setup_device.sh): recipes/gpu/rec_crnn_small.sh OUT MINUTES STEPS [--resume|--finetune X]
 set -euo pipefail
 out=$1 minutes=$2 steps=$3; shift 3

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One lent GPU, three training runs at once: the default recogniser (crnn_fast) and detector (db_fast) continue
+# One GPU, three training runs at once: the default recogniser (crnn_fast) and detector (db_fast) continue
 # from their bundled weights, and EAST (east_small) trains from scratch. The GPU is nowhere near busy with these
 # small models; the 16 cores that render synthetic lines and pages are the limit, so they are shared out:
 # REC_WORKERS for the recogniser, DB_WORKERS and EAST_WORKERS for the detectors.
@@ -78,7 +78,7 @@ launch dram_wide runs/g_dram_wide.log "$PY" "${glimpse[@]}" --arch dram --task m
   --out runs/g_dram_wide
 running() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
 
-# A GPU sample every 30 s: utilisation tells the next session whether the cores or the GPU were the limit.
+# A GPU sample every 30 s: utilisation (runs/gpu_util.log) tells whether the cores or the GPU were the limit.
 if [ "$DEVICE" = cuda ]; then
   (while running; do
      nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader; sleep 30; done) >runs/gpu_util.log &

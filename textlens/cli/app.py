@@ -36,14 +36,20 @@ GROUPS: list[tuple[str, str, str]] = [
 
 @app.command()
 def version(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list bundled models.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list the bundled models.")] = False,
 ) -> None:
-    """Print the textlens version."""
+    """Print the textlens version (-v: and every bundled model: name, family, architecture, files)."""
     typer.echo(f"textlens {__version__}")
     if verbose:
-        from textlens.runtime.loading import available_models
+        from textlens.models.bundle import list_bundles
 
-        typer.echo("bundled models: " + (", ".join(available_models()) or "none"))
+        bundles = list_bundles()
+        typer.echo("bundled models:" + ("" if bundles else " none"))
+        width = max((len(b.name) for b in bundles), default=0)
+        for b in bundles:
+            files = ", ".join(f for f, present in (("onnx", b.has_onnx), ("safetensors", b.has_torch)) if present)
+            mark = ", default" if b.is_default else ""
+            typer.echo(f"  {b.name:<{width}}  {b.family or '?'} ({b.arch or '?'}{mark}): {files or 'no weights'}")
 
 
 def _register() -> None:

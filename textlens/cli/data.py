@@ -17,6 +17,7 @@ from textlens.data.readers.convert import convert_to_manifest, iter_samples
 from textlens.data.sheet import contact_sheet, save_image_atomic
 from textlens.errors import ConfigError, InputError, TextlensError
 from textlens.models.registry import needs_train_extra
+from textlens.options import parse_options
 
 app = typer.Typer(
     help="Dataset tools: list the readable formats, convert them to the manifest, draw contact sheets.",
@@ -31,31 +32,11 @@ class Target(str, Enum):
     manifest = "manifest"
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``["split=test", "margin=0.1"]`` → reader keyword arguments (numbers converted)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--opt expects KEY=VALUE, got {pair!r}")
-        out[key.strip().replace("-", "_")] = _number_or_text(value.strip())
-    return out
-
-
-def _number_or_text(value: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
-
-
 def _open(fmt: str, source: Path, opt: list[str] | None) -> DatasetReader[Any]:
     """Open a dataset for a command, turning failures into an error line and an exit code."""
     try:
         with needs_train_extra(f"the {fmt} dataset format"):  # scipy, h5py and lmdb come with the train extra
-            return open_dataset(fmt, source, **parse_options(opt or []))
+            return open_dataset(fmt, source, **parse_options(opt or [], "--opt"))
     except TypeError as exc:  # an --opt the reader does not take
         raise fail(ConfigError(f"bad --opt for {fmt}: {exc}")) from exc
     except TextlensError as exc:

@@ -1,7 +1,5 @@
-"""`textlens preprocess`: deskew, clean and binarise page images, writing one PNG per page.
-
-The lead registers it with ``app.command("preprocess")(preprocess)``.
-"""
+"""``textlens preprocess``: deskew, clean and binarise page images, writing one PNG per page (registered as a
+command in :mod:`textlens.cli.app`)."""
 
 from __future__ import annotations
 

@@ -23,8 +23,11 @@ from textlens.cli.common import (
     run_batch,
     shared_stems,
 )
+from textlens.defaults import DEFAULT_MIN_CONFIDENCE
 from textlens.errors import ConfigError, TextlensError
 from textlens.io.atomic import STDOUT, remove_stale_temporaries
+from textlens.io.load import DEFAULT_DPI, DEFAULT_MAX_PAGES, DEFAULT_MAX_PIXELS
+from textlens.io.pdf_pages import DEFAULT_PDF_MEMORY_MB, DEFAULT_PDF_TIMEOUT
 
 BINARY_FORMATS = {"pdf", "overlay"}
 
@@ -41,18 +44,18 @@ class ReadOptions:
     deskew: bool = False
     binarize: str | None = None
     denoise: bool = False
-    dpi: int = 200
+    dpi: int = int(DEFAULT_DPI)
     max_pixels: int | None = None
     threads: int | None = None
-    min_confidence: float = 0.6  # textlens.pipeline.DEFAULT_MIN_CONFIDENCE (not imported: OpenCV loads lazily)
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
     orientation: bool = True
     second_look_below: float | None = None
     root: Path | None = None  # the inputs' common folder: outputs mirror the folders below it
     full_names: frozenset[str] = frozenset()  # inputs whose outputs keep the input's extension
     pages: frozenset[int] | None = None
-    max_pages: int = 2000  # textlens.io.load.DEFAULT_MAX_PAGES
-    pdf_timeout: float = 60.0  # textlens.io.pdf_pages.DEFAULT_PDF_TIMEOUT
-    pdf_memory_mb: int = 1536  # textlens.io.pdf_pages.DEFAULT_PDF_MEMORY_MB
+    max_pages: int = DEFAULT_MAX_PAGES
+    pdf_timeout: float = DEFAULT_PDF_TIMEOUT
+    pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB
     protected: Any = None  # textlens.io.write.stream.Protected: the inputs, never written over
 
 
@@ -200,21 +203,25 @@ def read(
     deskew: Annotated[bool, typer.Option(help="Straighten skewed pages first.")] = False,
     binarize: Annotated[str | None, typer.Option(help="Binarise first: otsu or sauvola.")] = None,
     denoise: Annotated[bool, typer.Option(help="Denoise first.")] = False,
-    dpi: Annotated[int, typer.Option(min=1, help="Resolution PDF pages are rendered at.")] = 200,
+    dpi: Annotated[int, typer.Option(min=1, help="Resolution PDF pages are rendered at.")] = int(DEFAULT_DPI),
     max_pixels: Annotated[
         int | None,
-        typer.Option(min=1, help="Refuse pages with more pixels than this (default 60,000,000: ~1.3 GB peak)."),
+        typer.Option(
+            min=1, help=f"Refuse pages with more pixels than this (default {DEFAULT_MAX_PIXELS:,}: ~1.3 GB peak)."
+        ),
     ] = None,
     pages: Annotated[
         str | None, typer.Option(help="Pages to read, counted from 1: 1-5,9 or 7- (default: all).")
     ] = None,
-    max_pages: Annotated[int, typer.Option(min=1, help="Refuse files with more pages to read than this.")] = 2000,
+    max_pages: Annotated[
+        int, typer.Option(min=1, help="Refuse files with more pages to read than this.")
+    ] = DEFAULT_MAX_PAGES,
     pdf_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds one PDF page may take to render before it fails.")
-    ] = 60.0,
+    ] = DEFAULT_PDF_TIMEOUT,
     pdf_memory: Annotated[
         int, typer.Option(min=256, help="Memory (MiB) the PDF renderer process may use before a page fails.")
-    ] = 1536,
+    ] = DEFAULT_PDF_MEMORY_MB,
     threads: Annotated[int | None, typer.Option(help="Inference threads per process.")] = None,
     min_confidence: Annotated[
         float,
@@ -223,7 +230,7 @@ def read(
             max=1.0,
             help="Drop regions read with a lower confidence (one- or two-character regions need 0.9; 0 keeps all).",
         ),
-    ] = 0.6,
+    ] = DEFAULT_MIN_CONFIDENCE,
     orientation: Annotated[
         bool, typer.Option(help="Turn sideways and upside-down pages upright before reading.")
     ] = True,
@@ -284,19 +291,9 @@ def read(
     for folder in {target.parent for _, target in planned}:
         remove_stale_temporaries(folder)
     try:
-        ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded
+        build_ocr(options)  # fail once, clearly, when no model can be loaded
     except TextlensError as exc:
         raise fail(exc) from exc
-    if getattr(ocr.detector, "name", "") == "morph_lines" and options.detector is None:
-        from textlens.runtime.loading import available_models
-
-        trained = available_models("detection")
-        console.print(
-            "[yellow]note[/yellow] no neural text detector is the default yet: using the classical "
-            "line detector, which suits clean printed documents, not photos of scenes"
-            + (f" (--detector {trained[0]} tries a bundled one still in training)" if trained else ""),
-            soft_wrap=True,
-        )
 
     def emit(item: Path, text: str | None) -> None:
         if text is not None:

@@ -40,12 +40,8 @@ class CropFormat(str, Enum):
 
 def load_crop(path: Path) -> np.ndarray:
     """One image file as RGB uint8 (first page of multi-page files)."""
-    try:
-        from textlens.io.load import load_image
-    except ImportError:  # the loader is optional for this command: Pillow alone reads crops
-        from textlens.data.manifest import read_rgb
+    from textlens.io.load import load_image
 
-        return read_rgb(path)
     return load_image(path).image
 
 

@@ -1,4 +1,5 @@
-"""``textlens train``: train models (``rec``: text recognisers) with PyTorch Lightning."""
+"""``textlens train``: train models with PyTorch Lightning: ``rec`` (text recognisers, here), ``det`` (text
+detectors, :mod:`textlens.cli.train_det`) and ``glimpse`` (RAM / DRAM, :mod:`textlens.cli.train_glimpse`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import typer
 from rich.console import Console
 
 from textlens.cli.common import fail
+from textlens.cli.train_det import det
+from textlens.cli.train_glimpse import train_glimpse
 from textlens.errors import TextlensError
 
 app = typer.Typer(help="Train models.", no_args_is_help=True)
@@ -113,17 +116,9 @@ def rec(
         console.print(f"exported to {out / 'export'}")
 
 
-if __name__ == "__main__":
+# The other families' trainers live in their own modules.
+app.command("det")(det)
+app.command("glimpse")(train_glimpse)
+
+if __name__ == "__main__":  # recipes run python -m textlens.cli.train
     app()
-
-
-def _register_other_families() -> None:
-    """Detection and glimpse trainers live in their own modules; they are `train` subcommands too."""
-    from textlens.cli.glimpse import train_glimpse
-    from textlens.cli.train_det import det
-
-    app.command("det")(det)
-    app.command("glimpse")(train_glimpse)
-
-
-_register_other_families()

@@ -1,4 +1,4 @@
-"""``textlens train det``: train a text detector (the lead registers ``det`` in the ``train`` group)."""
+"""``textlens train det``: train a text detector (registered in the ``train`` group by :mod:`textlens.cli.train`)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,19 @@
-"""Charsets and the tokenizers (CTC and attention) every recogniser shares."""
+"""Charsets, decoder kinds and the tokenizers that own every recogniser's class layout.
+
+A recogniser's output classes are its tokenizer's: special ids first, then the charset's characters in
+order. Models, training, fine-tuning, export and the runtime decoders all ask the tokenizer
+(:func:`tokenizer_for`) for ``num_classes``, the special ids and the id of a character; nothing else
+computes an offset. Torch- and numpy-free: the runtime imports it.
+"""
 
 from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar
 
 from textlens.errors import ConfigError
 
@@ -24,6 +32,9 @@ NAMED_CHARSETS: dict[str, str] = {
 }
 
 
+DEFAULT_CHARSET = "latin"
+
+
 def resolve_charset(spec: str) -> str:
     """A named charset (``latin``, ``ascii``, ``digits``, ``devanagari``) or a literal string of characters."""
     return NAMED_CHARSETS.get(spec, spec)
@@ -31,10 +42,9 @@ def resolve_charset(spec: str) -> str:
 
 @dataclass(frozen=True)
 class Charset:
-    """An ordered set of characters; the space character is always included as a token.
+    """An ordered set of characters; the space character is always included, first.
 
-    Token ids for CTC: 0 is the blank, characters follow from 1. For attention decoders: 0 is
-    padding, 1 start-of-sequence, 2 end-of-sequence, characters follow from 3.
+    Class ids are the tokenizers' (:func:`tokenizer_for`), not the charset's.
     """
 
     chars: str
@@ -47,7 +57,7 @@ class Charset:
         object.__setattr__(self, "chars", "".join(seen))
 
     @classmethod
-    def from_spec(cls, spec: str = "latin") -> Charset:
+    def from_spec(cls, spec: str = DEFAULT_CHARSET) -> Charset:
         return cls(resolve_charset(spec))
 
     def __len__(self) -> int:
@@ -72,64 +82,150 @@ class Charset:
         return "".join(ch for ch in unicodedata.normalize("NFC", text) if ch in self._index)
 
 
-class CTCTokenizer:
-    """Maps text to CTC label ids (blank = 0) and collapses CTC paths back to text."""
+class DecoderKind(str, Enum):
+    """How a recogniser's outputs become text; the value is what ``config.json`` says (``"decoder"``).
 
-    blank = 0
+    ``ctc``: per time step a class, blank included (CRNN). ``attention``: autoregressive tokens ending at EOS.
+    ``parallel``: one token per position at once, ending at EOS (ViTSTR), with the attention layout.
+    A ``str`` subclass, so ``DecoderKind.CTC == "ctc"`` and it writes to JSON as ``"ctc"``.
+    """
 
-    def __init__(self, charset: Charset) -> None:
-        self.charset = charset
-        self.index = {c: i + 1 for i, c in enumerate(charset.chars)}
+    CTC = "ctc"
+    ATTENTION = "attention"
+    PARALLEL = "parallel"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls, value: object) -> DecoderKind:
+        """The kind named by ``value`` (a kind or its string); a ConfigError names the known ones."""
+        try:
+            return cls(value)
+        except ValueError:
+            known = ", ".join(kind.value for kind in cls)
+            raise ConfigError(f"unknown decoder {value!r} (expected one of {known})") from None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, object]) -> DecoderKind:
+        """The kind of a recognition ``config.json`` (``ctc`` when it names none, as every bundle before it)."""
+        return cls.parse(config.get("decoder", cls.CTC.value))
+
+
+class Tokenizer:
+    """A recogniser's class layout: ``specials`` (name → id) first, then the charset's characters from ``offset``.
+
+    ``num_classes`` is the size of the output layer; ``index`` maps each character to its class id.
+    """
+
+    specials: ClassVar[dict[str, int]] = {}
+    offset: ClassVar[int] = 0
+
+    def __init__(self, charset: Charset | str) -> None:
+        self.charset = charset if isinstance(charset, Charset) else Charset(charset)
+        self.chars = self.charset.chars
+        self.index = {c: i + self.offset for i, c in enumerate(self.chars)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.chars)} characters, {self.num_classes} classes)"
 
     @property
     def num_classes(self) -> int:
-        return len(self.charset) + 1
+        return len(self.chars) + self.offset
 
-    def encode(self, text: str) -> list[int]:
+    def is_char(self, class_id: int) -> bool:
+        """Whether ``class_id`` is a character's (not a special id, not beyond the layout)."""
+        return self.offset <= class_id < self.num_classes
+
+    def char(self, class_id: int) -> str:
+        """The character of a class id (``is_char`` must hold)."""
+        return self.chars[class_id - self.offset]
+
+    def class_rows(self) -> dict[str, int]:
+        """Every class by name: the specials (``<blank>``, ``<pad>``…) and each character; for remapping
+        a classifier from one charset to another."""
+        return {**self.specials, **self.index}
+
+    def char_ids(self, text: str) -> list[int]:
+        """The class ids of ``text``'s characters; a ConfigError names those outside the charset."""
         missing = [ch for ch in text if ch not in self.index]
         if missing:
             raise ConfigError(f"text {text!r} has characters outside the charset: {''.join(set(missing))!r}")
         return [self.index[ch] for ch in text]
 
-    def decode_ids(self, ids: Iterable[int]) -> str:
-        return "".join(self.charset.chars[i - 1] for i in ids if 0 < i <= len(self.charset))
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
 
-    def collapse(self, path: Sequence[int]) -> list[int]:
-        """Greedy CTC collapse: merge repeats, then drop blanks."""
+    def decode(self, ids: Iterable[int]) -> str:
+        raise NotImplementedError
+
+
+class CTCTokenizer(Tokenizer):
+    """CTC labels: 0 is the blank, character ``i`` of the charset is class ``i + 1``."""
+
+    blank: ClassVar[int] = 0
+    specials: ClassVar[dict[str, int]] = {"<blank>": 0}
+    offset: ClassVar[int] = 1
+
+    def encode(self, text: str) -> list[int]:
+        """The label sequence of ``text`` (no blanks: the CTC loss places them)."""
+        return self.char_ids(text)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of a label sequence (already collapsed: see :meth:`collapse`); blanks are skipped."""
+        return "".join(self.char(i) for i in ids if self.is_char(i))
+
+    @classmethod
+    def collapse(cls, path: Sequence[int]) -> list[int]:
+        """Greedy CTC collapse of a best path: merge repeats, then drop blanks (needs no charset)."""
         out: list[int] = []
         prev = -1
         for token in path:
-            if token != prev and token != self.blank:
+            if token != prev and token != cls.blank:
                 out.append(int(token))
             prev = token
         return out
 
 
-class AttentionTokenizer:
-    """Maps text to attention-decoder ids: [SOS] chars [EOS], padded with PAD."""
+class AttentionTokenizer(Tokenizer):
+    """Attention and parallel decoder tokens: 0 PAD, 1 SOS, 2 EOS, characters from 3; [SOS] text [EOS] PAD…"""
 
-    pad, sos, eos = 0, 1, 2
-    offset = 3
-
-    def __init__(self, charset: Charset) -> None:
-        self.charset = charset
-        self.index = {c: i + self.offset for i, c in enumerate(charset.chars)}
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.charset) + self.offset
+    pad: ClassVar[int] = 0
+    sos: ClassVar[int] = 1
+    eos: ClassVar[int] = 2
+    specials: ClassVar[dict[str, int]] = {"<pad>": 0, "<sos>": 1, "<eos>": 2}
+    offset: ClassVar[int] = 3
 
     def encode(self, text: str, max_len: int | None = None) -> list[int]:
-        ids = [self.sos] + [self.index[ch] for ch in text] + [self.eos]
+        """``[SOS] text [EOS]``; with ``max_len``, cut or padded with PAD to ``max_len + 2`` ids."""
+        ids = [self.sos, *self.char_ids(text), self.eos]
         if max_len is not None:
             ids = ids[: max_len + 2] + [self.pad] * max(0, max_len + 2 - len(ids))
         return ids
 
-    def decode_ids(self, ids: Iterable[int]) -> str:
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of a token sequence: characters up to the first EOS (SOS, PAD and unknown ids skipped)."""
         chars: list[str] = []
         for i in ids:
             if i == self.eos:
                 break
-            if i >= self.offset:
-                chars.append(self.charset.chars[i - self.offset])
+            if self.is_char(i):
+                chars.append(self.char(i))
         return "".join(chars)
+
+
+TOKENIZERS: dict[DecoderKind, type[Tokenizer]] = {
+    DecoderKind.CTC: CTCTokenizer,
+    DecoderKind.ATTENTION: AttentionTokenizer,
+    DecoderKind.PARALLEL: AttentionTokenizer,
+}
+
+
+def tokenizer_for(charset: Charset | str, kind: DecoderKind | str) -> Tokenizer:
+    """The tokenizer of a decoder kind over a charset (a Charset, or its character string as in config.json)."""
+    return TOKENIZERS[DecoderKind.parse(kind)](charset)
+
+
+def default_num_classes(kind: DecoderKind | str, charset: str = DEFAULT_CHARSET) -> int:
+    """The output size of a ``kind`` model over a named charset (the registered architectures' default)."""
+    return tokenizer_for(Charset.from_spec(charset), kind).num_classes

@@ -10,6 +10,7 @@ the last ``val_size`` (5,000) images are the validation split, and validation sa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,8 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in canvas pixels
 SINGLE_TASKS = ("mnist", "translated", "cluttered60", "cluttered100")
 SEQUENCE_TASKS = ("multidigit", "svhn")
 TASKS = SINGLE_TASKS + SEQUENCE_TASKS
-# Where MNIST is looked for without --data: beside the working folder, then beside the source checkout.
-MNIST_CANDIDATES = (Path("../shared/data/mnist"), Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist")
+# The environment variable naming a folder of datasets: MNIST is looked for in its mnist/ when no folder is given.
+DATA_ENV = "TEXTLENS_DATA"
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,18 @@ class MnistSplits:
 
 
 def default_mnist() -> Path:
-    """The MNIST folder used when none is given."""
-    for candidate in MNIST_CANDIDATES:
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError("no MNIST folder found (looked in ../shared/data/mnist): give --data PATH")
+    """The MNIST folder used when none is given: ``$TEXTLENS_DATA/mnist``; a ConfigError saying what to pass
+    when the variable is unset or names no such folder."""
+    root = os.environ.get(DATA_ENV)
+    if not root:
+        raise ConfigError(
+            f"no MNIST folder given: pass --data DIR (the folder of the MNIST training IDX files) or set {DATA_ENV} "
+            "to a folder that holds mnist/"
+        )
+    path = Path(root) / "mnist"
+    if not path.is_dir():
+        raise ConfigError(f"no MNIST folder at {path} ({DATA_ENV}={root}): pass --data DIR or fix {DATA_ENV}")
+    return path
 
 
 def load_mnist_splits(path: str | Path, val_size: int = 5000) -> MnistSplits:

@@ -31,10 +31,6 @@ def sample_similarity(gt: str, pred: str) -> float:
     return similarity(normalize(gt), normalize(pred))
 
 
-def is_correct(gt: str, pred: str) -> bool:
-    return normalize(gt) == normalize(pred)
-
-
 def score_recognition(pairs: Iterable[tuple[str, str]]) -> RecognitionScores:
     """Score (truth, prediction) pairs as METRICS.md says: set-level CER/WER (total edits / total truth)."""
     count = exact = exact_ci = 0

@@ -8,6 +8,7 @@ gives garbage; :func:`average_folders` only checks that the shapes agree, not th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,28 @@ def average_folders(
         {"source": str(f), "weight": w / total, **rec} for f, w, rec in zip(folders, weights, records, strict=True)
     ]
     return model.eval(), config
+
+
+def write_glimpse_average(
+    folders: Sequence[str | Path],
+    output: str | Path,
+    weights: Sequence[float] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Average glimpse models (:func:`average_folders`) into ``output`` as their trainer exports them:
+    config.json + fp16 model.safetensors (glimpse models keep torch weights; there is no ONNX bundle of them).
+    ``name`` goes into the config (default: the folder's name). Returns the config written."""
+    from textlens.io.atomic import atomic_write_text
+    from textlens.models.serialization import save_weights
+
+    output = Path(output)
+    model, config = average_folders(folders, weights)
+    if config.get("family") != "glimpse":
+        raise ConfigError(f"{folders[0]} is a {config.get('family')} model: use textlens export average")
+    config["name"] = name or output.name
+    save_weights(model, output / "model.safetensors", half=True)
+    atomic_write_text(output / "config.json", json.dumps(config, indent=2) + "\n")
+    return config
 
 
 def _provenance(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,22 +1,25 @@
 """Writing a model bundle folder: config.json + model.safetensors (fp16) + model.onnx, replaced atomically.
 
 A bundle is what ``textlens.runtime.loading`` opens and what ``create_model(pretrained=True)``
-loads. Committed files must stay under :data:`MAX_FILE_BYTES`: the ONNX graph is kept fp32 for
-exact parity with torch, and falls back to dynamic int8 only when the fp32 file is over the limit
-(recorded as ``"onnx_dtype": "int8"`` in config.json).
+loads (``textlens.models.bundle`` finds and reads it). Committed files must stay under
+:data:`MAX_FILE_BYTES`: the ONNX graph is exported from the weights as stored (fp16 values, computed in
+fp32), so torch and ONNX hold the same weights, and falls back to dynamic int8 only when the fp32 file is
+over the limit (recorded as ``"onnx_dtype": "int8"`` in config.json).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textlens.data.charset import DEFAULT_CHARSET, Charset, DecoderKind, tokenizer_for
 from textlens.errors import ConfigError, MissingWeights, ModelError
 from textlens.export.onnx import DEFAULT_OPSET, Parity, check_parity, example_input, export_onnx, quantize
+from textlens.models.bundle import read_bundle, write_config
 from textlens.runtime.loading import DEFAULT_RUNTIMES, check_runtime
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
@@ -44,7 +47,7 @@ def complete_config(config: dict[str, Any], name: str) -> dict[str, Any]:
         missing = [k for k in ("charset", "input") if k not in config]
         if missing:
             raise ConfigError(f"a recognition config needs {', '.join(missing)}")
-        config.setdefault("decoder", "ctc")
+        config["decoder"] = DecoderKind.from_config(config).value
     check_runtime(config, family, name)  # a bundle the loader would refuse is not written
     # Written for older textlens versions, which import it; this one only checks it.
     config["runtime"] = DEFAULT_RUNTIMES[family]
@@ -58,12 +61,16 @@ def bundle(
     """Write ``out_dir`` (config.json, model.safetensors fp16, model.onnx) in one atomic swap.
 
     Other files already in ``out_dir`` (MODEL.md) are kept. Raises ``ModelError`` when a file would
-    exceed ``max_bytes`` even after int8 quantisation of the ONNX graph.
+    exceed ``max_bytes`` even after int8 quantisation of the ONNX graph. The graph and the parity check use
+    the weights as stored (rounded to fp16), not ``model``'s own, which is left unchanged.
     """
     from textlens.models.serialization import save_weights
 
+    model = _as_stored(model)
     out_dir = Path(out_dir)
     config = complete_config(config, out_dir.name)
+    if config["family"] == "recognition":
+        _check_classes(model, config, out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -79,7 +86,7 @@ def bundle(
                 quantize(onnx_path, onnx_path)
                 config["onnx_dtype"] = "int8"
             parity = check_parity(model, onnx_path, example_input(config, batch=4), config)
-        (tmp / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_config(tmp, config)
         sizes = {f: (tmp / f).stat().st_size for f in BUNDLE_FILES}
         too_big = {f: s for f, s in sizes.items() if s > max_bytes}
         if too_big:
@@ -89,6 +96,30 @@ def bundle(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return BundleReport(out_dir, config["onnx_dtype"], sizes, parity)
+
+
+def _check_classes(model: Any, config: dict[str, Any], out_dir: Path) -> None:
+    """A recogniser's output size must be its config's tokenizer's (charset and decoder kind)."""
+    classes = getattr(model, "num_classes", None)
+    expected = tokenizer_for(config["charset"], DecoderKind.from_config(config)).num_classes
+    if classes is not None and classes != expected:
+        raise ConfigError(
+            f"the model outputs {classes} classes, but a {DecoderKind.from_config(config)} model over the "
+            f"config's charset has {expected}",
+            out_dir,
+        )
+
+
+def _as_stored(model: Any) -> Any:
+    """A copy of ``model`` whose floating-point weights hold the values an fp16 safetensors file stores."""
+    import torch
+
+    stored = copy.deepcopy(model)
+    with torch.no_grad():
+        for tensor in [*stored.parameters(), *stored.buffers()]:
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().to(tensor.dtype))
+    return stored
 
 
 def _export_detector(model: Any, path: Path, opset: int) -> tuple[Path, Parity]:
@@ -136,21 +167,17 @@ def load_model_folder(folder: str | Path, weights: str | Path | None = None) -> 
     from textlens.models.registry import create_model
 
     folder = Path(folder)
-    config_path = folder / "config.json"
-    weights = folder / "model.safetensors" if weights is None else Path(weights)
-    if not config_path.is_file():
+    if not (folder / "config.json").is_file():
         raise MissingWeights("no config.json in the model folder", folder)
+    weights = folder / "model.safetensors" if weights is None else Path(weights)
     if not weights.is_file():
         raise MissingWeights("weights file not found", weights)
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"config.json is not valid JSON ({exc})", config_path) from exc
+    config = read_bundle(folder).config
     if config.get("family") in DEFAULT_RUNTIMES:
         check_runtime(config, config["family"], folder)
     arch = config.get("arch")
     if not arch:
-        raise ModelError("config.json has no 'arch' (the registered model name)", config_path)
+        raise ModelError("config.json has no 'arch' (the registered model name)", folder / "config.json")
     model = create_model(arch, checkpoint=weights, **config.get("model", {}))
     model.eval()
     return model, config
@@ -158,7 +185,6 @@ def load_model_folder(folder: str | Path, weights: str | Path | None = None) -> 
 
 def model_config(model: Any, arch: str, charset: str | None = None) -> dict[str, Any]:
     """A recognition config for a registered model built without one (decoder and input from the model)."""
-    from textlens.data.charset import Charset
     from textlens.runtime.crops import CropSpec
 
     spec = CropSpec().to_config()
@@ -168,8 +194,8 @@ def model_config(model: Any, arch: str, charset: str | None = None) -> dict[str,
         "name": arch,
         "family": "recognition",
         "arch": arch,
-        "decoder": getattr(model, "decoder", "ctc"),
+        "decoder": DecoderKind.parse(getattr(model, "decoder", DecoderKind.CTC)).value,
         "model": {},
-        "charset": Charset.from_spec(charset or "latin").chars,
+        "charset": Charset.from_spec(charset or DEFAULT_CHARSET).chars,
         "input": spec,
     }

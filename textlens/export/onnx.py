@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from textlens.data.charset import DecoderKind
 from textlens.errors import AnnotationError, ConfigError, ModelError
 from textlens.runtime.crops import CropSpec
 
@@ -47,7 +48,7 @@ def example_input(config: dict[str, Any], batch: int = 2, width: int | None = No
     torch = _torch()
     spec = input_spec(config)
     if width is None:
-        fixed = config.get("decoder") == "parallel"
+        fixed = DecoderKind.from_config(config) is DecoderKind.PARALLEL
         width = spec.max_width if fixed else max(spec.min_width, 4 * spec.height)
     generator = torch.Generator().manual_seed(0)
     return torch.randn(batch, spec.channels, spec.height, width, generator=generator)
@@ -105,8 +106,7 @@ def export_onnx(
     torch = _torch()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    decoder = config.get("decoder", "ctc")
-    dynamic_width = dynamic_width and decoder != "parallel"
+    dynamic_width = dynamic_width and DecoderKind.from_config(config) is not DecoderKind.PARALLEL
     axes: dict[str, dict[int, str]] = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch", 1: "steps"}}
     if dynamic_width:
         axes[INPUT_NAME][3] = "width"
@@ -175,7 +175,8 @@ def quantize(
         else:
             if config is None:
                 raise ConfigError("static quantisation needs the model config (input size, normalisation)")
-            reader = _calibration_reader(Path(calib), input_spec(config), config.get("decoder") == "parallel")
+            fixed = DecoderKind.from_config(config) is DecoderKind.PARALLEL
+            reader = _calibration_reader(Path(calib), input_spec(config), fixed)
             quantize_static(
                 src,
                 tmp,
@@ -239,13 +240,13 @@ class Parity:
 
 def decode_logits(logits: np.ndarray, config: dict[str, Any]) -> list[str]:
     """Greedy texts of a batch of logits, with the decoder the config names."""
-    from textlens.data.charset import Charset
+    from textlens.data.charset import CTCTokenizer, tokenizer_for
     from textlens.runtime.ctc import attention_decode, greedy_decode, softmax
 
-    charset = Charset(config["charset"]).chars
+    tokenizer = tokenizer_for(config["charset"], DecoderKind.from_config(config))
     probs = softmax(logits.astype(np.float32))
-    decode = greedy_decode if config.get("decoder", "ctc") == "ctc" else attention_decode
-    return [decode(p, charset).text for p in probs]
+    decode = greedy_decode if isinstance(tokenizer, CTCTokenizer) else attention_decode
+    return [decode(p, tokenizer).text for p in probs]
 
 
 def check_parity(model: Any, onnx_path: str | Path, inputs: Any, config: dict[str, Any] | None = None) -> Parity:
@@ -286,7 +287,7 @@ def prepared_batch(crops: Sequence[np.ndarray], config: dict[str, Any], fixed_wi
     from textlens.runtime.crops import pad_batch, prepare_crop
 
     spec = input_spec(config)
-    if config.get("decoder") == "parallel":
+    if DecoderKind.from_config(config) is DecoderKind.PARALLEL:
         fixed_width = fixed_width or spec.max_width
     if fixed_width is not None:
         spec = dataclasses.replace(spec, max_width=fixed_width, min_width=min(spec.min_width, fixed_width))

@@ -1,15 +1,14 @@
 """A timm-style registry: ``register_model`` decorates a builder, ``create_model(name)`` builds it.
 
-Bundled weights live in ``textlens/models/weights/<name>/``: ``config.json`` (input height, charset,
-normalisation and the builder's keyword arguments), ``model.safetensors`` for torch and ``model.onnx``
-for the runtime, and ``MODEL.md``. The registry module itself never imports torch; the family modules,
-imported on first use, do.
+Names are architectures (``ram``, ``crnn_fast``); bundled weights (``textlens.models.bundle``) have names of
+their own and say which architecture they fit (``ram_mnist`` is a ``ram``). ``create_model`` takes either:
+a bundle's name builds its architecture with its config. The registry module itself never imports torch;
+the family modules, imported on first use, do.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from textlens.errors import ConfigError, MissingWeights, ModelError, UnknownModel
-
-WEIGHTS_ROOT = Path(__file__).parent / "weights"
+from textlens.models.bundle import Bundle, bundle_dir, list_bundles, pretrained_bundle, read_bundle
 
 # Top-level modules that only the ``train`` extra installs: the core install (onnxruntime) lacks them.
 TRAIN_EXTRA_MODULES = frozenset(
@@ -49,7 +47,12 @@ class ModelSpec:
 
     @property
     def has_weights(self) -> bool:
-        return (self.weights_dir / "config.json").is_file()
+        """Whether ``create_model(name, pretrained=True)`` finds weights: a bundle named after the
+        architecture, or its only bundle."""
+        try:
+            return pretrained_bundle(self.name).arch == self.name
+        except ModelError:
+            return False
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -113,12 +116,12 @@ def _load_families(family: str | None = None) -> None:
 
 
 def list_models(family: str | None = None, pretrained: bool = False) -> list[str]:
-    """Registered model names, optionally one family's, optionally only those with bundled weights."""
+    """Registered architectures, optionally one family's; with ``pretrained``, the bundled models instead
+    (each name loads with ``create_model(name, pretrained=True)``)."""
     _load_families(family)
-    names = [s.name for s in _REGISTRY.values() if family is None or s.family == family]
     if pretrained:
-        names = [n for n in names if _REGISTRY[n].has_weights]
-    return sorted(names)
+        return [b.name for b in list_bundles(family) if b.has_torch and b.arch in _REGISTRY]
+    return sorted(s.name for s in _REGISTRY.values() if family is None or s.family == family)
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -131,35 +134,50 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def weights_dir(name: str) -> Path:
-    return WEIGHTS_ROOT / name
+    """The folder of the bundle ``name`` (see ``textlens.models.bundle.bundle_dir``)."""
+    return bundle_dir(name)
 
 
 def load_config(name_or_dir: str | Path) -> dict[str, Any]:
-    """The config.json of bundled weights (a registered name or a weights folder)."""
-    folder = Path(name_or_dir) if Path(name_or_dir).is_dir() else weights_dir(str(name_or_dir))
-    path = folder / "config.json"
-    if not path.is_file():
-        raise MissingWeights(f"no bundled weights for {name_or_dir!r} (looked for {path})")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"config.json is not JSON: {exc}", path) from exc
+    """The config.json of bundled weights: a bundle's name or folder, or an architecture with one bundle."""
+    return pretrained_bundle(name_or_dir).config
+
+
+def _bundle_for(name: str, pretrained: bool) -> Bundle | None:
+    """The bundle whose config (and, when ``pretrained``, weights) ``create_model(name)`` uses, if any: with
+    ``pretrained``, always one; without, only for a name that is a bundle's and not an architecture's."""
+    if pretrained:
+        return pretrained_bundle(name)
+    if name not in _REGISTRY:
+        _load_families()
+    if name in _REGISTRY or not (bundle_dir(name) / "config.json").is_file():
+        return None
+    return read_bundle(name)
 
 
 def create_model(name: str, pretrained: bool = False, checkpoint: str | Path | None = None, **overrides: Any) -> Any:
-    """Build a registered model as a torch module.
+    """Build a registered architecture, or a bundle's (``ram_mnist`` builds a ``ram`` with its config), as a
+    torch module.
 
-    ``pretrained=True`` loads the bundled weights (and their config); ``checkpoint`` loads a
-    safetensors file or a training checkpoint instead. Keyword overrides change the config.
+    ``pretrained=True`` loads the bundled weights and their config: ``name`` is a bundle's name, or an
+    architecture with its own or only bundle. ``checkpoint`` loads a safetensors file or a training
+    checkpoint instead. Keyword overrides change the config.
     """
-    spec = get_spec(name)
+    bundle = _bundle_for(name, pretrained)
+    spec = get_spec(name if bundle is None else _bundle_arch(bundle))
     config = dict(spec.defaults)
     weights: Path | None = None
+    if bundle is not None:
+        if bundle.family is not None and bundle.family != spec.family:
+            raise ModelError(
+                f"config.json says family {bundle.family!r}, but {spec.name} is a {spec.family} model", bundle.folder
+            )
+        config.update(bundle.config.get("model", {}))
     if pretrained:
-        config.update(load_config(name).get("model", {}))
-        weights = spec.weights_dir / "model.safetensors"
-        if not weights.is_file():
-            raise MissingWeights(f"model {name!r} has a config but no model.safetensors", weights)
+        assert bundle is not None
+        weights = bundle.safetensors
+        if not bundle.has_torch:
+            raise MissingWeights(f"model {bundle.name!r} has a config but no model.safetensors", weights)
     config.update(overrides)
     model = spec.builder(**config)
     source = Path(checkpoint) if checkpoint is not None else weights
@@ -168,3 +186,9 @@ def create_model(name: str, pretrained: bool = False, checkpoint: str | Path | N
 
         load_weights(model, source)
     return model
+
+
+def _bundle_arch(bundle: Bundle) -> str:
+    if bundle.arch is None:
+        raise ModelError("config.json has no 'arch' (the registered model name)", bundle.folder / "config.json")
+    return bundle.arch

@@ -1,8 +1,8 @@
 """A classical (non-learned) text-line detector for clean documents: binarise, smear, take the blobs.
 
-It is the fallback ``textlens read`` uses while no neural detector is bundled. It suits scans and
-renders of printed documents (dark text on a light, even background); scene photos need the DBNet
-detector. Nothing here is trained, so nothing here pretends to be.
+``--detector morph_lines`` selects it, and ``load_detector()`` falls back to it when no bundled detector is
+marked default (``db_fast`` is). It suits scans and renders of printed documents (dark text on a light, even
+background); scene photos need the DBNet detector. Nothing here is trained, so nothing here pretends to be.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Recognition input: crop → fixed-height, aspect-kept, normalised array; batches padded by width.
+"""Recognition input: region → rectified crop → fixed-height, aspect-kept, normalised array; batches padded
+by width.
 
 Training and inference both call these functions, so a model sees the same pixels in both.
 """
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 
 from textlens.errors import ConfigError
+from textlens.geometry import order_quad
 
 POLARITIES = ("as_is", "dark_text")
 
@@ -42,6 +44,18 @@ class CropSpec:
 
     def to_config(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def crop_quad(image: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rectify a text region to an upright crop; returns the crop and the ordered quad it came from."""
+    quad = order_quad(polygon)
+    width = round(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    height = round(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
+    width, height = max(width, 1), max(height, 1)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crop, quad
 
 
 TRIM_MIN_HEIGHT = 8  # pixels: smaller crops have no margin worth trimming

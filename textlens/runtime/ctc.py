@@ -1,15 +1,16 @@
 """Decoding recogniser outputs with numpy only: greedy and beam CTC, lexicon constraint, attention tokens.
 
-Every decoder turns a ``T×K`` matrix of per-step class probabilities into a :class:`Recognition`:
+Every decoder turns a ``T×K`` matrix of per-step class probabilities into a :class:`Recognition`, reading the
+class layout from the model's tokenizer (``textlens.data.charset.tokenizer_for``):
 
-- **CTC** (blank = 0, character ``i`` of the charset is class ``i + 1``): ``char_confidences`` are the
+- **CTC** (:class:`~textlens.data.charset.CTCTokenizer`: the blank, then the charset): ``char_confidences`` are the
   highest probability the character reaches over the time steps aligned to it (for the letters of
   :data:`CASE_BY_SIZE`, of the letter in either case: a crop cannot show their case, so the split between
   "x" and "X" is not doubt about the letter; the page pipeline settles it by size), ``confidence`` is the
   mean of those (the mean of the per-step maximum probabilities when the text is empty: how sure
   the model is that there is nothing to read). ``char_x`` is the centre of each character's aligned
   steps as a fraction of the width, ``(t + 0.5) / T``, so a line can be cut into words at spaces.
-- **Attention / parallel** tokens (pad = 0, sos = 1, eos = 2, characters from 3): decoding stops at
+- **Attention / parallel** tokens (:class:`~textlens.data.charset.AttentionTokenizer`): decoding stops at
   the first EOS; confidences are the softmax probabilities of the chosen tokens. These decoders
   have no alignment, so ``char_x`` spreads the characters evenly over the width (an estimate).
 
@@ -24,13 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from textlens.data.charset import AttentionTokenizer, CTCTokenizer, Tokenizer
 from textlens.runtime.base import Recognition
 
-BLANK = 0
+BLANK = CTCTokenizer.blank
 # Letters whose capital is the small letter drawn larger: alone, a crop cannot tell "x" from "X".
 CASE_BY_SIZE = frozenset("cosuvwxzCOSUVWXZ")
-ATTENTION_EOS = 2
-ATTENTION_OFFSET = 3
 _NEG_INF = -np.inf
 
 
@@ -68,7 +68,7 @@ def greedy_alignment(probs: np.ndarray, blank: int = BLANK) -> Alignment:
     )
 
 
-def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recognition:
+def describe(probs: np.ndarray, alignment: Alignment, tokenizer: CTCTokenizer) -> Recognition:
     """Text, confidences and x positions of a CTC alignment (see the module docstring)."""
     steps = probs.shape[0]
     if not alignment.labels:
@@ -76,33 +76,29 @@ def describe(probs: np.ndarray, alignment: Alignment, charset: str) -> Recogniti
         return Recognition("", empty_conf)
     confs = []
     for label, (s, e) in zip(alignment.labels, alignment.spans, strict=True):
-        ch = charset[label - 1]
+        ch = tokenizer.char(label)
         classes = [label]
-        if ch in CASE_BY_SIZE and (other := charset.find(ch.swapcase())) >= 0:
-            classes.append(other + 1)
+        if ch in CASE_BY_SIZE and (other := tokenizer.index.get(ch.swapcase())) is not None:
+            classes.append(other)
         confs.append(min(float(probs[s : e + 1, classes].sum(axis=1).max()), 1.0))
     xs = tuple(((s + e) / 2 + 0.5) / steps for s, e in alignment.spans)
-    text = "".join(charset[label - 1] for label in alignment.labels)
+    text = "".join(tokenizer.char(label) for label in alignment.labels)
     return Recognition(text, float(np.mean(confs)), tuple(confs), xs)
 
 
-def greedy_decode(
-    probs: np.ndarray, charset: str, blank: int = BLANK, case_tolerance: float | None = None
-) -> Recognition:
+def greedy_decode(probs: np.ndarray, tokenizer: CTCTokenizer, case_tolerance: float | None = None) -> Recognition:
     """Greedy (best path) CTC decoding of a ``T×K`` probability matrix (see :func:`consistent_case`)."""
-    alignment = greedy_alignment(probs, blank)
+    alignment = greedy_alignment(probs, tokenizer.blank)
     if case_tolerance is not None:
-        alignment = consistent_case(probs, alignment, charset, case_tolerance)
-    return describe(probs, alignment, charset)
+        alignment = consistent_case(probs, alignment, tokenizer, case_tolerance)
+    return describe(probs, alignment, tokenizer)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Case prior
 
-CASE_PATTERNS = ("lower", "upper", "title")
 
-
-def consistent_case(probs: np.ndarray, alignment: Alignment, charset: str, tolerance: float) -> Alignment:
+def consistent_case(probs: np.ndarray, alignment: Alignment, tokenizer: CTCTokenizer, tolerance: float) -> Alignment:
     """Give each word one of the usual case patterns (lower, UPPER, Title) when the model nearly agrees.
 
     A CTC recogniser decides each letter's case on its own, so words come out as "CUSTOmEr" or "LOvelace"
@@ -112,7 +108,7 @@ def consistent_case(probs: np.ndarray, alignment: Alignment, charset: str, toler
     the decoded one when it is at most ``tolerance`` nats less likely. Rarer patterns ("iPhone") that the
     model reads with confidence stay as they are.
     """
-    index = {ch: i + 1 for i, ch in enumerate(charset)}
+    index, char = tokenizer.index, tokenizer.char
     labels = list(alignment.labels)
     word: list[int] = []  # positions in ``labels`` of the current word's cased letters
 
@@ -121,7 +117,7 @@ def consistent_case(probs: np.ndarray, alignment: Alignment, charset: str, toler
             return
         upper_lp, lower_lp, raw_lp, raw_upper = [], [], [], []
         for pos in positions:
-            ch = charset[labels[pos] - 1]
+            ch = char(labels[pos])
             s, e = alignment.spans[pos]
             p_up = float(probs[s : e + 1, index[ch.upper()]].max())
             p_lo = float(probs[s : e + 1, index[ch.lower()]].max())
@@ -143,11 +139,11 @@ def consistent_case(probs: np.ndarray, alignment: Alignment, charset: str, toler
         best = max(scores, key=lambda name: scores[name])
         if sum(raw_lp) - scores[best] <= tolerance:
             for pos, up in zip(positions, patterns[best], strict=True):
-                ch = charset[labels[pos] - 1]
+                ch = char(labels[pos])
                 labels[pos] = index[ch.upper() if up else ch.lower()]
 
     for pos, label in enumerate(labels):
-        ch = charset[label - 1]
+        ch = char(label)
         if ch.isspace():
             settle(word)
             word = []
@@ -282,10 +278,10 @@ def forced_alignment(probs: np.ndarray, labels: Sequence[int], blank: int = BLAN
     return Alignment(labels, tuple(spans))
 
 
-def beam_decode(probs: np.ndarray, charset: str, beam_width: int = 8, blank: int = BLANK) -> Recognition:
+def beam_decode(probs: np.ndarray, tokenizer: CTCTokenizer, beam_width: int = 8) -> Recognition:
     """Prefix beam search, then the best path of the winning text for confidences and positions."""
-    best = prefix_beam_search(probs, beam_width, blank)[0][0]
-    return describe(probs, forced_alignment(probs, best, blank), charset)
+    best = prefix_beam_search(probs, beam_width, tokenizer.blank)[0][0]
+    return describe(probs, forced_alignment(probs, best, tokenizer.blank), tokenizer)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -301,9 +297,9 @@ class Lexicon:
     output are dropped.
     """
 
-    def __init__(self, words: Iterable[str], charset: str, candidates: int = 10) -> None:
-        index = {c: i + 1 for i, c in enumerate(charset)}
-        self.index = index
+    def __init__(self, words: Iterable[str], tokenizer: Tokenizer, candidates: int = 10) -> None:
+        self.tokenizer = tokenizer
+        index = tokenizer.index
         self.words = sorted({w for w in (w.strip() for w in words) if w and all(c in index for c in w)})
         self._set = set(self.words)
         self.candidates = candidates
@@ -326,7 +322,7 @@ class Lexicon:
         options = self.shortlist(word)
         if not options:
             return word
-        scores = [ctc_log_likelihood(probs, [self.index[c] for c in entry], blank) for entry in options]
+        scores = [ctc_log_likelihood(probs, self.tokenizer.char_ids(entry), blank) for entry in options]
         return options[int(np.argmax(scores))]
 
     def closest(self, word: str) -> str:
@@ -354,32 +350,28 @@ def _word_segments(alignment: Alignment, space: int, steps: int) -> list[tuple[i
     return segments
 
 
-def lexicon_decode(
-    probs: np.ndarray, charset: str, lexicon: Lexicon, beam_width: int = 0, blank: int = BLANK
-) -> Recognition:
+def lexicon_decode(probs: np.ndarray, tokenizer: CTCTokenizer, lexicon: Lexicon, beam_width: int = 0) -> Recognition:
     """Decode (greedy or beam), then snap each word to the lexicon entry the CTC output favours most."""
+    blank = tokenizer.blank
     if beam_width > 0:
         labels = prefix_beam_search(probs, beam_width, blank)[0][0]
         alignment = forced_alignment(probs, labels, blank)
     else:
         alignment = greedy_alignment(probs, blank)
-    space = charset.index(" ") + 1 if " " in charset else -1
+    space = tokenizer.index.get(" ", -1)
     words = []
     for first, end, s0, s1 in _word_segments(alignment, space, probs.shape[0]):
-        word = "".join(charset[label - 1] for label in alignment.labels[first:end])
+        word = tokenizer.decode(alignment.labels[first:end])
         words.append(lexicon.best_ctc(probs[s0 : max(s1, s0 + 1)], word, blank))
-    text = " ".join(words)
-    labels = [lexicon.index[c] for c in text]
-    return describe(probs, forced_alignment(probs, labels, blank), charset)
+    labels = tokenizer.encode(" ".join(words))
+    return describe(probs, forced_alignment(probs, labels, blank), tokenizer)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Attention / parallel tokens
 
 
-def attention_decode(
-    probs: np.ndarray, charset: str, eos: int = ATTENTION_EOS, offset: int = ATTENTION_OFFSET
-) -> Recognition:
+def attention_decode(probs: np.ndarray, tokenizer: AttentionTokenizer) -> Recognition:
     """Decode an ``L×K`` matrix of attention-decoder token probabilities: argmax, stop at EOS."""
     best = probs.argmax(axis=1)
     chars: list[str] = []
@@ -387,11 +379,11 @@ def attention_decode(
     end_conf = None
     for step, token in enumerate(best):
         token = int(token)
-        if token == eos:
+        if token == tokenizer.eos:
             end_conf = float(probs[step, token])
             break
-        if token >= offset and token - offset < len(charset):
-            chars.append(charset[token - offset])
+        if tokenizer.is_char(token):
+            chars.append(tokenizer.char(token))
             confs.append(float(probs[step, token]))
     if not chars:
         return Recognition("", end_conf if end_conf is not None else 0.0)

@@ -29,7 +29,9 @@ import cv2
 import numpy as np
 
 from textlens.errors import ConfigError, CorruptImage
-from textlens.models.detection.postprocess import (
+from textlens.runtime.base import Detection
+from textlens.runtime.classic import MorphologyDetector
+from textlens.runtime.postprocess import (
     DEFAULT_DB,
     DEFAULT_EAST,
     db_postprocess,
@@ -37,8 +39,6 @@ from textlens.models.detection.postprocess import (
     nms_quads,
     sort_reading,
 )
-from textlens.runtime.base import Detection
-from textlens.runtime.classic import MorphologyDetector
 from textlens.runtime.session import get_session
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -1,20 +1,19 @@
 """Finding bundled ONNX models and opening them as Detector / Recognizer objects.
 
-The class that runs a model is chosen by its family from the fixed table below, never from the model
-folder: a config.json that could name a module would let any downloaded bundle run its own code.
+Bundles are found and read by ``textlens.models.bundle`` (torch-free). The class that runs a model is chosen
+by its family from the fixed table below, never from the model folder: a config.json that could name a module
+would let any downloaded bundle run its own code.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textlens.errors import MissingWeights, ModelError
+from textlens.models.bundle import bundle_dir, list_bundles, read_bundle
 from textlens.runtime.base import Detector, Recognizer
-
-WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "models" / "weights"
 
 # The "runtime" value bundles and trainer exports carry (older textlens imported it). It is only checked
 # now: absent or equal to its family's entry is accepted, anything else refused.
@@ -49,55 +48,29 @@ RUNTIME_CLASSES: dict[str, Callable[[], type]] = {"recognition": _recognizer_cla
 BUILTIN_DETECTORS: dict[str, Callable[[], Detector]] = {"morph_lines": _morphology_detector}
 
 
-def _model_dir(name_or_path: str | Path) -> Path:
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    if path.suffix == ".onnx" and path.is_file():
-        return path.parent
-    return WEIGHTS_ROOT / str(name_or_path)
-
-
 def available_models(family: str | None = None) -> list[str]:
     """Names of bundled models that have an ONNX file (optionally one family's)."""
-    names = []
-    if WEIGHTS_ROOT.is_dir():
-        for folder in sorted(WEIGHTS_ROOT.iterdir()):
-            cfg = folder / "config.json"
-            if (
-                cfg.is_file()
-                and (folder / "model.onnx").is_file()
-                and (family is None or json.loads(cfg.read_text()).get("family") == family)
-            ):
-                names.append(folder.name)
-    return names
+    return [b.name for b in list_bundles(family, onnx=True)]
 
 
 def _open(name_or_path: str | Path, family: str, **options: Any) -> Any:
-    folder = _model_dir(name_or_path)
-    cfg_path = folder / "config.json"
-    if not cfg_path.is_file() or not (folder / "model.onnx").is_file():
+    folder = bundle_dir(name_or_path)
+    if not (folder / "config.json").is_file() or not (folder / "model.onnx").is_file():
         bundled = ", ".join(available_models(family)) or "none is bundled yet"
         raise MissingWeights(
             f"no ONNX {family} model at {folder} (bundled {family} models: {bundled})", str(name_or_path)
         )
-    config = _read_config(cfg_path)
-    check_runtime(config, family, folder)
-    return RUNTIME_CLASSES[family]()(folder, config, **options)
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"config.json is not valid JSON ({exc})", path) from exc
-    if not isinstance(config, dict):
-        raise ModelError("config.json must hold a JSON object", path)
-    return config
+    bundle = read_bundle(folder)
+    check_runtime(bundle.config, family, folder)
+    return RUNTIME_CLASSES[family]()(folder, bundle.config, **options)
 
 
 def check_runtime(config: dict[str, Any], family: str, folder: str | Path) -> None:
-    """Refuse a config whose ``runtime`` is not textlens's own for ``family`` (the field is never imported)."""
+    """Refuse a config of another family, or whose ``runtime`` is not textlens's own for ``family`` (the field
+    is never imported)."""
+    declared = config.get("family", family)
+    if declared != family:
+        raise ModelError(f"config.json describes a {declared} model, not a {family} one", folder)
     runtime = config.get("runtime", DEFAULT_RUNTIMES[family])
     if runtime == DEFAULT_RUNTIMES[family]:
         return
@@ -113,10 +86,7 @@ def check_runtime(config: dict[str, Any], family: str, folder: str | Path) -> No
 
 def marked_default(family: str) -> str | None:
     """The bundled model of a family whose config says ``"default": true``, if any."""
-    for name in available_models(family):
-        if json.loads((WEIGHTS_ROOT / name / "config.json").read_text()).get("default"):
-            return name
-    return None
+    return next((name for name in available_models(family) if read_bundle(name).is_default), None)
 
 
 def default_model(family: str) -> str:
@@ -137,7 +107,7 @@ def load_recognizer(name_or_path: str | Path | None = None, **options: Any) -> R
 
 def load_detector(name_or_path: str | Path | None = None, **options: Any) -> Detector:
     """A bundled or given ONNX detector; with no name, the bundled one marked default, else the classical
-    ``morph_lines`` (a bundled detector still in training is used only when asked for by name)."""
+    ``morph_lines`` (a bundled detector not marked default is used only when asked for by name)."""
     if name_or_path is None:
         name_or_path = marked_default("detection") or "morph_lines"
     if str(name_or_path) in BUILTIN_DETECTORS:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from textlens.data.charset import Charset
+from textlens.data.charset import AttentionTokenizer, CTCTokenizer, DecoderKind, tokenizer_for
 from textlens.errors import ConfigError, ModelError, UnreadableFile
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition
@@ -46,9 +46,9 @@ from textlens.runtime.crops import (
 from textlens.runtime.ctc import Lexicon, softmax
 from textlens.runtime.session import get_session
 
-DECODERS = ("ctc", "attention", "parallel")
 # A crop cut into chunks: overlap between neighbours, in multiples of the input height.
 CHUNK_OVERLAP_HEIGHTS = 2
+BLANK = CTCTokenizer.blank
 # Width used to prepare CTC crops before chunking: effectively unbounded.
 _UNBOUNDED_WIDTH = 1 << 20
 
@@ -119,21 +119,28 @@ class OnnxRecognizer:
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
         self.config = config
         self.name: str = config.get("name", self.folder.name)
-        self.decoder: str = config.get("decoder", "ctc")
-        if self.decoder not in DECODERS:
-            raise ModelError(
-                f"unknown decoder {self.decoder!r} (expected one of {', '.join(DECODERS)})", self.folder / "config.json"
-            )
+        try:
+            self.decoder = DecoderKind.from_config(config)
+        except ConfigError as exc:
+            raise ModelError(str(exc), self.folder / "config.json") from None
         if "charset" not in config:
             raise ModelError("config.json has no 'charset'", self.folder / "config.json")
-        self.charset = Charset(config["charset"]).chars
+        self.tokenizer = tokenizer_for(config["charset"], self.decoder)
+        self.charset = self.tokenizer.chars
         self.spec = CropSpec.from_config(config.get("input", {}))
         if batch_size < 1 or beam_width < 0:
             raise ConfigError(f"batch_size must be ≥ 1 and beam_width ≥ 0, got {batch_size} and {beam_width}")
         self.batch_size = batch_size
         self.beam_width = beam_width
-        self.lexicon = Lexicon(read_lexicon(lexicon), self.charset) if lexicon is not None else None
+        self.lexicon = Lexicon(read_lexicon(lexicon), self.tokenizer) if lexicon is not None else None
         self.session = get_session(self.folder / "model.onnx", threads)
+        classes = (self.session.get_outputs()[0].shape or [None])[-1]
+        if isinstance(classes, int) and classes != self.tokenizer.num_classes:
+            raise ModelError(
+                f"the model outputs {classes} classes, but a {self.decoder} model over its config's charset has "
+                f"{self.tokenizer.num_classes}",
+                self.folder / "model.onnx",
+            )
         model_input = self.session.get_inputs()[0]
         self.input_name: str = model_input.name
         width = model_input.shape[3] if len(model_input.shape) == 4 else None
@@ -147,7 +154,7 @@ class OnnxRecognizer:
             )
 
     def __repr__(self) -> str:
-        return f"OnnxRecognizer({self.name!r}, decoder={self.decoder!r}, folder={str(self.folder)!r})"
+        return f"OnnxRecognizer({self.name!r}, decoder={self.decoder.value!r}, folder={str(self.folder)!r})"
 
     # -- public API ---------------------------------------------------------------------------------------
 
@@ -212,7 +219,7 @@ class OnnxRecognizer:
     # -- steps --------------------------------------------------------------------------------------------
 
     def _pieces(self, index: int, crop: np.ndarray) -> list[_Piece]:
-        if self.decoder != "ctc" or self.fixed_width is not None:
+        if self.decoder is not DecoderKind.CTC or self.fixed_width is not None:
             return [_Piece(index, 0, prepare_crop(crop, self.spec))]
         wide = prepare_crop(crop, dataclasses.replace(self.spec, max_width=_UNBOUNDED_WIDTH))
         return [_Piece(index, x0, chunk) for x0, chunk in chunk_crop(wide, self.spec)]
@@ -229,15 +236,15 @@ class OnnxRecognizer:
             stride = images.shape[3] / max(probs.shape[1], 1)
             for row, i in enumerate(batch):
                 steps = probs.shape[1]
-                if self.decoder == "ctc":
+                if self.decoder is DecoderKind.CTC:
                     # Steps beyond the crop's own width only saw padding.
                     steps = min(steps, max(1, int(np.ceil(widths[i] / stride))))
                 outputs[i] = probs[row, :steps]
         return outputs
 
     def _decode(self, parts: _Parts) -> Recognition:
-        if self.decoder != "ctc":
-            result = ctc.attention_decode(parts[0][1], self.charset)
+        if isinstance(self.tokenizer, AttentionTokenizer):  # attention and parallel decoders
+            result = ctc.attention_decode(parts[0][1], self.tokenizer)
             if self.lexicon is not None and len(self.lexicon) and result.text:
                 text = " ".join(self.lexicon.closest(w) for w in result.text.split(" ") if w)
                 if text != result.text:
@@ -246,10 +253,10 @@ class OnnxRecognizer:
             return result
         probs = _join_chunks(parts)
         if self.lexicon is not None and len(self.lexicon):
-            return ctc.lexicon_decode(probs, self.charset, self.lexicon, self.beam_width)
+            return ctc.lexicon_decode(probs, self.tokenizer, self.lexicon, self.beam_width)
         if self.beam_width > 0:
-            return ctc.beam_decode(probs, self.charset, self.beam_width)
-        return ctc.greedy_decode(probs, self.charset, case_tolerance=self.case_tolerance)
+            return ctc.beam_decode(probs, self.tokenizer, self.beam_width)
+        return ctc.greedy_decode(probs, self.tokenizer, case_tolerance=self.case_tolerance)
 
 
 def chunk_crop(array: np.ndarray, spec: CropSpec) -> list[tuple[int, np.ndarray]]:
@@ -297,7 +304,7 @@ def _join_chunks(parts: _Parts) -> np.ndarray:
         if candidates.size == 0:
             cut = min(overlap_end, offset + probs.shape[0])
         else:
-            blank = joined[candidates - joined_start, 0] + probs[candidates - offset, 0]
+            blank = joined[candidates - joined_start, BLANK] + probs[candidates - offset, BLANK]
             cut = int(candidates[int(np.argmax(blank))])
         joined = np.concatenate([joined[: cut - joined_start], probs[cut - offset :]])
     return joined

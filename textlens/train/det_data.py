@@ -36,7 +36,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, default_collate
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import PageSample, WordAnnotation
 from textlens.errors import AnnotationError, ConfigError
-from textlens.models.detection.geometry import as_quad, min_side
+from textlens.geometry import as_quad, min_side
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
 from textlens.train.stream import BlockStream, block_slots, indexed_reader, stream_fingerprint, stream_place

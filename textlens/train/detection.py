@@ -23,9 +23,9 @@ from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError
 from textlens.eval.layout import PredWord
 from textlens.eval.pages import match_page, prf
-from textlens.models.detection.postprocess import DEFAULT_DB, DEFAULT_EAST, db_postprocess, east_postprocess
 from textlens.models.registry import create_model, get_spec
 from textlens.runtime.detector import DEFAULT_INPUT
+from textlens.runtime.postprocess import DEFAULT_DB, DEFAULT_EAST, db_postprocess, east_postprocess
 from textlens.train.callbacks import (
     Throughput,
     checkpoint_callback,

@@ -2,21 +2,22 @@
 
 A source is a bundled model name (``textlens/models/weights/<name>/``), an export folder
 (``config.json`` + ``model.safetensors``), a ``.safetensors`` file, or a Lightning ``.ckpt``.
-When the charset changes, classifier rows (and attention token embeddings) are copied for the
-characters both charsets share; the other rows keep their fresh initialisation.
+When the charset changes, classifier rows (and attention token embeddings) are copied, through the two
+tokenizers, for the classes both layouts share by name (the special tokens and each common character); the
+other rows keep their fresh initialisation.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from textlens.data.charset import DecoderKind, Tokenizer, tokenizer_for
 from textlens.errors import MissingWeights
-from textlens.models.registry import weights_dir
+from textlens.models.bundle import CONFIG_FILE, bundle_dir, read_bundle
 from textlens.models.serialization import checkpoint_state, read_checkpoint
 
 # Parameters whose first dimension indexes the output classes (or input tokens).
@@ -37,53 +38,56 @@ def read_source(source: str | Path) -> tuple[dict[str, Any], dict[str, Tensor]]:
 
     path = Path(source)
     if not path.exists():
-        path = weights_dir(str(source))
+        path = bundle_dir(str(source))
     if path.is_dir():
-        config_path, weights = path / "config.json", path / "model.safetensors"
+        weights = path / "model.safetensors"
         if not weights.is_file():
             raise MissingWeights(
                 f"--finetune {source}: no model.safetensors (bundled name, export folder, "
                 ".safetensors or .ckpt expected)",
                 path,
             )
-        config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+        config = _folder_config(path)
         state = load_file(str(weights))
     elif path.suffix == ".safetensors":
-        sibling = path.with_name("config.json")
-        config = json.loads(sibling.read_text(encoding="utf-8")) if sibling.is_file() else {}
+        config = _folder_config(path.parent)
         state = load_file(str(path))
     else:
         config, state = _state_from_checkpoint(path)
     return config, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def _class_index(chars: str, decoder: str) -> dict[str, int]:
-    """Row of each character (and special token) in the classifier of a ``decoder`` model."""
-    offset = 1 if decoder == "ctc" else 3
-    specials = {"<blank>": 0} if decoder == "ctc" else {"<pad>": 0, "<sos>": 1, "<eos>": 2}
-    return {**specials, **{c: i + offset for i, c in enumerate(chars)}}
+def _folder_config(folder: Path) -> dict[str, Any]:
+    """The ``config.json`` of a weights folder, ``{}`` when it has none (a bare ``.safetensors``)."""
+    return read_bundle(folder).config if (folder / CONFIG_FILE).is_file() else {}
 
 
-def load_matching(
-    model: torch.nn.Module, state: dict[str, Tensor], old_chars: str | None, new_chars: str, decoder: str
-) -> str:
-    """Load every tensor whose name and shape match; remap class rows when the charset differs.
+def source_tokenizer(config: dict[str, Any], kind: DecoderKind) -> Tokenizer | None:
+    """The class layout of a source's weights (from :func:`read_source`'s config): its charset with its
+    decoder kind (``kind``, the new model's, when the config names none); None when its charset is unknown."""
+    charset = config.get("charset")
+    return tokenizer_for(charset, config.get("decoder") or kind) if charset else None
 
+
+def load_matching(model: torch.nn.Module, state: dict[str, Tensor], old: Tokenizer | None, new: Tokenizer) -> str:
+    """Load every tensor whose name and shape match; remap class rows when the class layout differs.
+
+    ``old`` is the layout of ``state`` (None: unknown, so its class rows are not loaded), ``new`` the model's.
     Returns a one-line report of what was loaded and what kept its initialisation.
     """
     target = model.state_dict()
     loaded: dict[str, Tensor] = {}
     remapped, skipped = [], []
-    same_charset = old_chars is not None and old_chars == new_chars
+    same_layout = old is not None and old.class_rows() == new.class_rows()
     for key, value in target.items():
         source = state.get(key)
         if source is None:
             skipped.append(key)
-        elif key in CLASS_ROW_KEYS and not same_charset:
-            if old_chars is None:
+        elif key in CLASS_ROW_KEYS and not same_layout:
+            if old is None:
                 skipped.append(key)
                 continue
-            loaded[key] = _remap_rows(source, value.clone(), old_chars, new_chars, decoder)
+            loaded[key] = remap_rows(source, value.clone(), old, new)
             remapped.append(key)
         elif source.shape == value.shape:
             loaded[key] = source
@@ -97,10 +101,12 @@ def load_matching(
     )
 
 
-def _remap_rows(source: Tensor, fresh: Tensor, old_chars: str, new_chars: str, decoder: str) -> Tensor:
-    old_index, new_index = _class_index(old_chars, decoder), _class_index(new_chars, decoder)
-    for token, new_row in new_index.items():
-        old_row = old_index.get(token)
+def remap_rows(source: Tensor, fresh: Tensor, old: Tokenizer, new: Tokenizer) -> Tensor:
+    """``fresh`` (rows in ``new``'s layout) with the rows of every class both layouts share copied from ``source``
+    (rows in ``old``'s): the special tokens and each character the two charsets have in common."""
+    old_rows = old.class_rows()
+    for token, new_row in new.class_rows().items():
+        old_row = old_rows.get(token)
         if old_row is not None and old_row < source.shape[0] and source.shape[1:] == fresh.shape[1:]:
             fresh[new_row] = source[old_row]
     return fresh

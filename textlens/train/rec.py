@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from textlens.data.charset import Charset
+from textlens.data.charset import Charset, DecoderKind, tokenizer_for
 from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError
 from textlens.models.registry import create_model, get_spec
@@ -23,7 +23,7 @@ from textlens.models.serialization import read_checkpoint, save_weights
 from textlens.runtime.crops import CropSpec
 from textlens.train.callbacks import load_best_weights, step_trainer
 from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
-from textlens.train.finetune import load_matching, read_source
+from textlens.train.finetune import load_matching, read_source, source_tokenizer
 from textlens.train.resume import ResumePoint, resume_point, stream_warning
 from textlens.train.sources import IndexedSource, build_source, parse_source
 from textlens.train.system import RecognitionSystem
@@ -102,13 +102,14 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return table[precision]
 
 
-def model_decoder(arch: str) -> str:
+def model_decoder(arch: str) -> DecoderKind:
     """The decoder kind of an architecture (builds it once with its defaults to ask)."""
-    return str(create_model(arch).decoder)
+    return DecoderKind.parse(create_model(arch).decoder)
 
 
-def num_classes(charset: Charset, decoder: str) -> int:
-    return len(charset) + (1 if decoder == "ctc" else 3)
+def num_classes(charset: Charset, decoder: DecoderKind | str) -> int:
+    """The output size of a ``decoder`` model over ``charset``: its tokenizer's."""
+    return tokenizer_for(charset, decoder).num_classes
 
 
 def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
@@ -144,7 +145,7 @@ def build_system(cfg: RecTrainConfig) -> tuple[RecognitionSystem, str | None]:
     )
     note = None
     if state is not None:
-        report = load_matching(system.model, state, base_cfg.get("charset"), charset.chars, decoder)
+        report = load_matching(system.model, state, source_tokenizer(base_cfg, decoder), system.tokenizer)
         note = f"fine-tuning from {cfg.finetune}: {report}"
     return system, note
 
@@ -292,7 +293,7 @@ def export_model(system: RecognitionSystem, out_dir: Path, name: str, training: 
         "name": name,
         "family": "recognition",
         "arch": system.hparams.arch,
-        "decoder": system.decoder,
+        "decoder": system.decoder.value,
         # The full builder kwargs (registry defaults included), so the config alone rebuilds the model.
         "model": _jsonable({**get_spec(system.hparams.arch).defaults, **system.hparams.model_kwargs}),
         "charset": system.charset.chars,

@@ -128,10 +128,11 @@ def _cut(page: np.ndarray, box: tuple[float, float, float, float], rng: np.rando
 
 def _line_annotations(words: tuple[WordAnnotation, ...], width: int, height: int) -> list[WordAnnotation]:
     """Group a page's word annotations into line annotations (reading order, words joined by spaces)."""
-    from textlens.document import Page, Word
+    from textlens.document import Word
+    from textlens.layout import page_from_words
 
     kept = [Word(text=w.text, box=w.box) for w in words if not w.is_dont_care and w.text.strip()]
-    page = Page.from_words(kept, width, height)
+    page = page_from_words(kept, width, height)
     return [
         WordAnnotation(text=line.text, box=line.box)
         for block in page.blocks

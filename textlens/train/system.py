@@ -9,7 +9,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from textlens.data.charset import AttentionTokenizer, Charset
+from textlens.data.charset import AttentionTokenizer, Charset, CTCTokenizer, DecoderKind, tokenizer_for
+from textlens.errors import ConfigError
 from textlens.eval.text import edit_distance, normalize
 from textlens.models.recognition.decoding import decode_output
 from textlens.models.registry import create_model
@@ -72,12 +73,19 @@ class RecognitionSystem(pl.LightningModule):
         self.save_hyperparameters()
         self.model = create_model(arch, **model_kwargs)
         self.charset = Charset(charset)
-        self.decoder: str = self.model.decoder
-        # CTC classes (blank = 0) of the letters that have both cases in the charset, for ``case=any`` data.
-        index = {ch: i + 1 for i, ch in enumerate(self.charset.chars)}
+        self.decoder = DecoderKind.parse(self.model.decoder)
+        self.tokenizer = tokenizer_for(self.charset, self.decoder)
+        classes = getattr(self.model, "num_classes", self.tokenizer.num_classes)
+        if classes != self.tokenizer.num_classes:
+            raise ConfigError(
+                f"{arch} was built with {classes} classes, but a {self.decoder} model over this charset has "
+                f"{self.tokenizer.num_classes} (num_classes comes from the tokenizer: tokenizer_for)"
+            )
+        # CTC classes of the letters that have both cases in the charset, for ``case=any`` data.
+        index = self.tokenizer.index
         pairs = [(index[c], index[c.lower()]) for c in self.charset.chars if c.isupper() and c.lower() in index]
         self._case_upper, self._case_lower = [u for u, _ in pairs], [lo for _, lo in pairs]
-        self.ctc_loss = nn.CTCLoss(blank=0, zero_infinity=True)
+        self.ctc_loss = nn.CTCLoss(blank=CTCTokenizer.blank, zero_infinity=True)
         self.ce_loss = nn.CrossEntropyLoss(ignore_index=AttentionTokenizer.pad, label_smoothing=label_smoothing)
         self._val_totals = torch.zeros(4, dtype=torch.float64)  # edits, truth chars, exact matches, count
 
@@ -92,7 +100,7 @@ class RecognitionSystem(pl.LightningModule):
 
     def compute_loss(self, batch: dict[str, Any]) -> Tensor:
         images = self._images(batch)
-        if self.decoder == "ctc":
+        if self.decoder is DecoderKind.CTC:
             logits = self.model(images)["logits"]
             # CTC in fp32 whatever the autocast precision: bf16 log-probs make the loss unstable.
             log_probs = torch.log_softmax(logits.float(), -1).transpose(0, 1)
@@ -101,7 +109,7 @@ class RecognitionSystem(pl.LightningModule):
             lengths = torch.clamp(batch["widths"] // self.model.time_stride, max=log_probs.shape[0])
             return self.ctc_loss(log_probs, batch["targets"], lengths, batch["target_lengths"])
         targets = batch["targets"]
-        if self.decoder == "attention":
+        if self.decoder is DecoderKind.ATTENTION:
             logits = self.model(images, targets[:, :-1])["logits"]
         else:
             logits = self.model(images)["logits"]
@@ -128,8 +136,8 @@ class RecognitionSystem(pl.LightningModule):
 
     def predict_texts(self, batch: dict[str, Any]) -> list[str]:
         output = self.model(self._images(batch))
-        lengths = batch["widths"] // self.model.time_stride if self.decoder == "ctc" else None
-        return decode_output(output, self.decoder, self.charset, lengths)
+        lengths = batch["widths"] // self.model.time_stride if self.decoder is DecoderKind.CTC else None
+        return decode_output(output, self.tokenizer, lengths)
 
     def on_validation_epoch_start(self) -> None:
         self._val_totals = torch.zeros(4, dtype=torch.float64)

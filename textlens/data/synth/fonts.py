@@ -48,11 +48,6 @@ _SERIF_HINT = re.compile(
     r"schoolbook|palatino|pagella|termes|bonum|schola|heros.*no|p052|c059|caslon",
     re.I,
 )
-_SANS_HINT = re.compile(
-    r"sans|grotesk|heros|arimo|carlito|lato|roboto|open sans|helvet|cantarell|adventor|"
-    r"nimbus sans|gothic|go\b|dejavu sans|liberation sans|free ?sans|ubuntu",
-    re.I,
-)
 _DISPLAY_HINT = re.compile(
     r"comic|chancery|chorus|script|hand|z003|display|condensed|narrow|\\bcn\\b|"
     r"lobster|leckerli|comfortaa|sketch|bajaderka|staypuft|humor|titling|style std",

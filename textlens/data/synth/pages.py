@@ -25,7 +25,6 @@ from textlens.errors import ConfigError
 
 PAGE_KINDS = ("document", "receipt", "card", "scene")
 MIXED_PAGE_WEIGHTS = {"document": 0.35, "receipt": 0.25, "card": 0.15, "scene": 0.25}
-_PAGE_PRESET = {"document": "scan", "receipt": "receipt", "card": "photo", "scene": "scene"}
 _MIN_VISIBLE = 0.6  # a word with less of its box inside the image is marked don't-care
 
 
@@ -531,7 +530,3 @@ def _covered(word: WordAnnotation, cover: np.ndarray) -> bool:
     x0, y0, x1, y1 = (int(v) for v in word.box)
     region = cover[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
     return region.size > 0 and float(region.mean()) > 0.05
-
-
-def page_kinds() -> tuple[str, ...]:
-    return (*PAGE_KINDS, "mixed")

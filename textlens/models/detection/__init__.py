@@ -1,7 +1,8 @@
 """Text detection models; importing this package registers them with ``textlens.models.registry``.
 
-The builders import torch only when called, so the torch-free runtime can import
-``textlens.models.detection.postprocess`` (numpy, OpenCV, pyclipper, shapely) without pulling in torch.
+The builders import torch only when called. Label generation (``targets``) needs numpy, OpenCV and
+pyclipper only; the maps are decoded into word quads by ``textlens.runtime.postprocess``, which inference
+and training share.
 
 - ``db_small`` (the default): DBNet with a MobileNetV3-like backbone, word-level polygons.
 - ``db_fast``: DBNet with a plain-convolution encoder, 1.8× cheaper to train on a CPU than ``db_small``.

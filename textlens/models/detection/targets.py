@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from textlens.models.detection.geometry import min_side, offset_polygon, order_points, shrink_distance
+from textlens.geometry import min_side, offset_polygon, order_quad, shrink_distance
 
 
 def _fill(canvas: np.ndarray, points: np.ndarray, value: float) -> None:
@@ -121,7 +121,7 @@ def east_targets(
             _fill(mask, feature_points, 0.0)
             continue
         score[sel] = 1.0
-        quad = order_points(cv2.boxPoints(cv2.minAreaRect(points)))
+        quad = order_quad(cv2.boxPoints(cv2.minAreaRect(points)))
         tl, tr, _, bl = quad
         angle = float(np.arctan2(tr[1] - tl[1], tr[0] - tl[0]))
         box_w, box_h = float(np.linalg.norm(tr - tl)), float(np.linalg.norm(bl - tl))

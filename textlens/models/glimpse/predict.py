@@ -19,8 +19,9 @@ import torch
 
 from textlens.data.digits import fit_canvas
 from textlens.errors import InputError, ModelError
+from textlens.models.bundle import read_bundle
 from textlens.models.glimpse.sensor import patch_boxes
-from textlens.models.registry import create_model, load_config, weights_dir
+from textlens.models.registry import create_model
 from textlens.models.serialization import load_weights
 
 
@@ -87,14 +88,16 @@ def to_canvas(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def resolve_weights(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
     """(config, weights file) of a bundled name, an export folder, or a folder's ``model.safetensors``."""
     path = Path(name_or_path)
-    folder = path if path.is_dir() else weights_dir(str(name_or_path))
-    config = load_config(folder)
-    if config.get("family") != "glimpse":
-        raise ModelError(f"not a glimpse model (family {config.get('family')!r})", folder)
-    weights = folder / "model.safetensors"
+    given_file = path.suffix == ".safetensors" and path.is_file()
+    bundle = read_bundle(path.parent if given_file else name_or_path)
+    if bundle.family != "glimpse":
+        raise ModelError(f"not a glimpse model (family {bundle.family!r})", bundle.folder)
+    if not bundle.arch:
+        raise ModelError("config.json has no 'arch' (the registered model name)", bundle.folder)
+    weights = path if given_file else bundle.safetensors
     if not weights.is_file():
-        raise ModelError("config.json has no model.safetensors beside it", folder)
-    return config, weights
+        raise ModelError("config.json has no model.safetensors beside it", bundle.folder)
+    return bundle.config, weights
 
 
 def load_glimpse(name_or_path: str | Path, device: str = "cpu") -> GlimpseModel:

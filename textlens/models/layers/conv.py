@@ -6,7 +6,6 @@ input width.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 Stride = int | tuple[int, int]
@@ -103,8 +102,3 @@ def collapse_height(channels: int, feature_height: int, out_channels: int | None
 def to_sequence(features: Tensor) -> Tensor:
     """N×C×1×W feature map → N×W×C sequence (time runs along the width)."""
     return features.squeeze(2).permute(0, 2, 1).contiguous()
-
-
-def flatten_to_sequence(features: Tensor) -> Tensor:
-    """N×C×h×W feature map → N×(h·W)×C sequence, for attention over a 2-D map."""
-    return torch.flatten(features, 2).transpose(1, 2).contiguous()

@@ -1,8 +1,8 @@
 """Attention recognisers: CNN + BiLSTM encoder, autoregressive decoder (Bahdanau or multi-head).
 
 Input: N×C×H×W normalised crops (C = 1 or 3, H = ``height``: 32 or 48, any width multiple of 4).
-Tokens follow ``textlens.data.charset.AttentionTokenizer``: 0 PAD, 1 SOS, 2 EOS, characters from 3,
-so ``num_classes`` = len(charset) + 3.
+Tokens follow ``textlens.data.charset.AttentionTokenizer`` (PAD, SOS, EOS, then the characters), whose
+``num_classes`` is the output size (the default is the latin charset's).
 
 ``forward(images, targets)`` with targets N×L (decoder inputs, starting with SOS) returns teacher-forced
 ``{"logits": N×L×K}``, position i predicting token i+1. Without targets it greedy-decodes a fixed
@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from textlens.data.charset import AttentionTokenizer, DecoderKind, default_num_classes
 from textlens.models.layers.attention import AdditiveAttention, TransformerDecoderBlock
 from textlens.models.layers.conv import to_sequence
 from textlens.models.layers.positional import LearnedPositionalEncoding, SinusoidalPositionalEncoding
@@ -24,14 +25,14 @@ from textlens.models.layers.sequence import BiLSTM
 from textlens.models.recognition.backbones import build_backbone
 from textlens.models.registry import register_model
 
-PAD, SOS, EOS = 0, 1, 2
-LATIN_ATTN_CLASSES = 110  # len(Charset.from_spec("latin")) + 3
+PAD, SOS, EOS = AttentionTokenizer.pad, AttentionTokenizer.sos, AttentionTokenizer.eos
+LATIN_ATTN_CLASSES = default_num_classes(DecoderKind.ATTENTION)  # PAD, SOS, EOS, then the latin charset
 
 
 class AttentionRecognizer(nn.Module):
     """Shared encoder and decoding loops; subclasses define ``init_state`` and ``step``."""
 
-    decoder = "attention"
+    decoder = DecoderKind.ATTENTION
     time_stride = 4
 
     def __init__(

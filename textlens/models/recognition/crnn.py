@@ -3,7 +3,8 @@
 Input: N×C×H×W float, normalised as ``textlens.runtime.crops.prepare_crop`` does (C = 1 grayscale or
 3 RGB, H = the model's ``height``: 32 or 48, any width that is a multiple of 4, padded right with the
 white background). Output: ``{"logits": N×T×K}`` with T = W/4 time steps along the width and
-K = ``num_classes`` = len(charset) + 1 (CTC blank = 0). The forward pass has no data-dependent
+K = ``num_classes``, the size of the charset's ``CTCTokenizer`` (the blank, then the characters; the default
+is the latin charset's). The forward pass has no data-dependent
 control flow, so it exports to ONNX with a dynamic width.
 """
 
@@ -13,18 +14,19 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from textlens.data.charset import DecoderKind, default_num_classes
 from textlens.models.layers.conv import to_sequence
 from textlens.models.layers.sequence import BiLSTM
 from textlens.models.recognition.backbones import build_backbone
 from textlens.models.registry import register_model
 
-LATIN_CTC_CLASSES = 108  # len(Charset.from_spec("latin")) + 1: 94 printable + 12 symbols + space + blank
+LATIN_CTC_CLASSES = default_num_classes(DecoderKind.CTC)  # the blank, space, 94 printable ASCII, 12 symbols
 
 
 class CRNN(nn.Module):
     """Backbone features as a width-wise sequence, contextualised by a BiLSTM, classified per step."""
 
-    decoder = "ctc"
+    decoder = DecoderKind.CTC
     time_stride = 4
 
     def __init__(

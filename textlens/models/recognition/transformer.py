@@ -3,7 +3,7 @@
 Input: N×C×32×128 — a FIXED size (``height`` × ``width``, default 32×128): crops are resized to it,
 aspect ratio not kept (its CropSpec sets min_width = max_width = width). ``max_len + 1`` learned query
 tokens are prepended to the patch tokens; after the encoder, query i classifies character i of the
-text, then EOS, then PAD (ids as ``AttentionTokenizer``, so ``num_classes`` = len(charset) + 3).
+text, then EOS, then PAD (ids and ``num_classes`` as ``AttentionTokenizer``).
 Output: ``{"logits": N×(max_len+1)×K}``; the text ends at the first EOS.
 """
 
@@ -14,19 +14,21 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from textlens.data.charset import DecoderKind, default_num_classes
 from textlens.errors import ConfigError
-from textlens.models.recognition.attention import LATIN_ATTN_CLASSES
 from textlens.models.registry import register_model
+
+LATIN_PARALLEL_CLASSES = default_num_classes(DecoderKind.PARALLEL)  # PAD, SOS, EOS, then the latin charset
 
 
 class ViTSTR(nn.Module):
     """Vision transformer over P×Q patches with ``max_len + 1`` character query tokens."""
 
-    decoder = "parallel"
+    decoder = DecoderKind.PARALLEL
 
     def __init__(
         self,
-        num_classes: int = LATIN_ATTN_CLASSES,
+        num_classes: int = LATIN_PARALLEL_CLASSES,
         in_channels: int = 1,
         height: int = 32,
         width: int = 128,
@@ -74,7 +76,7 @@ class ViTSTR(nn.Module):
 @register_model(
     "vitstr_tiny",
     family="recognition",
-    num_classes=LATIN_ATTN_CLASSES,
+    num_classes=LATIN_PARALLEL_CLASSES,
     in_channels=1,
     height=32,
     width=128,

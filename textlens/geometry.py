@@ -1,4 +1,9 @@
-"""Polygon helpers shared by label generation and post-processing (numpy, OpenCV and pyclipper; no torch)."""
+"""Quad and polygon geometry: corner order, area, offsets (numpy, OpenCV and pyclipper; no torch).
+
+Shared by the detectors' label generation (``textlens.models.detection.targets``), their post-processing
+and the recognition crops (``textlens.runtime.postprocess``, ``textlens.runtime.crops``). It sits below both
+and imports nothing of ours, so neither has to import the other for it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ import numpy as np
 import pyclipper
 
 
-def order_points(points: np.ndarray) -> np.ndarray:
-    """Four points as top-left, top-right, bottom-right, bottom-left (clockwise in image coordinates).
+def order_quad(points: np.ndarray) -> np.ndarray:
+    """Four points as top-left, top-right, bottom-right, bottom-left (clockwise in image coordinates), float32.
 
-    Any other point count is first reduced to its minimum-area rectangle.
+    Any other point count is first reduced to its minimum-area rectangle. The points are sorted by their
+    angle around the centre, then rolled to start at the smallest x + y.
     """
     pts = np.asarray(points, dtype=np.float32).reshape(-1, 2)
     if len(pts) != 4:

@@ -1,8 +1,9 @@
 """From model maps to word polygons: DB contours + unclip, and EAST RBOX restore + locality-aware NMS.
 
-numpy, OpenCV, pyclipper and shapely only (no torch): the onnxruntime Detector runs these. Coordinates
-come out in original page pixels: ``scale`` = (sx, sy) is how the page was resized for the model
-(model pixel = page pixel × s), and ``size`` = (width, height) of the page clips the result.
+numpy, OpenCV, pyclipper and shapely only (no torch): the onnxruntime Detector runs these, and the detection
+training system decodes its validation maps with the same functions. Coordinates come out in original page
+pixels: ``scale`` = (sx, sy) is how the page was resized for the model (model pixel = page pixel × s), and
+``size`` = (width, height) of the page clips the result.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from textlens.models.detection.geometry import offset_polygon, order_points, polygon_area, polygon_perimeter
+from textlens.geometry import offset_polygon, order_quad, polygon_area, polygon_perimeter
 from textlens.runtime.base import Detection
 
 DEFAULT_DB = {
@@ -69,7 +70,7 @@ def to_page(quad: np.ndarray, scale: tuple[float, float], size: tuple[int, int])
     out = quad.astype(np.float32) / np.asarray(scale, np.float32)
     out[:, 0] = np.clip(out[:, 0], 0, size[0])
     out[:, 1] = np.clip(out[:, 1], 0, size[1])
-    return order_points(out)
+    return order_quad(out)
 
 
 def db_postprocess(
@@ -162,7 +163,7 @@ def merge_line_fragments(detections: Sequence[Detection], min_overlap: float) ->
             merged.append(detections[members[0]])
             continue
         points = np.concatenate([quads[i] for i in members])
-        quad = order_points(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32))
+        quad = order_quad(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32))
         merged.append(Detection(polygon=quad, score=min(float(detections[i].score) for i in members)))
     return merged
 
