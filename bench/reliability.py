@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import signal
@@ -84,6 +85,7 @@ TRAIN_ARGS = [
     "--no-progress",
 ]
 TRAIN_STEPS = 60
+SUMMARY = re.compile(r"^\d+ done, \d+ failed$")
 
 
 # ---------------------------------------------------------------- running one command
@@ -103,7 +105,15 @@ class Run:
         return next((line for line in self.output.splitlines() if line.startswith("error ")), "")
 
     def summary_line(self) -> str:
-        return next((line for line in reversed(self.output.splitlines()) if " done, " in line), "")
+        return next((line for line in reversed(self.output.splitlines()) if SUMMARY.match(line)), "")
+
+    def crash(self) -> str:
+        """The exception that ended the command, as the last lines of its traceback say ("" if none)."""
+        if "Traceback" not in self.output:
+            return ""
+        lines = self.output.rstrip().splitlines()
+        box_end = max((i for i, line in enumerate(lines) if line.startswith("╰")), default=len(lines) - 2)
+        return " ".join(line.strip() for line in lines[box_end + 1 :])[-300:]
 
 
 def environment() -> dict[str, str]:
@@ -208,7 +218,7 @@ def complete(path: Path) -> bool:
             with Image.open(path) as im:
                 im.load()
             return True
-        return path.stat().st_size > 0
+        return path.is_file()  # a blank page's text output is empty: nothing to check
     except Exception:  # any failure to parse is what is being counted
         return False
 
@@ -346,6 +356,7 @@ def whole_batch(corpus: Corpus, work: Path) -> list[dict[str, Any]]:
                 "complete": f"{sum(complete(p) for p in outputs)}/{len(outputs)}",
                 "temps": len(temporaries(out)),
                 "tracebacks": result.output.count("Traceback"),
+                "crash": _short(result.crash()),
             }
         )
         print(f"  (b) -j {jobs}: {rows[-1]['summary']}, {result.seconds:.1f} s", flush=True)
@@ -365,6 +376,7 @@ B_COLUMNS = [
     ("complete", "outputs complete"),
     ("temps", "temporaries left"),
     ("tracebacks", "tracebacks"),
+    ("crash", "ended by"),
 ]
 
 
@@ -539,6 +551,11 @@ def _checkpoint_step(out: Path) -> tuple[int | None, bool]:
         return None, False
 
 
+def _stale_checkpoint_temporaries(out: Path) -> set[str]:
+    """The checkpoint writer's temporaries (``.last.ckpt.<pid>.tmp``) in ``out``."""
+    return {p.name for p in out.glob(".*.tmp")}
+
+
 def kills_mid_training(work: Path, kills: int, rng: random.Random) -> dict[str, Any]:
     """(d): an uninterrupted run, then a run killed ``kills`` times (each at a random logged step plus a random
     pause) and resumed each time; the batches behind the final model compared with the uninterrupted run's."""
@@ -549,14 +566,17 @@ def kills_mid_training(work: Path, kills: int, rng: random.Random) -> dict[str, 
     reference = [digest for _, digest in _logged(full_log)]
     out = work / "t-killed"
     segments: list[tuple[int, list[tuple[int, str]]]] = []  # (step resumed from, batches logged)
-    starts, kill_steps, redone, half, stale, failures = [], [], 0, 0, 0, []
+    kill_steps: list[int] = []
+    failures: list[str] = []
+    half, stale = 0, set()
     start = 0
     for segment in range(kills + 1):
         log = work / f"segment{segment}.log"
-        last = segment == kills
         # The kill lands after a random number of this run's batches, plus a random pause (mid-step,
-        # mid-checkpoint or between them).
-        target = None if last else rng.randint(1, max(1, TRAIN_STEPS - start - 1))
+        # mid-checkpoint or between them). At ~10 steps/s the pause spans at most 4 steps, so a kill
+        # aimed 5 steps before the end still lands in training (the end is case (d2)).
+        remaining = TRAIN_STEPS - start
+        target = rng.randint(1, remaining - 5) if segment < kills and remaining > 6 else None
         pause = rng.uniform(0, 0.4)
         fired: list[float] = []
 
@@ -576,18 +596,18 @@ def kills_mid_training(work: Path, kills: int, rng: random.Random) -> dict[str, 
         result = run(_train_command(log, out, resume=start > 0), work, timeout=600, kill=kill)
         entries = _logged(log)
         segments.append((start, entries))
-        starts.append(start)
-        if not last:
+        if target is not None:
             kill_steps.append(entries[-1][0] if entries else start)
         elif result.exit_code != 0:
             failures.append(result.output[-1500:])
         step, whole = _checkpoint_step(out)
         half += not whole
-        stale += len(list(out.glob(".*.tmp")))
+        stale |= _stale_checkpoint_temporaries(out)
         start = step or 0
-        if start >= TRAIN_STEPS:
+        if target is None:
             break
     effective: list[str] = []
+    redone = 0
     for index, (begin, entries) in enumerate(segments):
         end = segments[index + 1][0] if index + 1 < len(segments) else TRAIN_STEPS
         effective += [digest for step, digest in entries if begin <= step < end]
@@ -597,12 +617,13 @@ def kills_mid_training(work: Path, kills: int, rng: random.Random) -> dict[str, 
     for digest in effective:
         replayed += digest in seen
         seen.add(digest)
-    summary_ok = (out / "summary.json").is_file() and (out / "export" / "model.safetensors").is_file()
+    exported = (out / "summary.json").is_file() and (out / "export" / "model.safetensors").is_file()
+    left = _stale_checkpoint_temporaries(out)
     return {
         "steps": TRAIN_STEPS,
         "kills": len(kill_steps),
         "kill_steps": ", ".join(map(str, kill_steps)),
-        "resumed_from": ", ".join(map(str, starts[1:])),
+        "resumed_from": ", ".join(str(begin) for begin, _ in segments[1:]),
         "distinct": f"{len(set(reference))}/{len(reference)}",
         "trained": len(effective),
         "same": "yes" if effective == reference else "**no**",
@@ -610,8 +631,8 @@ def kills_mid_training(work: Path, kills: int, rng: random.Random) -> dict[str, 
         "skipped": sum(1 for digest in reference if digest not in seen),
         "redone": redone,
         "half": half,
-        "stale": stale,
-        "finished": "yes" if summary_ok and not failures else f"**no** {failures}",
+        "stale": f"{len(stale)} ({len(left)} still there at the end)",
+        "finished": "yes" if exported and not failures else f"**no** {' '.join(failures)[-300:]}",
         "full_s": full.seconds,
     }
 
@@ -630,6 +651,43 @@ D_COLUMNS = [
     ("half", "half-written checkpoints"),
     ("stale", "stale checkpoint temporaries"),
     ("finished", "finished and exported"),
+]
+
+
+def kill_before_export(work: Path) -> dict[str, Any]:
+    """(d2): kill -9 right after the final checkpoint is written, before the export and summary; then
+    ``--resume`` with the same ``--steps``, as a user would to finish the run."""
+    out, log = work / "t-end", work / "end.log"
+    seen_end: list[float] = []
+
+    def kill(elapsed: float) -> bool:
+        checkpoint = out / "last.ckpt"
+        if not seen_end and len(_logged(log)) >= TRAIN_STEPS:
+            seen_end.append(time.time())  # the last batch is being trained
+        return bool(seen_end) and checkpoint.exists() and checkpoint.stat().st_mtime > seen_end[0]
+
+    killed = run(_train_command(log, out, resume=False), work, timeout=600, kill=kill)
+    step, whole = _checkpoint_step(out)
+    exported = (out / "export" / "model.safetensors").is_file()
+    resumed = run(_train_command(work / "end-resume.log", out, resume=True), work, timeout=600)
+    message = next((line.strip() for line in resumed.output.splitlines() if "already reached" in line), "")
+    return {
+        "killed": "yes" if killed.exit_code == -signal.SIGKILL else f"no (exit {killed.exit_code})",
+        "checkpoint": f"step {step}" + ("" if whole else " (half-written)"),
+        "exported": "yes" if exported else "no",
+        "resume_exit": resumed.exit_code,
+        "resume_exported": "yes" if (out / "export" / "model.safetensors").is_file() else "no",
+        "message": _short(" ".join(resumed.output.split())[-240:]) if not message else _short(message),
+    }
+
+
+D2_COLUMNS = [
+    ("killed", "killed by SIGKILL"),
+    ("checkpoint", "last.ckpt after the kill"),
+    ("exported", "export/ after the kill"),
+    ("resume_exit", "`--resume` exit"),
+    ("resume_exported", "export/ after `--resume`"),
+    ("message", "`--resume` says"),
 ]
 
 
@@ -760,6 +818,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "the process.",
             [kills_mid_training(work, kills, rng)],
             D_COLUMNS,
+        )
+        report.add(
+            "(d2) kill -9 between the final checkpoint and the export",
+            "The same run killed as soon as `last.ckpt` of the final step is written (before `export/` and "
+            "`summary.json`), then `--resume` with the same `--steps`, as a user would to finish it.",
+            [kill_before_export(work)],
+            D2_COLUMNS,
         )
         counts = (50, 100) if args.quick else (50, 500)
         report.add(

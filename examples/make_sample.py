@@ -22,8 +22,9 @@ LINES = [
 
 
 def font_path(name: str) -> str:
-    return subprocess.run(["fc-match", "-f", "%{file}", name], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["fc-match", "-f", "%{file}", name], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def main() -> None:

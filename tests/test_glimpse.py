@@ -33,7 +33,8 @@ from textlens.models.glimpse import DRAM, RAM, extract_patches, patch_boxes  # n
 from textlens.models.glimpse.policy import reinforce_losses  # noqa: E402
 from textlens.models.glimpse.predict import load_glimpse, load_glimpse_model, to_canvas, trajectory  # noqa: E402
 from textlens.models.serialization import load_state  # noqa: E402
-from textlens.train.glimpse import GlimpseSystem, encode_targets, grow_sensor_input  # noqa: E402
+from textlens.train.glimpse_data import encode_targets  # noqa: E402
+from textlens.train.glimpse_system import GlimpseSystem, grow_sensor_input  # noqa: E402
 
 torch.set_num_threads(1)
 N_IMAGES, N_VAL = 80, 20

@@ -28,6 +28,7 @@ from tests.bad_inputs import (
     make_good_images,
     make_readable_hostile,
     page_image,
+    progressive_jpeg_claiming_size,
 )
 
 #: Address space of the `textlens read` process (its PDF renderer lowers its own to --pdf-memory).
@@ -121,6 +122,34 @@ def test_the_whole_corpus_in_one_capped_batch_reports_every_bad_input_and_writes
     assert not os.path.lexists(ACTION_MARKER), "a PDF action ran"
     assert not (tmp_path / "pwned").exists(), "a file name was run by a shell"
     assert seconds < CORPUS_TIMEOUT
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run_batch and _run_in_workers (textlens/cli/common.py) catch TextlensError, OSError and ValueError "
+    "only: a MemoryError or cv2.error raised while reading one input ends the whole batch with a traceback",
+)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_running_out_of_memory_on_one_input_fails_only_that_input(tmp_path: Path, jobs: int) -> None:
+    # 1.5 KB of progressive JPEG that decodes to a 7000×7000 page (49 Mpx: under the default pixel limit).
+    # Reading it peaks near 1.5 GB, so under a 1.5 GiB address-space cap one of its allocations fails.
+    bomb = tmp_path / "progressive_7000x7000.jpg"
+    bomb.write_bytes(progressive_jpeg_claiming_size(7000, 7000))
+    good = tmp_path / "good.png"
+    page_image(240, 160).save(good)
+    result = subprocess.run(
+        [*TEXTLENS, "read", str(bomb), str(good), "-o", str(tmp_path / "out"), "-f", "json", "-j", str(jobs)],
+        env=environment(),
+        preexec_fn=capped(3 << 29),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert result.returncode == 1
+    assert any(line.startswith(f"error {bomb}: ") for line in output.splitlines())
+    assert_complete(tmp_path / "out" / "good.json")
 
 
 # ---------------------------------------------------------------- kill -9 mid-batch

@@ -16,6 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from textlens.data.charset import AttentionTokenizer, CTCTokenizer
+from textlens.errors import ModelError
 from textlens.runtime import ctc
 from textlens.runtime.base import Recognition, Recognizer
 from textlens.runtime.crops import SECOND_LOOK_PAD, second_look_variants, turned_views
@@ -275,6 +276,26 @@ def test_recognizer_implements_the_protocol_and_reads_its_name(bundle_dir: Path)
     recognizer = OnnxRecognizer(bundle_dir)
     assert isinstance(recognizer, Recognizer)
     assert recognizer.name == "conv_ctc"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"charset": CHARSET + "xyz"}, "outputs 12 classes, but a ctc model "),
+        ({"decoder": "crf"}, "unknown decoder 'crf'"),
+    ],
+)
+def test_a_config_that_does_not_fit_the_output_layer_is_refused(
+    bundle_dir: Path, tmp_path: Path, change: dict[str, str], message: str
+) -> None:
+    import shutil
+
+    folder = tmp_path / "other"
+    shutil.copytree(bundle_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **change}))
+    with pytest.raises(ModelError, match=message):
+        OnnxRecognizer(folder)
 
 
 def test_batched_results_come_back_in_input_order_equal_to_single_calls(bundle_dir: Path) -> None:

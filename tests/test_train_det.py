@@ -12,14 +12,8 @@ from typer.testing import CliRunner
 
 from textlens.data.manifest import ManifestWriter
 from textlens.errors import ConfigError
-from textlens.train.det_data import (
-    CropPolicy,
-    FakePages,
-    ManifestPages,
-    make_targets,
-    parse_page_source,
-    training_crop,
-)
+from textlens.train.det_data import CropPolicy, make_targets, training_crop
+from textlens.train.det_sources import FakePages, ManifestPages, parse_page_source
 
 
 def write_pages(folder: Path, n: int = 3) -> Path:
@@ -49,6 +43,57 @@ def test_source_specs_parse_paths_options_and_weights() -> None:
     for bad in ("pages:x", "manifest:", "fake-pages:n=2,weight=0", "manifest:a,b"):
         with pytest.raises(ConfigError):
             parse_page_source(bad)
+
+
+def _db_maps() -> tuple[dict, dict]:
+    """Fixed DB maps and targets (seeded), the shapes a DBNet and ``make_targets`` give."""
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(0)
+    prob = torch.rand(2, 1, 32, 32, generator=g)
+    thresh = torch.rand(2, 1, 32, 32, generator=g)
+    outputs = {"prob": prob, "thresh": thresh, "binary": torch.sigmoid(50.0 * (prob - thresh))}
+    targets = {
+        "gt": (torch.rand(2, 32, 32, generator=g) > 0.7).to(torch.uint8),
+        "mask": (torch.rand(2, 32, 32, generator=g) > 0.1).to(torch.uint8),
+        "thresh": (torch.rand(2, 32, 32, generator=g) * 0.4 + 0.3).half(),
+        "thresh_mask": (torch.rand(2, 32, 32, generator=g) > 0.5).to(torch.uint8),
+    }
+    return outputs, targets
+
+
+def _east_maps() -> tuple[dict, dict]:
+    """Fixed EAST maps and targets (seeded): score N×1×h×w, geometry N×5×h×w (4 distances, an angle)."""
+    torch = pytest.importorskip("torch")
+    g = torch.Generator().manual_seed(1)
+
+    def geometry() -> object:
+        distances = torch.rand(2, 4, 16, 16, generator=g) * 64
+        return torch.cat([distances, (torch.rand(2, 1, 16, 16, generator=g) - 0.5) * (np.pi / 2)], 1)
+
+    outputs = {"geo": geometry(), "prob": torch.rand(2, 1, 16, 16, generator=g)}
+    gt_geo = geometry()
+    targets = {
+        "score": (torch.rand(2, 16, 16, generator=g) > 0.6).to(torch.uint8),
+        "mask": (torch.rand(2, 16, 16, generator=g) > 0.1).to(torch.uint8),
+        "geo": gt_geo,
+    }
+    return outputs, targets
+
+
+def test_detection_losses_keep_the_values_they_had_inside_the_models() -> None:
+    from textlens.models.registry import create_model
+    from textlens.train.det_loss import detection_loss
+
+    # Measured with DBLoss and EASTLoss when the models still owned them (same maps, same seeds).
+    expected = {
+        "db": {"loss": 4.272231101989746, "prob": 1.0520554780960083, "binary": 0.6216671466827393,
+               "thresh": 0.2598508596420288},
+        "east": {"loss": 3.6334052085876465, "score": 0.5348162651062012, "geo": 3.0985889434814453},
+    }  # fmt: skip
+    for method, maps in (("db", _db_maps), ("east", _east_maps)):
+        got = {key: float(value) for key, value in detection_loss(method, *maps()).items()}
+        assert got == pytest.approx(expected[method], abs=1e-6)
+    assert not any(hasattr(create_model(name), "loss") for name in ("db_tiny", "east_small"))  # pure modules
 
 
 def test_manifest_pages_take_the_requested_slice(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from textlens.train.callbacks import (  # noqa: E402
     projected_last_step,
     wall_clock_budget,
 )
+from textlens.train.common import lr_factor, step_lr_scheduler  # noqa: E402
 from textlens.train.data import LabelRules, TrainStream, collate, prepare  # noqa: E402
 from textlens.train.finetune import load_matching  # noqa: E402
 from textlens.train.rec import RecTrainConfig, train_recognizer  # noqa: E402
@@ -37,7 +38,6 @@ from textlens.train.sources import (  # noqa: E402
     parse_source,
     render_text,
 )
-from textlens.train.system import lr_factor, step_lr_scheduler  # noqa: E402
 
 LATIN = Charset.from_spec("latin")
 WORDS = ["TOTAL", "cash", "12.50", "Date:", "hello", "world"]

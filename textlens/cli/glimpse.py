@@ -69,7 +69,7 @@ def evaluate(
     try:
         with needs_train_extra("textlens glimpse eval"):
             from textlens.models.glimpse.predict import load_glimpse
-            from textlens.train.glimpse import evaluate_task
+            from textlens.train.glimpse_eval import evaluate_task
         loaded = load_glimpse(model)
         name = task or loaded.config.get("task", {}).get("name", "mnist")
         val = build_task(name, "val", data, seed=seed, val_size=holdout)

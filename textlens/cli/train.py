@@ -74,11 +74,8 @@ def rec(
     ),
 ) -> None:
     """Train a text recogniser; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/."""
-    import pytorch_lightning as pl
-
     from textlens.train.rec import RecTrainConfig, train_recognizer
 
-    pl.seed_everything(seed, workers=True, verbose=False)
     cfg = RecTrainConfig(
         out=out,
         data=data,

@@ -56,11 +56,9 @@ def det(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a text detector; writes OUT/{last,best}.ckpt, OUT/summary.json and OUT/export/ (with ONNX)."""
-    import pytorch_lightning as pl
-
+    from textlens.export.detection import export_detector
     from textlens.train.detection import DetTrainConfig, train_detector
 
-    pl.seed_everything(seed, workers=True, verbose=False)
     cfg = DetTrainConfig(
         out=out,
         data=data,
@@ -85,7 +83,7 @@ def det(
         progress=progress,
     )
     try:
-        summary = train_detector(cfg, log=console.print)
+        summary = train_detector(cfg, log=console.print, export_graph=export_detector)
     except TextlensError as exc:
         raise fail(exc, console) from exc
     console.print(json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")}))

@@ -50,11 +50,8 @@ class Charset:
     chars: str
 
     def __post_init__(self) -> None:
-        seen: list[str] = []
-        for ch in " " + self.chars:
-            if ch not in seen:
-                seen.append(ch)
-        object.__setattr__(self, "chars", "".join(seen))
+        # First occurrences in order (a dict keeps insertion order): linear, for charsets of thousands (Hangul).
+        object.__setattr__(self, "chars", "".join(dict.fromkeys(" " + self.chars)))
 
     @classmethod
     def from_spec(cls, spec: str = DEFAULT_CHARSET) -> Charset:

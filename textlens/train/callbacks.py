@@ -110,7 +110,7 @@ class WallClockBudget(pl.Callback):
     With ``fit_schedule`` it also ends the learning-rate decay when the budget does: from the steps per second
     measured so far in this process (validation included) it projects the last step the budget reaches and
     sets ``pl_module.schedule_horizon`` to it, so a run cut by the clock still finishes at the low learning
-    rate instead of stopping mid-schedule (see ``textlens.train.system.lr_factor``).
+    rate instead of stopping mid-schedule (see ``textlens.train.common.lr_factor``).
     """
 
     # Projections start after this many steps of this process (start-up and the first batches are slow)

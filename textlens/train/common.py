@@ -218,6 +218,8 @@ def write_export(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if graph is not None:  # the graph is traced from the fp32 model in eval mode, in the plain memory layout
+        model = model.cpu().float().eval().to(memory_format=torch.contiguous_format)
     save_weights(model, folder / "model.safetensors", half=True)
     if graph is not None:
         graph(model, folder / "model.onnx")

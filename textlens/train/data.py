@@ -20,10 +20,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
-from textlens.data.charset import AttentionTokenizer, Charset, CTCTokenizer
+from textlens.data.charset import AttentionTokenizer, Charset, CTCTokenizer, DecoderKind
 from textlens.data.samples import CropSample
 from textlens.errors import ConfigError
 from textlens.runtime.crops import CropSpec, pad_batch, prepare_crop
+from textlens.train.common import loader_options
 from textlens.train.sources import CropSource, IndexedSource, augment_crop
 from textlens.train.stream import BlockStream, block_slots, stream_fingerprint, stream_place
 
@@ -36,9 +37,12 @@ class LabelRules:
     """Which labels a model can learn: charset, decoder kind, maximum length, time stride."""
 
     charset: Charset
-    decoder: str  # "ctc" | "attention" | "parallel"
+    decoder: DecoderKind
     max_len: int = 25
     time_stride: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoder", DecoderKind.parse(self.decoder))  # "ctc" from callers is accepted
 
     def clean(self, text: str) -> str:
         return self.charset.filter(text).strip()
@@ -47,7 +51,7 @@ class LabelRules:
         """Non-empty and learnable: CTC needs a time step per character plus one between repeats."""
         if not text:
             return False
-        if self.decoder == "ctc":
+        if self.decoder is DecoderKind.CTC:
             repeats = sum(a == b for a, b in itertools.pairwise(text))
             return len(text) + repeats <= width // self.time_stride
         return len(text) <= self.max_len
@@ -85,7 +89,7 @@ def collate(items: Sequence[Prepared], spec: CropSpec, rules: LabelRules) -> dic
     }
     if not all(item[2] for item in items):
         batch["case_unknown"] = torch.tensor([not item[2] for item in items], dtype=torch.bool)
-    if rules.decoder == "ctc":
+    if rules.decoder is DecoderKind.CTC:
         tok = CTCTokenizer(rules.charset)
         ids = [tok.encode(t) for t in texts]
         batch["targets"] = torch.tensor([i for seq in ids for i in seq], dtype=torch.long)
@@ -93,7 +97,7 @@ def collate(items: Sequence[Prepared], spec: CropSpec, rules: LabelRules) -> dic
     else:
         attn = AttentionTokenizer(rules.charset)
         # Parallel decoders predict a fixed max_len+1 slots; autoregressive ones only need the longest text.
-        length = rules.max_len if rules.decoder == "parallel" else max(len(t) for t in texts)
+        length = rules.max_len if rules.decoder is DecoderKind.PARALLEL else max(len(t) for t in texts)
         batch["targets"] = torch.tensor([attn.encode(t, length) for t in texts], dtype=torch.long)
     return batch
 
@@ -193,11 +197,6 @@ def lower_worker_priority(worker_id: int) -> None:
         os.nice(WORKER_NICENESS)
 
 
-def default_workers(accelerator: str) -> int:
-    cpus = os.cpu_count() or 1
-    return min(4, max(cpus - 1, 0)) if accelerator == "cuda" else 1
-
-
 class RecognitionDataModule(pl.LightningDataModule):
     """Train stream and validation set for one model's crop spec and label rules."""
 
@@ -227,15 +226,7 @@ class RecognitionDataModule(pl.LightningDataModule):
         self.pin_memory = pin_memory
 
     def _loader_options(self, prefetch: int = 4) -> dict[str, Any]:
-        if self.workers <= 0:
-            return {"num_workers": 0}
-        return {
-            "num_workers": self.workers,
-            "persistent_workers": True,
-            "prefetch_factor": prefetch,
-            "pin_memory": self.pin_memory,
-            "worker_init_fn": lower_worker_priority,
-        }
+        return loader_options(self.workers, prefetch, self.pin_memory, lower_worker_priority)
 
     def train_dataloader(self) -> DataLoader:
         """The stream from the batch the trainer is at: 0, or the global step a resumed run restored."""

@@ -1,14 +1,5 @@
-"""Detection data: page sources, training crops with their DB/EAST targets, and validation pages.
-
-``--data`` / ``--val`` specs are ``KIND:ARGS`` with comma-separated ``key=value`` options:
-
-- ``synth-pages:kind=mixed[,crops=2]``: endless synthetic pages (textlens.data.synth PageRenderer);
-  ``crops`` training crops are cut from each rendered page (rendering costs more than cropping).
-- ``manifest:PATH[,start=I][,stop=J]``: pages of a page manifest (records I..J-1); words marked
-  ``ignore`` or ``###`` are masked out of the loss.
-- ``fake-pages:n=32[,seed=S]``: pages of printed words (OpenCV Hershey fonts), for smoke tests.
-
-Any spec takes ``weight=W`` to mix training sources.
+"""Detection batches: training crops with their DB/EAST targets, the resumable training stream, and
+validation pages.
 
 Training crops (resize policy): the page is scaled either like inference (long side → ``long_side`` ×
 U(0.75, 1.25)) or so that its median word height lands in ``text_height`` px (log-uniform), rotated by a
@@ -17,6 +8,7 @@ out-of-page pixels take the normalisation mean colour, as inference padding does
 inside the window become don't-care. Colour jitter follows. Images travel as uint8 (normalised on the device).
 The training stream resumes exactly at any step (``textlens.train.stream``).
 Validation pages are prepared exactly as the runtime prepares them (``textlens.runtime.detector``).
+The pages come from ``textlens.train.det_sources``.
 """
 
 from __future__ import annotations
@@ -24,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -33,203 +25,17 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, default_collate
 
-from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import PageSample, WordAnnotation
-from textlens.errors import AnnotationError, ConfigError
+from textlens.errors import ConfigError
 from textlens.geometry import as_quad, min_side
 from textlens.models.detection.targets import db_targets, east_targets
 from textlens.runtime.detector import DEFAULT_INPUT, prepare_page
-from textlens.train.stream import BlockStream, block_slots, indexed_reader, stream_fingerprint, stream_place
+from textlens.train.common import loader_options
+from textlens.train.det_sources import IndexedPages, PageSource
+from textlens.train.stream import BlockStream, block_slots, stream_fingerprint, stream_place
 
-KINDS = ("synth-pages", "manifest", "fake-pages")
 MIN_VISIBLE = 0.6
 MEAN_RGB = tuple(round(255 * m) for m in DEFAULT_INPUT["mean"])
-
-
-@dataclass(frozen=True)
-class PageSpec:
-    """A parsed ``--data`` / ``--val`` value."""
-
-    kind: str
-    path: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
-    weight: float = 1.0
-
-    def __str__(self) -> str:
-        opts = ",".join(f"{k}={v}" for k, v in self.options.items())
-        return f"{self.kind}:{','.join(x for x in (self.path, opts) if x)}"
-
-    def int_option(self, key: str, default: int | None) -> int | None:
-        raw = self.options.get(key)
-        if raw is None:
-            return default
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise ConfigError(f"data source {self}: {key} must be a whole number, got {raw!r}") from exc
-
-
-def parse_page_source(text: str) -> PageSpec:
-    """Parse ``KIND:[PATH,]key=value,...``; raises ConfigError naming the bad part."""
-    kind, _, rest = text.partition(":")
-    if kind not in KINDS:
-        raise ConfigError(f"data source {text!r}: kind must be one of {', '.join(KINDS)} (as KIND:ARGS)")
-    path: str | None = None
-    options: dict[str, str] = {}
-    for item in filter(None, rest.split(",")):
-        if "=" in item:
-            key, _, value = item.partition("=")
-            options[key.strip()] = value.strip()
-        elif path is None:
-            path = item
-        else:
-            raise ConfigError(f"data source {text!r}: unexpected item {item!r} (options are key=value)")
-    if kind == "manifest" and not path:
-        raise ConfigError(f"data source {text!r}: manifest needs a path (manifest:PATH)")
-    try:
-        weight = float(options.pop("weight", 1.0))
-    except ValueError as exc:
-        raise ConfigError(f"data source {text!r}: weight must be a number") from exc
-    if weight <= 0:
-        raise ConfigError(f"data source {text!r}: weight must be > 0")
-    return PageSpec(kind, path, options, weight)
-
-
-# ------------------------------------------------------------------------------------------------ sources
-
-
-class PageSource:
-    """Annotated pages, read block by block for training; indexed sources also support len() and [i]."""
-
-    crops_per_page = 1
-
-    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[PageSample]:
-        """Training pages for one block of the stream, endlessly: an indexed source's ``count`` pages of its
-        pass order (drawn from ``seed``) from position ``start``, then random ones; an endless source draws
-        everything from ``rng`` and ignores the positions."""
-        raise NotImplementedError
-
-
-class IndexedPages(PageSource):
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-    def __getitem__(self, index: int) -> PageSample:
-        raise NotImplementedError
-
-    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[PageSample]:
-        return indexed_reader(self, len(self), lambda i, _: self[i], start, count, rng, seed, what="pages")
-
-
-class ManifestPages(IndexedPages):
-    """Pages of a page manifest, records ``start`` to ``stop - 1``."""
-
-    def __init__(self, path: str, start: int = 0, stop: int | None = None) -> None:
-        self.path = path
-        records = read_manifest(path)
-        self.records: list[ManifestRecord] = [r for r in records[start:stop] if r.kind == "page"]
-        if not self.records:
-            raise AnnotationError(f"manifest:{path}: no page records (with 'words') in [{start}:{stop}]")
-
-    def __str__(self) -> str:
-        return f"manifest:{self.path}"
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> PageSample:
-        record = self.records[index]
-        return PageSample(image=record.load_image(), words=record.words, source=str(record.image))
-
-
-FAKE_WORDS = (
-    "TOTAL",
-    "Date:",
-    "invoice",
-    "12.50",
-    "Name",
-    "road",
-    "No.",
-    "2024",
-    "cash",
-    "tax",
-    "the",
-    "form",
-    "Page",
-    "item",
-    "QTY",
-    "amount",
-    "paid",
-    "Street",
-    "phone",
-    "x",
-)
-
-
-class FakePages(IndexedPages):
-    """Pages of printed words in OpenCV's Hershey fonts: deterministic per index, fast, no font files."""
-
-    def __init__(self, n: int = 32, seed: int = 0, size: tuple[int, int] = (320, 256)) -> None:
-        self.n, self.seed, self.size = n, seed, size
-
-    def __str__(self) -> str:
-        return f"fake-pages:n={self.n}"
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int) -> PageSample:
-        rng = np.random.default_rng([self.seed, index])
-        height, width = self.size
-        image = np.full((height, width, 3), int(rng.integers(200, 256)), np.uint8)
-        words: list[WordAnnotation] = []
-        y = int(rng.integers(8, 24))
-        while True:
-            scale = float(rng.uniform(0.45, 1.0))
-            (_, text_h), _ = cv2.getTextSize("Hg", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-            if y + 2 * text_h > height - 4:
-                break
-            x = int(rng.integers(4, 30))
-            while True:
-                text = FAKE_WORDS[int(rng.integers(len(FAKE_WORDS)))]
-                thick = int(rng.integers(1, 3))
-                (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-                if x + w > width - 4:
-                    break
-                cv2.putText(image, text, (x, y + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), thick, cv2.LINE_AA)
-                words.append(WordAnnotation(text=text, box=(x - 1, y - 1, x + w + 1, y + h + base)))
-                x += w + int(rng.integers(int(8 * scale), int(24 * scale) + 2))
-            y += int(text_h * rng.uniform(2.0, 3.2))
-        return PageSample(image=image, words=tuple(words), source=f"fake-pages:{index}")
-
-
-class SynthPages(PageSource):
-    """Endless synthetic pages from ``textlens.data.synth``'s PageRenderer."""
-
-    def __init__(self, kind: str = "mixed", seed: int = 0, crops: int = 2) -> None:
-        try:
-            from textlens.data.synth.pages import PageRenderer
-        except ImportError as exc:  # the page engine is optional at this layer
-            raise ConfigError(f"synth-pages needs textlens.data.synth.pages ({exc})") from exc
-        self.renderer = PageRenderer(kind=kind, seed=seed)
-        self.kind = kind
-        self.crops_per_page = max(1, crops)
-
-    def __str__(self) -> str:
-        return f"synth-pages:kind={self.kind}"
-
-    def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[PageSample]:
-        while True:  # a page is a function of the generator alone, so the block's generator decides them all
-            yield self.renderer.sample(rng)
-
-
-def build_page_source(spec: PageSpec, seed: int = 0) -> PageSource:
-    if spec.kind == "manifest":
-        assert spec.path is not None
-        return ManifestPages(spec.path, spec.int_option("start", 0) or 0, spec.int_option("stop", None))
-    if spec.kind == "fake-pages":
-        return FakePages(spec.int_option("n", 32) or 32, spec.int_option("seed", seed) or 0)
-    return SynthPages(spec.options.get("kind", "mixed"), seed, spec.int_option("crops", 2) or 2)
 
 
 # ------------------------------------------------------------------------------------------------ crops
@@ -486,14 +292,7 @@ class DetectionDataModule(pl.LightningDataModule):
         self.batch_size, self.workers, self.seed, self.pin_memory = batch_size, workers, seed, pin_memory
 
     def _options(self, workers: int) -> dict[str, Any]:
-        if workers <= 0:
-            return {"num_workers": 0}
-        return {
-            "num_workers": workers,
-            "persistent_workers": True,
-            "prefetch_factor": 4,
-            "pin_memory": self.pin_memory,
-        }
+        return loader_options(workers, prefetch=4, pin_memory=self.pin_memory)
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         # Validation batches carry frozen WordAnnotation dataclasses, which Lightning's mover rejects.

@@ -1,31 +1,30 @@
 """``textlens train det``: train a text detector (DBNet or EAST) with Lightning, then export it.
 
 Output folder (``--out runs/NAME``): ``last.ckpt`` and ``best.ckpt`` (highest validation F1 at IoU 0.5),
-``logs/``, ``summary.json`` and ``export/`` (``config.json``, fp16 ``model.safetensors`` and ``model.onnx``:
-the layout of ``textlens/models/weights/<name>/`` that ``textlens.runtime.detector.OnnxDetector`` reads).
-A ``--max-minutes`` budget stops training gracefully (checkpoint, export) when the wall clock runs out.
+``logs/``, ``summary.json`` and ``export/`` (``config.json`` and fp16 ``model.safetensors`` in the layout of
+``textlens/models/weights/<name>/`` that ``textlens.runtime.detector.OnnxDetector`` reads; ``model.onnx`` when
+the caller hands over a graph exporter, as the CLI does). A ``--max-minutes`` budget stops training
+gracefully (checkpoint, export) when the wall clock runs out.
+
+The system (model, loss, validation) is ``textlens.train.det_system``; the pages ``textlens.train.det_sources``;
+the crops, targets and batches ``textlens.train.det_data``.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytorch_lightning as pl
-import torch
 from torch import Tensor
 
-from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError
 from textlens.eval.layout import PredWord
 from textlens.eval.pages import match_page, prf
-from textlens.models.registry import create_model, get_spec
+from textlens.models.registry import get_spec
 from textlens.runtime.detector import DEFAULT_INPUT
-from textlens.runtime.postprocess import DEFAULT_DB, DEFAULT_EAST, db_postprocess, east_postprocess
 from textlens.train.callbacks import (
     Throughput,
     checkpoint_callback,
@@ -33,115 +32,27 @@ from textlens.train.callbacks import (
     step_trainer,
     wall_clock_budget,
 )
-from textlens.train.det_data import (
-    CropPolicy,
-    DetectionDataModule,
-    IndexedPages,
-    build_page_source,
-    parse_page_source,
+from textlens.train.common import (
+    GraphExporter,
+    default_workers,
+    jsonable,
+    resolve_accelerator,
+    resolve_precision,
+    rounded,
+    seed_everything,
+    throughput_summary,
+    wall_seconds,
+    weights_source,
+    write_export,
+    write_summary,
 )
-from textlens.train.rec import resolve_accelerator, resolve_precision
+from textlens.train.det_data import CropPolicy, DetectionDataModule
+from textlens.train.det_sources import IndexedPages, build_page_source, parse_page_source
+from textlens.train.det_system import DetectionSystem
 from textlens.train.resume import ResumePoint, resume_point, stream_warning
-from textlens.train.system import step_lr_scheduler
 
 RUNTIME = "textlens.runtime.detector:OnnxDetector"
 DEFAULT_ARCH = "db_small"
-
-
-def method_of(model: Any) -> str:
-    """``east`` for models with RBOX geometry, else ``db``."""
-    return "east" if "geo" in getattr(model, "outputs", ()) else "db"
-
-
-class DetectionSystem(pl.LightningModule):
-    """Owns a detector, its loss (the model's ``loss``), optimiser, schedule and validation P/R/F1."""
-
-    def __init__(
-        self,
-        arch: str,
-        model_kwargs: dict[str, Any],
-        lr: float = 2e-3,
-        weight_decay: float = 1e-4,
-        max_steps: int = 10_000,
-        warmup: float = 0.03,
-        schedule: str = "cosine",
-        channels_last: bool = True,
-        input_spec: dict[str, Any] | None = None,
-        postprocess: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
-        self.model = create_model(arch, **model_kwargs)
-        self.method = method_of(self.model)
-        self.input_spec = {**DEFAULT_INPUT, **(input_spec or {})}
-        defaults = DEFAULT_EAST if self.method == "east" else DEFAULT_DB
-        self.postprocess = {**defaults, **(postprocess or {})}
-        self.register_buffer("mean", torch.tensor(self.input_spec["mean"]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(self.input_spec["std"]).view(1, 3, 1, 1), persistent=False)
-        self._val = np.zeros(3)  # ground-truth words, predicted words, matched pairs
-
-    def on_fit_start(self) -> None:
-        if self.hparams.channels_last:
-            self.model.to(memory_format=torch.channels_last)
-
-    def images(self, batch: dict[str, Any]) -> Tensor:
-        """Training crops travel as uint8 and are normalised here, on the device."""
-        images = batch["images"]
-        if images.dtype == torch.uint8:
-            images = (images.float() / 255.0 - self.mean) / self.std
-        if self.hparams.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images
-
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        losses = self.model.loss(self.model(self.images(batch)), batch)
-        size = len(batch["images"])
-        self.log("train/loss", losses["loss"], prog_bar=True, batch_size=size)
-        for key, value in losses.items():
-            if key != "loss":
-                self.log(f"train/{key}", value, batch_size=size)
-        return losses["loss"]
-
-    # ---------------------------------------------------------------- validation
-    def decode(self, outputs: dict[str, Tensor], scale: tuple[float, float], size: tuple[int, int]) -> list[Any]:
-        prob = outputs["prob"].float().cpu().numpy()[0, 0]
-        if self.method == "east":
-            geo = outputs["geo"].float().cpu().numpy()[0]
-            return east_postprocess(prob, geo, int(self.model.stride), scale, size, **self.postprocess)
-        return db_postprocess(prob, scale, size, **self.postprocess)
-
-    def on_validation_epoch_start(self) -> None:
-        self._val = np.zeros(3)
-
-    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        outputs = self.model(self.images(batch))
-        detections = self.decode(outputs, batch["scale"], batch["size"])
-        preds = [PredWord(text="", box=d.box, polygon=tuple(map(tuple, d.polygon.tolist()))) for d in detections]
-        counts = match_page(batch["words"], preds, iou="box").counts
-        self._val += (counts.gt, counts.pred, counts.matched)
-
-    def on_validation_epoch_end(self) -> None:
-        totals = self.trainer.strategy.reduce(torch.tensor(self._val, device=self.device), reduce_op="sum")
-        gt, pred, matched = (int(v) for v in totals.tolist())
-        scores = prf(matched, pred, gt)
-        self.log("val/precision", scores.precision, sync_dist=False)
-        self.log("val/recall", scores.recall, sync_dist=False)
-        self.log("val/f1", scores.f1, prog_bar=True, sync_dist=False)
-
-    # ---------------------------------------------------------------- optimisation
-    def configure_optimizers(self) -> dict[str, Any]:
-        decay, no_decay = [], []
-        for param in self.model.parameters():
-            if param.requires_grad:
-                (no_decay if param.ndim <= 1 else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [
-                {"params": decay, "weight_decay": self.hparams.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0},
-            ],
-            lr=self.hparams.lr,
-        )
-        return step_lr_scheduler(self, optimizer, self.hparams.schedule)
 
 
 class CropThroughput(Throughput):
@@ -230,14 +141,6 @@ def resume_system(cfg: DetTrainConfig, point: ResumePoint) -> DetectionSystem:
     return DetectionSystem(**{**point.hparams, "max_steps": cfg.steps})
 
 
-def default_workers(accelerator: str) -> int:
-    import os
-
-    cpus = os.cpu_count() or 1
-    # Page rendering is the bottleneck on a GPU: every core but one renders.
-    return max(cpus - 1, 1) if accelerator == "cuda" else 1
-
-
 def build_datamodule(cfg: DetTrainConfig, system: DetectionSystem, accelerator: str) -> DetectionDataModule:
     if not cfg.data:
         raise ConfigError("no training data: give at least one --data source (e.g. synth-pages:kind=mixed)")
@@ -249,7 +152,8 @@ def build_datamodule(cfg: DetTrainConfig, system: DetectionSystem, accelerator: 
         if not isinstance(source, IndexedPages):
             raise ConfigError(f"--val {text}: validation needs a fixed set (manifest or fake-pages), not a stream")
         val.append(source)
-    workers = default_workers(accelerator) if cfg.workers is None else cfg.workers
+    # Page rendering is the bottleneck on a GPU: every core but one renders.
+    workers = default_workers(accelerator, gpu_cap=None, gpu_min=1) if cfg.workers is None else cfg.workers
     policy = CropPolicy(size=cfg.size, long_side=cfg.long_side)
     return DetectionDataModule(
         train,
@@ -302,7 +206,7 @@ def export_config(system: DetectionSystem, name: str, training: dict[str, Any]) 
         "name": name,
         "family": "detection",
         "arch": system.hparams.arch,
-        "model": json.loads(json.dumps(dict(system.hparams.model_kwargs))),
+        "model": jsonable(dict(system.hparams.model_kwargs)),
         "input": dict(system.input_spec),
         "postprocess": postprocess,
         "runtime": RUNTIME,
@@ -340,11 +244,15 @@ def evaluate_export(folder: Path, val: list[IndexedPages]) -> dict[str, Any]:
     }
 
 
-def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
-    """Train as ``cfg`` says and export; returns the summary (also written to summary.json)."""
-    from textlens.export.detection import export_folder
+def train_detector(cfg: DetTrainConfig, log: Any = print, export_graph: GraphExporter | None = None) -> dict[str, Any]:
+    """Train as ``cfg`` says and export; returns the summary (also written to summary.json).
 
+    ``export_graph`` writes ``export/model.onnx`` (the CLI passes ``textlens.export.detection.export_detector``);
+    the summary's ``final_val`` then scores that graph through the runtime on the validation pages. Without
+    one, the export folder holds the weights and config only and ``final_val`` is empty.
+    """
     started = time.perf_counter()
+    seed_everything(cfg.seed)
     cfg.out = Path(cfg.out)
     accelerator = resolve_accelerator(cfg.device)
     point: ResumePoint | None = None
@@ -365,30 +273,27 @@ def train_detector(cfg: DetTrainConfig, log: Any = print) -> dict[str, Any]:
         # The budget stopped training between checkpoints: save where it stopped, so --resume continues.
         trainer.save_checkpoint(cfg.out / "last.ckpt")
     source = load_best_weights(system.model, cfg.out)
-    best_score = checkpoint.best_model_score
     summary: dict[str, Any] = {
         "arch": system.hparams.arch,
         "steps": int(trainer.global_step),
         "batch": cfg.batch,
         "size": cfg.size,
         "lr": cfg.lr,
-        "samples": throughput.samples,
-        "train_seconds": round(throughput.train_seconds, 2),
-        "samples_per_s": round(throughput.samples_per_second, 2),
+        **throughput_summary(throughput.samples, throughput.train_seconds),
         "device": accelerator,
         "precision": resolve_precision(cfg.precision, accelerator),
         "ema": cfg.ema,
         "data": list(cfg.data),
         "val": list(cfg.val),
         "finetune": cfg.finetune,
-        "weights_from": source.name if source is not None else "final",
+        "weights_from": weights_source(source),
         "stopped_by_budget": bool(budget and budget.hit),
-        "best_val_f1": None if best_score is None else round(float(best_score), 4),
+        "best_val_f1": rounded(checkpoint.best_model_score, 4),
     }
     export_dir = cfg.out / "export"
-    model = system.model.cpu().float().eval().to(memory_format=torch.contiguous_format)
-    export_folder(model, export_config(system, cfg.name or cfg.out.name, summary), export_dir)
-    summary["final_val"] = evaluate_export(export_dir, datamodule.val_sources) if datamodule.val_sources else {}
-    summary["wall_seconds"] = round(time.perf_counter() - started, 2)
-    atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_export(system.model, export_config(system, cfg.name or cfg.out.name, summary), export_dir, export_graph)
+    measured = export_graph is not None and datamodule.val_sources
+    summary["final_val"] = evaluate_export(export_dir, datamodule.val_sources) if measured else {}
+    summary["wall_seconds"] = wall_seconds(started)
+    write_summary(cfg.out, summary)
     return summary

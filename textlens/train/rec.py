@@ -7,7 +7,6 @@ Output folder (``--out runs/NAME``): ``last.ckpt`` and ``best.ckpt`` (lowest val
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +15,26 @@ from typing import Any
 import torch
 
 from textlens.data.charset import Charset, DecoderKind, tokenizer_for
-from textlens.data.manifest import atomic_write_text
 from textlens.errors import ConfigError
 from textlens.models.registry import create_model, get_spec
-from textlens.models.serialization import read_checkpoint, save_weights
+from textlens.models.serialization import read_checkpoint
 from textlens.runtime.crops import CropSpec
 from textlens.train.callbacks import load_best_weights, step_trainer
-from textlens.train.data import LabelRules, RecognitionDataModule, default_workers
+from textlens.train.common import (
+    GraphExporter,
+    default_workers,
+    jsonable,
+    resolve_accelerator,
+    resolve_precision,
+    rounded,
+    seed_everything,
+    throughput_summary,
+    wall_seconds,
+    weights_source,
+    write_export,
+    write_summary,
+)
+from textlens.train.data import LabelRules, RecognitionDataModule
 from textlens.train.finetune import load_matching, read_source, source_tokenizer
 from textlens.train.resume import ResumePoint, resume_point, stream_warning
 from textlens.train.sources import IndexedSource, build_source, parse_source
@@ -68,38 +80,6 @@ class RecTrainConfig:
     name: str | None = None
     max_minutes: float | None = None  # stop (and export) after this much wall-clock training time
     fit_schedule: bool = False  # with max_minutes: the LR decay ends when the budget does
-
-
-def resolve_accelerator(device: str) -> str:
-    """``auto`` → cuda when a GPU is visible, else cpu; asking for cuda without one is a ConfigError."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but torch sees no CUDA device")
-    return device
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU has native bf16 (AVX512-BF16 or AMX); elsewhere bf16 autocast is emulated and slow."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="ignore")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, accelerator: str) -> str:
-    """Lightning's precision string; ``auto`` is bf16-mixed where the hardware has bf16, else fp32."""
-    if precision == "auto":
-        if accelerator == "cuda":
-            return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-        return "bf16-mixed" if cpu_has_bf16() else "32-true"
-    table = {"bf16": "bf16-mixed", "fp16": "16-mixed", "fp32": "32-true"}
-    if precision not in table:
-        raise ConfigError(f"--precision must be auto, bf16, fp16 or fp32, got {precision!r}")
-    return table[precision]
 
 
 def model_decoder(arch: str) -> DecoderKind:
@@ -285,33 +265,43 @@ def evaluate(system: RecognitionSystem, datamodule: RecognitionDataModule, devic
     return {"cer": round(edits / max(chars, 1), 5), "word_acc": round(exact / count, 5), "count": count}
 
 
-def export_model(system: RecognitionSystem, out_dir: Path, name: str, training: dict[str, Any]) -> Path:
-    """Write ``config.json`` (the schema the ONNX runtime reads) and fp16 ``model.safetensors``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_weights(system.model, out_dir / "model.safetensors", half=True)
-    config = {
+def export_config(system: RecognitionSystem, name: str, training: dict[str, Any]) -> dict[str, Any]:
+    """The ``config.json`` of the export folder (the schema the ONNX exporter and the runtime read)."""
+    return {
         "name": name,
         "family": "recognition",
         "arch": system.hparams.arch,
         "decoder": system.decoder.value,
         # The full builder kwargs (registry defaults included), so the config alone rebuilds the model.
-        "model": _jsonable({**get_spec(system.hparams.arch).defaults, **system.hparams.model_kwargs}),
+        "model": jsonable({**get_spec(system.hparams.arch).defaults, **system.hparams.model_kwargs}),
         "charset": system.charset.chars,
         "input": crop_spec(system).to_config(),
         "runtime": RUNTIME,
         "training": training,
     }
-    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-    return out_dir
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=list))
+def export_model(
+    system: RecognitionSystem,
+    out_dir: Path,
+    name: str,
+    training: dict[str, Any],
+    export_graph: GraphExporter | None = None,
+) -> Path:
+    """Write ``config.json`` and fp16 ``model.safetensors`` (and the graph, when ``export_graph`` is given)."""
+    return write_export(system.model, export_config(system, name, training), out_dir, export_graph)
 
 
-def train_recognizer(cfg: RecTrainConfig, log: Any = print) -> dict[str, Any]:
-    """Train as ``cfg`` says and export; returns the training summary (also written to summary.json)."""
+def train_recognizer(
+    cfg: RecTrainConfig, log: Any = print, export_graph: GraphExporter | None = None
+) -> dict[str, Any]:
+    """Train as ``cfg`` says and export; returns the training summary (also written to summary.json).
+
+    The export folder holds ``config.json`` and fp16 ``model.safetensors``; ``export_graph`` (the CLI passes
+    none: ``textlens export bundle`` writes a recogniser's graph, with its parity check) would add the graph.
+    """
     started = time.perf_counter()
+    seed_everything(cfg.seed)
     cfg.out = Path(cfg.out)
     accelerator = resolve_accelerator(cfg.device)
     point: ResumePoint | None = None
@@ -331,7 +321,7 @@ def train_recognizer(cfg: RecTrainConfig, log: Any = print) -> dict[str, Any]:
     trainer.fit(system, datamodule=datamodule, ckpt_path=None if point is None else point.path, weights_only=True)
     if not trainer.is_global_zero:
         return {}
-    return finish(cfg, system, datamodule, trainer, checkpoint, throughput, accelerator, started)
+    return finish(cfg, system, datamodule, trainer, checkpoint, throughput, accelerator, started, export_graph)
 
 
 def finish(
@@ -343,6 +333,7 @@ def finish(
     throughput: Any,
     accelerator: str,
     started: float,
+    export_graph: GraphExporter | None = None,
 ) -> dict[str, Any]:
     """Pick the best (else last) weights, measure them on the validation set, export, write the summary."""
     source = load_best_weights(system.model, cfg.out)
@@ -355,16 +346,13 @@ def finish(
         (v.get("best_model_score") for k, v in saved.items() if k.startswith("ModelCheckpoint")),
         checkpoint.best_model_score,
     )
-    seconds = float(counts["train_seconds"])
     summary = {
         "arch": system.hparams.arch,
         "steps": int(state.get("global_step", trainer.global_step)),
         "batch": cfg.batch,
         "lr": cfg.lr,
-        "samples": int(counts["samples"]),
-        "train_seconds": round(seconds, 2),
-        "samples_per_s": round(counts["samples"] / seconds, 2) if seconds > 0 else 0.0,
-        "wall_seconds": round(time.perf_counter() - started, 2),
+        **throughput_summary(counts["samples"], float(counts["train_seconds"])),
+        "wall_seconds": wall_seconds(started),
         "device": accelerator,
         "devices": cfg.devices,
         "precision": resolve_precision(cfg.precision, accelerator),
@@ -372,10 +360,10 @@ def finish(
         "data": list(cfg.data),
         "val": list(cfg.val),
         "finetune": cfg.finetune,
-        "weights_from": source.name if source is not None else "final",
-        "best_val_cer": None if best_score is None else round(float(best_score), 5),
+        "weights_from": weights_source(source),
+        "best_val_cer": rounded(best_score, 5),
         "final_val": evaluate(system, datamodule, accelerator) if datamodule.val_sources else {},
     }
-    export_model(system.cpu(), cfg.out / "export", cfg.name or cfg.out.name, summary)
-    atomic_write_text(cfg.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    export_model(system.cpu(), cfg.out / "export", cfg.name or cfg.out.name, summary, export_graph)
+    write_summary(cfg.out, summary)
     return summary

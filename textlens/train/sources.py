@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,49 +28,15 @@ from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.data.samples import CropSample, WordAnnotation
 from textlens.errors import AnnotationError, ConfigError
 from textlens.runtime.crops import border_pixels, ink_row_span
+from textlens.train.common import SourceSpec, parse_source_spec
 from textlens.train.stream import indexed_reader
 
 KINDS = ("synth", "manifest", "lmdb", "fake")
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    """A parsed ``--data`` value."""
-
-    kind: str
-    path: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
-    weight: float = 1.0
-
-    def __str__(self) -> str:
-        opts = ",".join(f"{k}={v}" for k, v in self.options.items())
-        return f"{self.kind}:{','.join(x for x in (self.path, opts) if x)}"
-
-
 def parse_source(text: str) -> SourceSpec:
     """Parse ``KIND:[PATH,]key=value,...``; raises ConfigError naming the bad part."""
-    kind, _, rest = text.partition(":")
-    if kind not in KINDS:
-        raise ConfigError(f"data source {text!r}: kind must be one of {', '.join(KINDS)} (as KIND:ARGS)")
-    path: str | None = None
-    options: dict[str, str] = {}
-    for item in filter(None, rest.split(",")):
-        if "=" in item:
-            key, _, value = item.partition("=")
-            options[key.strip()] = value.strip()
-        elif path is None:
-            path = item
-        else:
-            raise ConfigError(f"data source {text!r}: unexpected item {item!r} (options are key=value)")
-    if kind in ("manifest", "lmdb") and not path:
-        raise ConfigError(f"data source {text!r}: {kind} needs a path ({kind}:PATH)")
-    try:
-        weight = float(options.pop("weight", 1.0))
-    except ValueError as exc:
-        raise ConfigError(f"data source {text!r}: weight must be a number") from exc
-    if weight <= 0:
-        raise ConfigError(f"data source {text!r}: weight must be > 0")
-    return SourceSpec(kind, path, options, weight)
+    return parse_source_spec(text, KINDS, path_kinds=("manifest", "lmdb"))
 
 
 class CropSource:
@@ -293,16 +258,6 @@ class SynthSource(CropSource):
             yield self._renderer.sample(rng)
 
 
-def _int_option(spec: SourceSpec, key: str, default: int | None) -> int | None:
-    raw = spec.options.get(key)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"data source {spec}: {key} must be an integer, got {raw!r}") from exc
-
-
 def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSource:
     """Open the source a spec names (manifests are read now, so a bad path fails before training)."""
     known = {
@@ -318,15 +273,15 @@ def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSourc
     if spec.kind == "synth":
         source = SynthSource(charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed)
     elif spec.kind == "manifest":
-        source = ManifestSource(spec.path or "", spec.options.get("crops", "words"), _int_option(spec, "limit", None))
+        source = ManifestSource(spec.path or "", spec.options.get("crops", "words"), spec.int_option("limit", None))
     elif spec.kind == "lmdb":
         source = LmdbSource(spec.path or "")
     else:
         source = FakeSource(
-            n=_int_option(spec, "n", 256) or 256,
-            seed=_int_option(spec, "seed", 0) or 0,
+            n=spec.int_option("n", 256) or 256,
+            seed=spec.int_option("seed", 0) or 0,
             alphabet=spec.options.get("alphabet", "abcdefghijklmnopqrstuvwxyz0123456789"),
-            max_chars=_int_option(spec, "max_chars", 8) or 8,
+            max_chars=spec.int_option("max_chars", 8) or 8,
         )
     if "aug" in spec.options:
         source.augment = spec.options["aug"] not in ("0", "false", "no")

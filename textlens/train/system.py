@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytorch_lightning as pl
@@ -14,39 +13,7 @@ from textlens.errors import ConfigError
 from textlens.eval.text import edit_distance, normalize
 from textlens.models.recognition.decoding import decode_output
 from textlens.models.registry import create_model
-
-
-def lr_factor(step: int, total: int, warmup: float, schedule: str, horizon: int | None = None) -> float:
-    """Multiplier of the peak learning rate: linear warm-up, then cosine decay to 1% (or constant).
-
-    ``horizon`` (at most ``total``) makes the schedule end there instead: a wall-clock budget fitting it to
-    the steps it can reach. The warm-up is a fraction of the steps the schedule runs (the horizon when there
-    is one): runs cut by the clock give ``--steps`` as a large bound, and a fraction of that bound once took
-    most of a run (a DRAM run with ``--steps 200000`` reached 5,628 steps, 4,000 of them warming up).
-    """
-    end = min(total, horizon) if horizon else total
-    warm = max(1, int(end * warmup))
-    if step < warm:
-        return (step + 1) / warm
-    if schedule == "constant":
-        return 1.0
-    progress = min(1.0, (step - warm) / max(1, end - warm))
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def step_lr_scheduler(module: pl.LightningModule, optimizer: torch.optim.Optimizer, schedule: str) -> dict[str, Any]:
-    """Lightning's scheduler entry for ``lr_factor`` over ``module.hparams`` (max_steps, warmup).
-
-    A closure rather than a stateful object, so a resumed run with more steps stretches the schedule; it reads
-    ``module.schedule_horizon`` (set by ``WallClockBudget(fit_schedule=True)``) at every step.
-    """
-    total, warmup = module.hparams.max_steps, module.hparams.warmup
-
-    def factor(step: int) -> float:
-        return lr_factor(step, total, warmup, schedule, getattr(module, "schedule_horizon", None))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+from textlens.train.common import adamw, step_lr_scheduler
 
 
 class RecognitionSystem(pl.LightningModule):
@@ -161,16 +128,5 @@ class RecognitionSystem(pl.LightningModule):
 
     # ---------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> dict[str, Any]:
-        decay, no_decay = [], []
-        for param in self.model.parameters():
-            if param.requires_grad:
-                # Norm weights, biases and learned position tables are not decayed (1-D or embeddings-like).
-                (no_decay if param.ndim <= 1 else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [
-                {"params": decay, "weight_decay": self.hparams.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0},
-            ],
-            lr=self.hparams.lr,
-        )
+        optimizer = adamw(self.model, self.hparams.lr, self.hparams.weight_decay)
         return step_lr_scheduler(self, optimizer, self.hparams.schedule)

@@ -7,8 +7,7 @@ H and W multiples of 32. Output, at the input's resolution:
   approximate binary map B = 1/(1 + exp(-k(P - T)));
 - eval (and the exported graph): ``{"prob"}`` only, so inference carries no threshold branch.
 
-Loss (``DBLoss``): BCE on P with online hard negative mining (3 negatives per positive), dice on B and
-L1 on T inside the dilated text regions: L = w_prob·L_prob + w_binary·L_binary + w_thresh·L_thresh.
+The loss lives with the training system (``textlens.train.det_loss.db_loss``).
 """
 
 from __future__ import annotations
@@ -59,52 +58,3 @@ class DBNet(nn.Module):
         thresh = torch.sigmoid(self.thresh_head(fused))
         binary = torch.sigmoid(self.k * (prob - thresh))
         return {"prob": prob, "thresh": thresh, "binary": binary}
-
-    def loss(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> dict[str, Tensor]:
-        return DBLoss()(outputs, targets)
-
-
-def ohem_bce(prob: Tensor, gt: Tensor, mask: Tensor, ratio: float = 3.0, eps: float = 1e-6) -> Tensor:
-    """BCE over all positives and the ``ratio``× as many hardest negatives (inside ``mask``)."""
-    prob = prob.clamp(eps, 1.0 - eps)
-    loss = -(gt * torch.log(prob) + (1.0 - gt) * torch.log(1.0 - prob))
-    positive = (gt * mask) > 0.5
-    negative = ((1.0 - gt) * mask) > 0.5
-    n_pos = int(positive.sum())
-    n_neg = min(int(negative.sum()), int(max(n_pos, 1) * ratio))
-    pos_loss = loss[positive].sum()
-    neg_loss = loss[negative].topk(n_neg).values.sum() if n_neg > 0 else loss.new_zeros(())
-    return (pos_loss + neg_loss) / (n_pos + n_neg + eps)
-
-
-def dice_loss(pred: Tensor, gt: Tensor, mask: Tensor, eps: float = 1e-6) -> Tensor:
-    inter = (pred * gt * mask).sum()
-    union = (pred * mask).sum() + (gt * mask).sum() + eps
-    return 1.0 - 2.0 * inter / union
-
-
-def masked_l1(pred: Tensor, gt: Tensor, mask: Tensor, eps: float = 1e-6) -> Tensor:
-    return ((pred - gt).abs() * mask).sum() / (mask.sum() + eps)
-
-
-class DBLoss(nn.Module):
-    """The DB loss on (N×1×H×W) maps; ``targets`` holds gt, mask, thresh, thresh_mask (N×H×W)."""
-
-    def __init__(self, w_prob: float = 1.0, w_binary: float = 1.0, w_thresh: float = 10.0) -> None:
-        super().__init__()
-        self.w_prob, self.w_binary, self.w_thresh = w_prob, w_binary, w_thresh
-
-    def forward(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> dict[str, Tensor]:
-        # Losses in fp32 whatever the autocast dtype: log(1 - p) for p near 1 underflows in bf16.
-        prob = outputs["prob"].float()[:, 0]
-        gt, mask = targets["gt"].float(), targets["mask"].float()
-        l_prob = ohem_bce(prob, gt, mask)
-        l_binary = dice_loss(outputs["binary"].float()[:, 0], gt, mask)
-        l_thresh = masked_l1(outputs["thresh"].float()[:, 0], targets["thresh"].float(), targets["thresh_mask"].float())
-        total = self.w_prob * l_prob + self.w_binary * l_binary + self.w_thresh * l_thresh
-        return {
-            "loss": total,
-            "prob": l_prob.detach(),
-            "binary": l_binary.detach(),
-            "thresh": l_thresh.detach(),
-        }

@@ -3,8 +3,8 @@
 Input as DBNet's (N×3×H×W, ImageNet-normalised, H and W multiples of 32). Output at 1/4 resolution:
 ``{"prob": N×1×h×w score map, "geo": N×5×h×w}``, where ``geo`` holds, for each pixel centre, the distances
 (input pixels) to the top, right, bottom and left edges of its word's rotated rectangle and the rectangle's
-angle (radians, in (-π/4, π/4)). Loss: dice on the score map, -log IoU on the distances and
-1 - cos(Δθ) on the angle, both on text pixels (``EASTLoss``).
+angle (radians, in (-π/4, π/4)). The loss lives with the training system
+(``textlens.train.det_loss.east_loss``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import torch
 from torch import Tensor, nn
 
 from textlens.models.detection.backbones import FPN, build_encoder
-from textlens.models.detection.dbnet import dice_loss
 
 
 class EAST(nn.Module):
@@ -47,33 +46,3 @@ class EAST(nn.Module):
         dist = torch.sigmoid(self.dist(x)) * self.geo_scale
         angle = (torch.sigmoid(self.angle(x)) - 0.5) * (math.pi / 2)
         return {"prob": score, "geo": torch.cat([dist, angle], dim=1)}
-
-    def loss(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> dict[str, Tensor]:
-        return EASTLoss()(outputs, targets)
-
-
-class EASTLoss(nn.Module):
-    """Dice on the score map + w_geo·(-log IoU + w_angle·(1 - cos Δθ)) averaged over text pixels."""
-
-    def __init__(self, w_geo: float = 1.0, w_angle: float = 10.0) -> None:
-        super().__init__()
-        self.w_geo, self.w_angle = w_geo, w_angle
-
-    def forward(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> dict[str, Tensor]:
-        score = outputs["prob"].float()[:, 0]
-        geo = outputs["geo"].float()
-        gt_score, mask, gt_geo = targets["score"].float(), targets["mask"].float(), targets["geo"].float()
-        l_score = dice_loss(score, gt_score, mask)
-        weight = gt_score * mask
-        t, r, b, left, angle = geo.unbind(1)
-        gt_t, gt_r, gt_b, gt_l, gt_angle = gt_geo.unbind(1)
-        area_pred = (t + b) * (r + left)
-        area_gt = (gt_t + gt_b) * (gt_r + gt_l)
-        inter = (torch.minimum(r, gt_r) + torch.minimum(left, gt_l)) * (torch.minimum(t, gt_t) + torch.minimum(b, gt_b))
-        union = area_pred + area_gt - inter
-        l_iou = -torch.log((inter + 1.0) / (union + 1.0))
-        l_angle = 1.0 - torch.cos(angle - gt_angle)
-        denom = weight.sum() + 1e-6
-        l_geo = ((l_iou + self.w_angle * l_angle) * weight).sum() / denom
-        total = l_score + self.w_geo * l_geo
-        return {"loss": total, "score": l_score.detach(), "geo": l_geo.detach()}
