@@ -16,7 +16,7 @@ from PIL import Image, ImageFile
 from tests.bad_inputs import encode, make_good_images, multipage_pdf, page_image, png_claiming_size
 from textlens.errors import ConfigError, CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedFormat
 from textlens.io import DEFAULT_MAX_PIXELS, PageImage, iter_pages, load, load_image
-from textlens.io.load import describe_unknown, sniff_format
+from textlens.io.sniff import describe_unknown, sniff_format
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -1,8 +1,10 @@
-"""The whole hostile corpus through one real `textlens read` process under a memory cap, and kill -9 mid-batch.
+"""The whole hostile corpus through one real `textlens read` process under a memory cap, running out of
+memory on one input, and kill -9 mid-batch.
 
-Unlike tests/test_cli_read.py (in-process, stand-in models), these run the installed command with its bundled
-models in a child process, as a user would: a bomb, a looping PDF or a crash in native code shows up here as
-a dead process, a traceback or a missing output rather than as an exception a test can catch.
+Unlike tests/test_cli_read.py (in-process, stand-in models), these run the command (``python -m textlens``)
+with its bundled models in a child process, as a user would: a bomb, a looping PDF or a crash in native code
+shows up here as a dead process, a traceback or a missing output rather than as an exception a test can catch.
+bench/reliability.py measures the same at length (every input alone, more kills, kills mid-training).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def assert_complete(path: Path) -> None:
         with Image.open(path) as im:
             im.load()
     else:
-        assert path.stat().st_size > 0 or path.suffix == ".txt", path
+        assert path.is_file(), path  # a blank page's text output is empty: nothing more to check
 
 
 # ---------------------------------------------------------------- the corpus in one batch

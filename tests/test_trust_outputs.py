@@ -26,7 +26,7 @@ from textlens.cli.common import run_batch
 from textlens.errors import CorruptImage, EmptyDocument, ImageTooLarge
 from textlens.io import iter_pages
 from textlens.io.atomic import PendingFile, atomic_write_text, is_temporary, remove_stale_temporaries
-from textlens.io.load import parse_page_ranges
+from textlens.io.limits import parse_page_ranges
 from textlens.pipeline import OCR
 
 runner = CliRunner()

@@ -251,7 +251,7 @@ def read(
     a run where an output would replace an input is refused before anything is read.
     -o - writes to standard output.
     """
-    from textlens.io.load import parse_page_ranges
+    from textlens.io.limits import parse_page_ranges
     from textlens.io.write.stream import Protected
 
     try:

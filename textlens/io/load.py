@@ -23,45 +23,40 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from textlens.errors import (
-    ConfigError,
     CorruptImage,
-    EmptyDocument,
     FileNotFound,
     ImageTooLarge,
-    ImageTooSmall,
     NotAFile,
     UnreadableFile,
     UnsupportedFormat,
 )
+from textlens.io.limits import (
+    DEFAULT_DPI,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_PIXELS,
+    MIN_SIDE,
+    OPEN_END,
+    Limits,
+    check_options,
+    check_size,
+)
 from textlens.io.pdf_pages import (
     DEFAULT_PDF_MEMORY_MB,
     DEFAULT_PDF_TIMEOUT,
-    PdfLimits,
     pdf_file,
     pdf_page_count,
     render_pdf_page,
 )
-
-#: The largest page read by default, from a memory budget: reading a text-dense page of 60 Mpx peaks at
-#: about 1.3 GB of resident memory (all stages, one thread; docs/trust.md). An A4 page at 600 dpi (35 Mpx)
-#: fits; a decompression bomb claiming 12000×12000 pixels does not. ``max_pixels=`` / ``--max-pixels``
-#: raise it.
-DEFAULT_MAX_PIXELS = 60_000_000
-#: The most pages read from one file by default (``max_pages=`` / ``--max-pages``).
-DEFAULT_MAX_PAGES = 2000
-#: Below this many pixels on a side an image cannot hold a readable glyph.
-MIN_SIDE = 4
-DEFAULT_DPI = 200.0
-SUPPORTED = "PNG, JPEG, TIFF, BMP, WebP, GIF, PDF"
+from textlens.io.pixels import array_to_uint8, gray_to_rgb, pil_to_rgb
+from textlens.io.sniff import SNIFF_BYTES, sniff_format, unsupported
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | np.ndarray | Image.Image
 
 # Exceptions Pillow's decoders raise on damaged data (it has no single base class for them).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, struct.error)
-_SNIFF_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -87,40 +82,6 @@ class PageImage:
     @property
     def height(self) -> int:
         return int(self.image.shape[0])
-
-
-@dataclass(frozen=True)
-class _Limits:
-    """The options every page is checked against."""
-
-    dpi: float
-    max_pixels: int
-    min_side: int
-    first_page_only: bool
-    max_pages: int = DEFAULT_MAX_PAGES
-    pages: frozenset[int] | None = None  # 0-based page indices to read; None reads every page
-    pdf_timeout: float = DEFAULT_PDF_TIMEOUT
-    pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB
-
-    def wanted(self, count: int, source: str) -> list[int]:
-        """The 0-based pages of a ``count``-page file to read, refused when there are too many."""
-        if self.first_page_only:
-            return [0]
-        indices = list(range(count)) if self.pages is None else sorted(i for i in self.pages if i < count)
-        if not indices:
-            raise EmptyDocument(
-                f"none of the selected pages exist (the file has {count} page{'s' * (count != 1)})", source=source
-            )
-        if len(indices) > self.max_pages:
-            raise ImageTooLarge(
-                f"{len(indices)} pages to read exceeds the limit of {self.max_pages} "
-                "(set max_pages= or --max-pages, or choose pages with --pages)",
-                source=source,
-            )
-        return indices
-
-    def pdf(self) -> PdfLimits:
-        return PdfLimits(self.dpi, self.max_pixels, self.min_side, self.pdf_timeout, self.pdf_memory_mb)
 
 
 def load(
@@ -177,7 +138,7 @@ def iter_pages(
     (see :mod:`textlens.io.pdf_pages`). Errors surface on the first ``next()`` (and per page for
     later pages).
     """
-    limits = _check_options(dpi, max_pixels, first_page_only, min_side, pages, max_pages, pdf_timeout, pdf_memory_mb)
+    limits = check_options(dpi, max_pixels, first_page_only, min_side, pages, max_pages, pdf_timeout, pdf_memory_mb)
     if isinstance(source, np.ndarray):
         yield PageImage(_array_to_rgb(source, "<array>", limits), 0, None, None)
     elif isinstance(source, Image.Image):
@@ -192,155 +153,6 @@ def iter_pages(
             f"cannot load a {type(source).__name__}: pass a path, bytes, a numpy array or a PIL image",
             source=f"<{type(source).__name__}>",
         )
-
-
-def parse_page_ranges(text: str) -> frozenset[int]:
-    """``"1-5,9"`` (1-based, as people count pages; ``"7-"`` runs to the end) as 0-based indices."""
-    indices: set[int] = set()
-    for part in (p.strip() for p in text.split(",")):
-        first, dash, last = part.partition("-")
-        try:
-            start = int(first)
-            stop = (int(last) if last.strip() else _OPEN_END) if dash else start
-        except ValueError:
-            raise ConfigError(f"pages: {part!r} is not a page number or range like 1-5 (in {text!r})") from None
-        if start < 1 or stop < start:
-            raise ConfigError(f"pages: {part!r} is not a valid range (pages count from 1; in {text!r})")
-        indices.update(range(start - 1, min(stop, _OPEN_END)))
-    return frozenset(indices)
-
-
-# "7-" reads to the end of the document; the page limit still applies.
-_OPEN_END = 1 << 20
-
-
-def _check_options(
-    dpi: float,
-    max_pixels: int,
-    first_page_only: bool,
-    min_side: int,
-    pages: Iterable[int] | None = None,
-    max_pages: int = DEFAULT_MAX_PAGES,
-    pdf_timeout: float = DEFAULT_PDF_TIMEOUT,
-    pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB,
-) -> _Limits:
-    if not (isinstance(dpi, (int, float)) and math.isfinite(dpi) and dpi > 0):
-        raise ConfigError(f"dpi must be a positive number, got {dpi!r}")
-    if not (isinstance(max_pixels, int) and max_pixels > 0):
-        raise ConfigError(f"max_pixels must be a positive integer, got {max_pixels!r}")
-    if not (isinstance(min_side, int) and min_side >= 1):
-        raise ConfigError(f"min_side must be an integer >= 1, got {min_side!r}")
-    if not (isinstance(max_pages, int) and max_pages >= 1):
-        raise ConfigError(f"max_pages must be an integer >= 1, got {max_pages!r}")
-    if not (isinstance(pdf_timeout, (int, float)) and math.isfinite(pdf_timeout) and pdf_timeout > 0):
-        raise ConfigError(f"pdf_timeout must be a positive number of seconds, got {pdf_timeout!r}")
-    if not (isinstance(pdf_memory_mb, int) and pdf_memory_mb >= 256):
-        raise ConfigError(f"pdf_memory_mb must be an integer of at least 256 (MiB), got {pdf_memory_mb!r}")
-    selected = None if pages is None else frozenset(int(i) for i in pages)
-    if selected is not None and (not selected or min(selected) < 0):
-        raise ConfigError("pages must be a non-empty set of 0-based page indices")
-    return _Limits(
-        float(dpi), max_pixels, min_side, first_page_only, max_pages, selected, float(pdf_timeout), pdf_memory_mb
-    )
-
-
-def _check_size(width: int, height: int, source: str, limits: _Limits, what: str = "image") -> None:
-    """Refuse a page from its announced size, before any pixel is decoded."""
-    pixels = width * height
-    if pixels > limits.max_pixels:
-        raise ImageTooLarge(
-            f"{what}: {width}×{height} = {pixels} pixels exceeds the limit of {limits.max_pixels} "
-            "(set max_pixels= or --max-pixels)",
-            source=source,
-        )
-    if min(width, height) < limits.min_side:
-        raise ImageTooSmall(
-            f"{what}: {width}×{height} pixels is too small to hold text "
-            f"(at least {limits.min_side} pixels a side are needed)",
-            source=source,
-        )
-
-
-# ---------------------------------------------------------------- format detection
-
-
-def sniff_format(head: bytes) -> str | None:
-    """The format textlens reads that ``head`` (the first bytes of a file) starts, or None."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "TIFF"
-    if head.startswith(b"BM"):
-        return "BMP"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    # The PDF spec lets the header start anywhere in the first 1024 bytes.
-    if b"%PDF-" in head[:1024]:
-        return "PDF"
-    return None
-
-
-_OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"PK\x03\x04", "a ZIP archive (or a DOCX/XLSX/ODT/EPUB document)"),
-    (b"\x1f\x8b", "gzip-compressed data"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
-    (b"\xff\x4f\xff\x51", "a JPEG 2000 codestream"),
-    (b"8BPS", "a Photoshop PSD file"),
-    (b"\x00\x00\x01\x00", "a Windows icon (ICO)"),
-    (b"%!PS", "a PostScript file"),
-    (b"{\\rtf", "an RTF document"),
-    (b"\xd0\xcf\x11\xe0", "a legacy Microsoft Office document"),
-    (b"\x7fELF", "an executable (ELF)"),
-    (b"qoif", "a QOI image"),
-)
-
-
-def describe_unknown(head: bytes) -> str:
-    """What non-supported bytes look like, for the error message (e.g. 'HTML', 'plain text')."""
-    for magic, what in _OTHER_MAGIC:
-        if head.startswith(magic):
-            return what
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-            return "a HEIC/HEIF image"
-        return "an AVIF image" if brand.startswith(b"avi") else "an MP4/QuickTime file"
-    if len(head) >= 2 and head[:1] == b"P" and head[1:2] in b"1234567":
-        return "a Netpbm image (PBM/PGM/PPM)"
-    return _describe_text(head) or "unrecognised binary data"
-
-
-def _describe_text(head: bytes) -> str | None:
-    if b"\x00" in head:
-        return None
-    try:
-        # A multi-byte character may be cut at the end of the sniffed bytes.
-        text = head.decode("utf-8", errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
-    except UnicodeDecodeError:
-        return None
-    start = text.lstrip("\ufeff \t\r\n").lower()
-    if start.startswith("<svg") or (start.startswith("<?xml") and "<svg" in start):
-        return "an SVG drawing"
-    if start.startswith(("<!doctype html", "<html")) or "<html" in start[:256]:
-        return "an HTML page"
-    if start.startswith("<?xml"):
-        return "an XML document"
-    if start.startswith(("{", "[")):
-        return "JSON or other text"
-    return "plain text"
-
-
-def _unsupported(head: bytes, source: str) -> UnsupportedFormat:
-    return UnsupportedFormat(
-        f"not an image or PDF textlens reads: it looks like {describe_unknown(head)} (supported: {SUPPORTED})",
-        source=source,
-    )
 
 
 # ---------------------------------------------------------------- paths and bytes
@@ -375,11 +187,11 @@ def _open_file(path: Path) -> IO[bytes]:
         raise UnreadableFile(f"cannot open the file: {e.strerror or e}", source=str(path)) from None
 
 
-def _path_pages(path: Path, limits: _Limits) -> Iterator[PageImage]:
+def _path_pages(path: Path, limits: Limits) -> Iterator[PageImage]:
     _stat_file(path)
     source = str(path)
     with _open_file(path) as fp:
-        fmt = _format_or_raise(_read(fp, _SNIFF_BYTES, source), source)
+        fmt = _format_or_raise(_read(fp, SNIFF_BYTES, source), source)
         if fmt != "PDF":
             yield from _file_image_pages(fp, fmt, source, limits)
             return
@@ -393,8 +205,8 @@ def _read(fp: IO[bytes], size: int, source: str) -> bytes:
         raise UnreadableFile(f"cannot read the file: {e.strerror or e}", source=source) from None
 
 
-def _bytes_pages(data: bytes, source: str, limits: _Limits) -> Iterator[PageImage]:
-    fmt = _format_or_raise(data[:_SNIFF_BYTES], source)
+def _bytes_pages(data: bytes, source: str, limits: Limits) -> Iterator[PageImage]:
+    fmt = _format_or_raise(data[:SNIFF_BYTES], source)
     if fmt == "PDF":
         with pdf_file(data) as path:
             yield from _pdf_pages(path, source, limits)
@@ -407,7 +219,7 @@ def _format_or_raise(head: bytes, source: str) -> str:
         raise CorruptImage("empty file (0 bytes)", source=source)
     fmt = sniff_format(head)
     if fmt is None:
-        raise _unsupported(head, source)
+        raise unsupported(head, source)
     return fmt
 
 
@@ -437,13 +249,13 @@ def _fmt_name(fmt: str | None) -> str:
     return {"WEBP": "WebP", None: "image"}.get(fmt, fmt or "image")
 
 
-def _file_image_pages(fp: IO[bytes], fmt: str, source: str, limits: _Limits) -> Iterator[PageImage]:
+def _file_image_pages(fp: IO[bytes], fmt: str, source: str, limits: Limits) -> Iterator[PageImage]:
     im = _open_as(fp, fmt, source)
     with im:
         yield from _pil_pages(im, source, limits)
 
 
-def _pil_pages(im: Image.Image, source: str, limits: _Limits) -> Iterator[PageImage]:
+def _pil_pages(im: Image.Image, source: str, limits: Limits) -> Iterator[PageImage]:
     """Each selected page of an opened image: the frames of a TIFF, the first frame of anything else."""
     fmt = im.format
     count = _frame_count(im, source, limits) if fmt == "TIFF" and not limits.first_page_only else 1
@@ -451,19 +263,19 @@ def _pil_pages(im: Image.Image, source: str, limits: _Limits) -> Iterator[PageIm
         if count > 1:
             _seek(im, index, source)
         what = f"frame {index + 1} of {count}" if count > 1 else "image"
-        _check_size(im.width, im.height, source, limits, what)
+        check_size(im.width, im.height, source, limits, what)
         frame = _decode(im, fmt, source, what)
         page_source = None if source.startswith("<") else source  # "<bytes>" is not a file
-        yield PageImage(_pil_to_rgb(frame, source), index, page_source, _file_dpi(im), count)
+        yield PageImage(pil_to_rgb(frame, source), index, page_source, _file_dpi(im), count)
 
 
-def _frame_count(im: Image.Image, source: str, limits: _Limits) -> int:
+def _frame_count(im: Image.Image, source: str, limits: Limits) -> int:
     """The TIFF's frame count, walked no further than the pages that may be read.
 
     Pillow's ``n_frames`` walks every page header, in time quadratic in their number: a file chaining
     100,000 headers would take minutes before its first page is read.
     """
-    needed = limits.max_pages if limits.pages is None else min(max(limits.pages) + 1, _OPEN_END)
+    needed = limits.max_pages if limits.pages is None else min(max(limits.pages) + 1, OPEN_END)
     count = 0
     try:
         while count <= needed:
@@ -531,69 +343,10 @@ def _file_dpi(im: Image.Image) -> float | None:
     return float(round(value)) if abs(value - round(value)) < 0.02 else value
 
 
-# ---------------------------------------------------------------- colour normalisation
+# ---------------------------------------------------------------- arrays
 
 
-def _pil_to_rgb(im: Image.Image, source: str) -> np.ndarray:
-    """Any Pillow mode as RGB uint8: transparency over white, CMYK through its ICC profile."""
-    mode = im.mode
-    if mode == "RGB":
-        return np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        return _gray_to_rgb(_scale_to_uint8(np.asarray(im), mode))
-    if mode == "CMYK":
-        return _cmyk_to_rgb(im)
-    if _has_alpha(im):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.ascontiguousarray(np.asarray(Image.alpha_composite(white, rgba).convert("RGB")))
-    try:
-        return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
-    except ValueError as e:
-        raise UnsupportedFormat(f"colour mode {mode} is not supported: {e}", source=source) from None
-
-
-def _has_alpha(im: Image.Image) -> bool:
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        return True
-    return im.mode in ("P", "L", "RGB") and "transparency" in im.info
-
-
-def _scale_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
-    """Map high-bit-depth gray to 0..255 by its range (65535 -> 255), never by clipping."""
-    values = values.astype(np.float64)
-    if mode == "F" and values.size and float(np.nanmax(values)) <= 1.0:
-        top = 1.0  # float images conventionally hold 0..1
-    elif mode == "I" and values.size and (values.min() < 0 or values.max() > 65535):
-        # 32-bit integer data with no fixed range: stretch what is there.
-        low, high = float(values.min()), float(values.max())
-        values = values - low
-        top = max(high - low, 1.0)
-    else:
-        top = 65535.0
-    return np.clip(np.rint(np.nan_to_num(values) * (255.0 / top)), 0, 255).astype(np.uint8)
-
-
-def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
-
-
-def _cmyk_to_rgb(im: Image.Image) -> np.ndarray:
-    """CMYK through its embedded ICC profile to sRGB, else by the standard (1-C)(1-K) formula."""
-    profile = im.info.get("icc_profile")
-    if profile:
-        with contextlib.suppress(ImageCms.PyCMSError, OSError, ValueError):
-            source_profile = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            srgb = ImageCms.createProfile("sRGB")
-            converted = ImageCms.profileToProfile(im, source_profile, srgb, outputMode="RGB")
-            if converted is not None:
-                return np.ascontiguousarray(np.asarray(converted, dtype=np.uint8))
-    cmyk = np.asarray(im, dtype=np.float64) / 255.0
-    ink = (1.0 - cmyk[:, :, :3]) * (1.0 - cmyk[:, :, 3:4])
-    return np.ascontiguousarray(np.rint(ink * 255.0).astype(np.uint8))
-
-
-def _array_to_rgb(array: np.ndarray, source: str, limits: _Limits) -> np.ndarray:
+def _array_to_rgb(array: np.ndarray, source: str, limits: Limits) -> np.ndarray:
     """A caller's array (gray, RGB or RGBA; uint8, uint16, bool or float 0..1) as a new RGB uint8 array."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
@@ -602,10 +355,10 @@ def _array_to_rgb(array: np.ndarray, source: str, limits: _Limits) -> np.ndarray
             f"array of shape {array.shape} is not an image (expected H×W, H×W×3 RGB or H×W×4 RGBA)",
             source=source,
         )
-    _check_size(int(array.shape[1]), int(array.shape[0]), source, limits, "array")
-    values = _array_to_uint8(array, source)
+    check_size(int(array.shape[1]), int(array.shape[0]), source, limits, "array")
+    values = array_to_uint8(array, source)
     if values.ndim == 2:
-        return _gray_to_rgb(values)
+        return gray_to_rgb(values)
     if values.shape[2] == 4:
         alpha = values[:, :, 3:4].astype(np.float64) / 255.0
         over_white = values[:, :, :3] * alpha + 255.0 * (1.0 - alpha)
@@ -613,27 +366,10 @@ def _array_to_rgb(array: np.ndarray, source: str, limits: _Limits) -> np.ndarray
     return np.array(values, dtype=np.uint8, order="C", copy=True)
 
 
-def _array_to_uint8(array: np.ndarray, source: str) -> np.ndarray:
-    if array.dtype == np.uint8:
-        return array
-    if array.dtype == np.uint16:
-        return _scale_to_uint8(array, "I;16")
-    if array.dtype == np.bool_:
-        return array.astype(np.uint8) * 255
-    if np.issubdtype(array.dtype, np.floating):
-        if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
-            raise UnsupportedFormat("float array values must lie in [0, 1] (or pass uint8 0..255)", source=source)
-        return _scale_to_uint8(array, "F")
-    raise UnsupportedFormat(
-        f"array dtype {array.dtype} is not supported (pass uint8, uint16, bool or float in [0, 1])",
-        source=source,
-    )
-
-
 # ---------------------------------------------------------------- PDF
 
 
-def _pdf_pages(path: str, source: str, limits: _Limits) -> Iterator[PageImage]:
+def _pdf_pages(path: str, source: str, limits: Limits) -> Iterator[PageImage]:
     """Each selected page, rendered at ``limits.dpi`` by the renderer process after a size check."""
     pdf_limits = limits.pdf()
     count = pdf_page_count(path, pdf_limits, source)

@@ -3,6 +3,9 @@
 Text is drawn word by word into an ink mask so every word's box is known; a page-level homography (a photo of
 the page, a sign seen at an angle) moves the word quadrilaterals with it, so each ``WordAnnotation`` has a box
 and a polygon, plus ``extra["line"]`` (words of one text line share it) to group words into lines.
+
+One module for every page kind on purpose: the kinds share the word drawing, the annotation and the page
+homography, and differ only in a few layout functions each.
 """
 
 from __future__ import annotations
