@@ -329,3 +329,16 @@ def test_preprocess_refuses_to_write_over_its_input(tmp_path: Path) -> None:
     result = runner.invoke(app, ["preprocess", str(page), "-o", str(page)])
     assert result.exit_code == 2, result.output
     assert page.read_bytes() == before
+
+
+def test_checkpoints_are_written_atomically_and_sweep_a_killed_runs_temporaries(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from textlens.train.callbacks import AtomicCheckpointIO
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".textlens-{dead.pid}-0badc0de.tmp.ckpt"
+    stale.write_bytes(b"half a checkpoint")
+    AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(2)}}, tmp_path / "last.ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["state_dict"]["w"].tolist() == [1.0, 1.0]

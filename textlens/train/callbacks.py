@@ -7,7 +7,6 @@ truncated ``last.ckpt``. ``AtomicCheckpointIO`` writes next to the target and re
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,20 +17,25 @@ import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from textlens.errors import ConfigError
+from textlens.io.atomic import atomic_path, remove_stale_temporaries
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """torch.save to a temporary file in the checkpoint's folder, then os.replace onto the name."""
+    """torch.save to a temporary file in the checkpoint's folder, then a rename onto the name
+    (``textlens.io.atomic``); the first save also removes the temporaries a killed run left there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._swept: set[Path] = set()
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
+        if path.parent not in self._swept:
+            remove_stale_temporaries(path.parent)
+            self._swept.add(path.parent)
+        with atomic_path(path) as tmp:
             torch.save(checkpoint, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 class Throughput(pl.Callback):
