@@ -188,13 +188,22 @@ def test_rec_resume_refuses_another_arch_or_too_few_steps(rec_runs: dict[str, An
     out = rec_runs["killed_dir"]  # its last.ckpt is at step 3
     with pytest.raises(ConfigError, match=r"last\.ckpt.*--arch attn_mha conflicts.*crnn_small"):
         train_recognizer(RecTrainConfig(out=out, steps=REC_STEPS, resume=True, arch="attn_mha", **REC), log=quiet)
-    for steps in (REC_CHECKPOINT, 1):
+    for steps in (REC_CHECKPOINT - 1, 1):
         with pytest.raises(ConfigError, match=r"already reached step 3"):
             train_recognizer(RecTrainConfig(out=out, steps=steps, resume=True, **REC), log=quiet)
     with pytest.raises(ConfigError, match=r"--charset"):
         train_recognizer(RecTrainConfig(out=out, steps=9, resume=True, charset="digits", **REC), log=quiet)
     with pytest.raises(ConfigError, match=r"--finetune"):
         train_recognizer(RecTrainConfig(out=out, steps=9, resume=True, finetune="x", **REC), log=quiet)
+
+
+def test_rec_resume_at_the_reached_step_only_finishes_the_run(rec_runs: dict[str, Any], tmp_path: Path) -> None:
+    # A kill between the final checkpoint and the export: resuming with the same --steps exports it.
+    out = tmp_path / "killed_before_export"
+    shutil.copytree(rec_runs["killed_dir"], out)
+    summary = train_recognizer(RecTrainConfig(out=out, steps=REC_CHECKPOINT, resume=True, **REC), log=quiet)
+    assert summary["steps"] == REC_CHECKPOINT
+    assert (out / "export" / "config.json").is_file() and (out / "summary.json").is_file()
 
 
 def test_rec_cli_refusal_is_a_usage_error_naming_the_checkpoint(rec_runs: dict[str, Any]) -> None:
@@ -265,7 +274,7 @@ def test_det_resume_refuses_another_arch_or_too_few_steps(det_runs: dict[str, An
     with pytest.raises(ConfigError, match=r"last\.ckpt.*--arch db_small conflicts.*db_tiny"):
         train_detector(DetTrainConfig(out=out, steps=DET_STEPS, resume=True, **{**DET, "arch": "db_small"}))
     with pytest.raises(ConfigError, match=r"already reached step 2"):
-        train_detector(DetTrainConfig(out=out, steps=DET_CHECKPOINT, resume=True, **DET))
+        train_detector(DetTrainConfig(out=out, steps=DET_CHECKPOINT - 1, resume=True, **DET))
 
 
 # ---------------------------------------------------------------- glimpse
@@ -345,4 +354,4 @@ def test_glimpse_resume_refuses_another_arch_or_too_few_steps(glimpse_runs: dict
     with pytest.raises(ConfigError, match=r"last\.ckpt.*--arch dram conflicts.*ram"):
         train_glimpse_model(glimpse_config(out, mnist_dir, GLIMPSE_STEPS, resume=True, arch="dram"), log=quiet)
     with pytest.raises(ConfigError, match=r"already reached step 2"):
-        train_glimpse_model(glimpse_config(out, mnist_dir, GLIMPSE_CHECKPOINT, resume=True), log=quiet)
+        train_glimpse_model(glimpse_config(out, mnist_dir, GLIMPSE_CHECKPOINT - 1, resume=True), log=quiet)

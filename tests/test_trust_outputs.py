@@ -342,3 +342,16 @@ def test_checkpoints_are_written_atomically_and_sweep_a_killed_runs_temporaries(
     AtomicCheckpointIO().save_checkpoint({"state_dict": {"w": torch.ones(2)}}, tmp_path / "last.ckpt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["state_dict"]["w"].tolist() == [1.0, 1.0]
+
+
+def _memory_error_on_b(path: Path) -> str:
+    if path.name == "b":
+        raise MemoryError
+    return path.name
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_running_out_of_memory_fails_only_that_input(jobs: int) -> None:
+    report = run_batch([Path(name) for name in "abc"], _memory_error_on_b, jobs=jobs)
+    assert sorted(report.done) == ["a", "c"]
+    assert [item for item, _ in report.failed] == ["b"] and "ran out of memory" in report.failed[0][1]

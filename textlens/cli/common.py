@@ -188,6 +188,8 @@ class BatchReport:
 def _describe(exc: BaseException, item: Path) -> str:
     if isinstance(exc, TextlensError):
         return str(exc) if exc.source else f"{item}: {exc}"
+    if isinstance(exc, MemoryError) or "Insufficient memory" in str(exc):
+        return f"{item}: ran out of memory reading it (lower --max-pixels, or give the process more memory)"
     return f"{item}: {type(exc).__name__}: {exc}"
 
 
@@ -211,7 +213,7 @@ def _run_in_workers(
                 result, exc = future.result(), None
             except ProcessExpired as err:  # before OSError: pebble derives it from OSError
                 result, exc = None, WorkerDied(_death(err.exitcode), source=item)
-            except (TextlensError, OSError, ValueError) as err:
+            except Exception as err:  # one input's failure, whatever it is, must not end the batch
                 result, exc = None, err
             finish(item, result, exc)
             advance()
@@ -281,7 +283,7 @@ def run_batch(
             for item in items:
                 try:
                     result, exc = work(item), None
-                except (TextlensError, OSError, ValueError) as err:
+                except Exception as err:  # one input's failure, whatever it is, must not end the batch
                     result, exc = None, err
                 finish(item, result, exc)
                 progress.advance(task)

@@ -50,8 +50,8 @@ def rec(
         "--resume",
         help="Continue from OUT/last.ckpt: model, optimiser, throughput counts and the data stream where it stopped"
         " (exactly, with the same --data, --batch, --seed and --devices; a warning otherwise). Refused with an --arch,"
-        " --charset, --height or --channels other than the checkpoint's, with --finetune, or with --steps at or"
-        " below the step it reached.",
+        " --charset, --height or --channels other than the checkpoint's, with --finetune, or with --steps below the"
+        " step it reached; --steps equal to it trains nothing and only finishes the run (export and summary).",
     ),
     finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),

@@ -35,7 +35,8 @@ def det(
         False,
         "--resume",
         help="Continue from OUT/last.ckpt (model, optimiser, throughput counts and the data stream where it "
-        "stopped; refused with another --arch or --finetune, or --steps at or below the step it reached).",
+        "stopped; refused with another --arch or --finetune, or --steps below the step it reached; --steps "
+        "equal to it only finishes the run).",
     ),
     finetune: str | None = typer.Option(None, help="Start from a bundled model, export folder or checkpoint."),
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),

@@ -43,7 +43,7 @@ def train_glimpse(
         typer.Option(
             "--resume",
             help="Continue from OUT/last.ckpt (the sample stream where it stopped; refused with another --arch "
-            "or --task, or --steps at or below the step it reached).",
+            "or --task, or --steps below the step it reached; --steps equal to it only finishes the run).",
         ),
     ] = False,
     init: Annotated[

@@ -230,19 +230,25 @@ def _open_as(fp: IO[bytes], fmt: str, source: str) -> ImageFile.ImageFile:
     """Open ``fp`` with the decoder for ``fmt`` without decoding pixels.
 
     This is what ``Image.open`` does after sniffing, minus its global MAX_IMAGE_PIXELS check:
-    our own limit (``max_pixels``, with W×H in its message) is applied right after.
+    our own limit (``max_pixels``, with W×H in its message) is applied right after. Some decoders (WebP)
+    run Pillow's check inside their own opening, so it is switched off for the call (a process-wide
+    setting of Pillow's, restored at once; it would otherwise refuse what ``max_pixels`` allows).
     """
     Image.init()
     factory, _accept = Image.OPEN[fmt]
     fp.seek(0)
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = None
             return factory(fp, source)
     except Image.DecompressionBombError as e:
         raise ImageTooLarge(f"{e} (set max_pixels= or --max-pixels)", source=source) from None
     except _DECODE_ERRORS as e:
         raise CorruptImage(f"not a valid {_fmt_name(fmt)} file, its header is damaged ({e})", source=source) from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
 
 
 def _fmt_name(fmt: str | None) -> str:

@@ -346,15 +346,15 @@ def _open_error(pdfium: Any, path: str, error: Exception) -> tuple[str, str]:
     return ("corrupt", f"cannot open the PDF, it is damaged: {reason}")
 
 
-def _mentions_encrypt(path: str, chunk: int = 1 << 20) -> bool:
-    """Whether the file holds an /Encrypt key, read in chunks (the file may be large)."""
-    tail = b""
+def _mentions_encrypt(path: str, head: int = 1 << 20, tail: int = 4 << 20) -> bool:
+    """Whether the file's first MiB or last 4 MiB (where trailers and their /Encrypt key live, incremental
+    updates included) hold an /Encrypt key: a 1 GiB file is not read whole to find out."""
     with open(path, "rb") as f:
-        while block := f.read(chunk):
-            if b"/Encrypt" in tail + block:
-                return True
-            tail = block[-8:]
-    return False
+        start = f.read(head)
+        size = os.fstat(f.fileno()).st_size
+        f.seek(max(size - tail, len(start)))
+        end = f.read(tail)
+    return b"/Encrypt" in start or b"/Encrypt" in end
 
 
 def _load_error_code(pdfium: Any, path: str) -> int | None:

@@ -77,7 +77,7 @@ class MorphologyDetector:
         # Small marks (dots, commas, colons) stay: they bridge the gaps inside a line.
         good = (area >= 2) & (h <= 3.0 * height) & (w <= mask.shape[1] * 0.9)
         good[0] = False
-        clean = np.where(good[labels], 255, 0).astype(np.uint8)
+        clean = good.astype(np.uint8)[labels] * np.uint8(255)  # uint8 throughout: a page-sized int64 is 8× larger
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(self.gap * height)), 1))
         smeared = cv2.morphologyEx(clean, cv2.MORPH_CLOSE, kernel)
         contours, _ = cv2.findContours(smeared, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -1,7 +1,8 @@
 """``--resume``: the checkpoint a run continues from, and the options that conflict with it.
 
 Refused (a ConfigError naming the checkpoint, exit 2): an ``--arch`` other than the checkpoint's (the model
-comes from the checkpoint) and ``--steps`` at or below the step it reached (nothing would be trained); each
+comes from the checkpoint) and ``--steps`` below the step it reached (``--steps`` equal to it trains nothing
+and only finishes the run: export and summary, which a kill after the last checkpoint left undone); each
 trainer also refuses its other options that would build another model (``train rec``: ``--charset``,
 ``--height``, ``--channels``, ``--finetune``; ``train glimpse``: ``--task``). Warned about: data options that
 change the stream (``--data``, ``--batch``, ``--seed``, ``--devices``), as it then no longer continues
@@ -53,10 +54,12 @@ def resume_point(out: Path, steps: int, arch: str | None = None) -> ResumePoint:
             f"{hparams['arch']}, or start a new run in another --out",
             path,
         )
-    if steps <= step:
+    # At exactly the reached step nothing is trained: the run only finishes (export and summary), which a
+    # kill between the last checkpoint and the export left undone.
+    if steps < step:
         raise ConfigError(
-            f"--steps {steps}: the checkpoint already reached step {step}; give a larger --steps to train on "
-            "(--steps counts every step, those before the checkpoint included)",
+            f"--steps {steps}: the checkpoint already reached step {step}; give --steps {step} to finish that "
+            "run, or a larger --steps to train on (--steps counts every step, those before the checkpoint included)",
             path,
         )
     return ResumePoint(path, step, hparams, blob)
