@@ -20,7 +20,7 @@ import numpy as np
 
 from textlens.document import Document, Page
 from textlens.errors import OutputError
-from textlens.io.atomic import STDOUT, PendingFile
+from textlens.io.atomic import STDOUT, PendingFile, atomic_write_bytes
 from textlens.io.write import FORMATS, page_target, render
 from textlens.io.write._common import unicode_safe
 
@@ -95,13 +95,7 @@ class _DocumentOutput:
             return text
         _refuse_input(self.target, self.protected)
         _make_parent(self.target)
-        pending = PendingFile(self.target)
-        try:
-            pending.tmp.write_bytes(unicode_safe(text).encode("utf-8"))
-        except OSError as exc:
-            pending.discard()
-            raise OutputError(f"cannot write the file: {exc.strerror or exc}", source=self.target) from exc
-        pending.commit()
+        atomic_write_bytes(self.target, unicode_safe(text).encode("utf-8"))
         return None
 
     def abort(self) -> None:
@@ -185,9 +179,7 @@ class _OverlayOutput:
         if self._stacked:
             from textlens.io.write.overlay import png_bytes, stack
 
-            pending = PendingFile(self.target)
-            pending.tmp.write_bytes(png_bytes(stack(self._stacked)))
-            pending.commit()
+            atomic_write_bytes(self.target, png_bytes(stack(self._stacked)))
         elif not self._pending:
             raise OutputError("the document has no pages to draw", source=self.target)
         for pending in self._pending:
