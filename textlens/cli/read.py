@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class ReadOptions:
     pdf_timeout: float = DEFAULT_PDF_TIMEOUT
     pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB
     protected: Any = None  # textlens.io.write.stream.Protected: the inputs, never written over
+    page_progress: bool = False  # a line per page of long files on standard error (one process, a terminal)
 
 
 _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -122,12 +124,12 @@ def read_one(path: Path, options: ReadOptions) -> str | None:
 
     ocr = build_ocr(options)
     outputs = [open_output(fmt, target, options.protected) for fmt, target in targets(path, options).items()]
-    show_pages = _page_progress(path)
 
     def on_page(page_image: Any, page: Any) -> None:
         for out in outputs:
             out.add_page(page, page_image.image, page_image.page_count)
-        show_pages(page_image.index, page_image.page_count)
+        if options.page_progress and page_image.page_count > 1:
+            console.print(escape(f"{path}: page {page_image.index + 1} of {page_image.page_count}"), end="\r")
 
     try:
         document = ocr.read(
@@ -144,21 +146,6 @@ def read_one(path: Path, options: ReadOptions) -> str | None:
             out.abort()
         raise
     return "\n".join(printed) if printed else None
-
-
-# Set by the command when one process reads and standard error is a terminal: a line per page of long files.
-_PAGE_PROGRESS: list[Any] = []
-
-
-def _page_progress(path: Path) -> Any:
-    if not _PAGE_PROGRESS:
-        return lambda index, count: None
-
-    def show(index: int, count: int) -> None:
-        if count > 1:
-            _PAGE_PROGRESS[0](f"{path}: page {index + 1} of {count}")
-
-    return show
 
 
 def _check_stdout(output: str | None, items: list[Path], formats: tuple[str, ...]) -> None:
@@ -300,7 +287,6 @@ def read(
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
             sys.stdout.flush()
 
-    if jobs == 1 and console.is_terminal:
-        _PAGE_PROGRESS.append(lambda line: console.print(escape(line), end="\r", soft_wrap=True))
+    options = dataclasses.replace(options, page_progress=jobs == 1 and console.is_terminal)
     report = run_batch(items, functools.partial(read_one, options=options), jobs=jobs, on_result=emit)
     raise typer.Exit(report.exit_code)
