@@ -19,9 +19,13 @@ APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig strace \
 	fonts-dancingscript fonts-dosis fonts-humor-sans fonts-inter fonts-jura fonts-karla fonts-kaushanscript \
 	fonts-league-spartan fonts-leckerli-one fonts-lobster fonts-lobstertwo fonts-manrope fonts-oldstandard \
 	fonts-play fonts-quattrocento fonts-rufscript fonts-staypuft fonts-tomsontalks fonts-sil-andika
+# Word lists of the Latin-script languages the synthetic text draws from (textlens/data/synth/languages.py,
+# docs/synthetic-data.md): only training needs them (~128 MiB), so `make test` does not install them.
+LANG_PACKAGES := wfrench wngerman wspanish witalian wportuguese wdutch wpolish wswedish wdanish wnorwegian \
+	hunspell-cs hunspell-sk hunspell-hu hunspell-ro hunspell-tr
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint format system-deps clean
+.PHONY: demo test bench lint format system-deps lang-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +49,13 @@ system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lang-deps:
+	@missing=$$(for p in $(LANG_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing word lists: $$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,14 @@ import pytest
 
 from textlens.data.charset import (
     LATIN,
+    LATIN_EXT,
     NAMED_CHARSETS,
     AttentionTokenizer,
     Charset,
     CTCTokenizer,
     DecoderKind,
     default_num_classes,
+    normalize_label,
     tokenizer_for,
 )
 from textlens.errors import ConfigError
@@ -25,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 # space + 1 blank for CTC, + PAD/SOS/EOS for attention and parallel); bundled output layers depend on them.
 CLASSES = {
     "latin": {"ctc": 108, "attention": 110, "parallel": 110},
+    "latin_ext": {"ctc": 331, "attention": 333, "parallel": 333},
     "ascii": {"ctc": 96, "attention": 98, "parallel": 98},
     "digits": {"ctc": 12, "attention": 14, "parallel": 14},
     "devanagari": {"ctc": 140, "attention": 142, "parallel": 142},
@@ -59,6 +63,57 @@ def test_attention_tokens_pad_and_stop_at_eos() -> None:
 def test_filter_drops_characters_outside_the_charset_after_nfc() -> None:
     charset = Charset.from_spec("ascii")
     assert charset.filter("Cafe\u0301 ok") == "Caf ok"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The extended Latin charset
+
+SAMPLES = {
+    "fr": "« Où êtes-vous ? » — Ça coûte 12,50 €, dit Noël à l’hôtel ; œuvre, cœur, Æsop…",
+    "de": "„Größere Übungen“ kosten 1.234,56 € – Straße, Äpfel, Öl, süß.",
+    "pl": "Zażółć gęślą jaźń: Łódź, Świętokrzyskie, Żółw, Źdźbło, Ćma, Ńa.",
+    "cs": "Příliš žluťoučký kůň úpěl ďábelské ódy; Řeka, Ůd, Ťava, Ňadra, Ěbe.",
+    "tr": "İstanbul’da ılık şeker, ağaç, Çalışkan Öğrenci, Ğ, Ş, ü, ı, İ.",
+    "hu": "Árvíztűrő tükörfúrógép: ŐRÜLT ŰRHAJÓS, őz, ű, Ó, Ú, É.",
+    "ro": "Șoseaua Științei, țară, Țuică, mâine, înțelegere, Ăsta, Î, ş ţ Ş Ţ.",
+    "symbols": "№ 5 § 3 ¶ 2 © ® ™ ° ± × ÷ µ ½ ¼ ¾ ² ³ ‰ † ‡ • … ′ ″ ¿ ¡ £ ¥ ¢",
+}
+
+
+def test_latin_ext_characters_are_nfc_unique_and_latin_first() -> None:
+    assert all(unicodedata.normalize("NFC", ch) == ch for ch in LATIN_EXT)
+    assert len(set(LATIN_EXT)) == len(LATIN_EXT) and " " not in LATIN_EXT
+    assert LATIN_EXT.startswith(LATIN) and NAMED_CHARSETS["latin_ext"] == LATIN_EXT
+    for ch in "–—‘’“”„«»•…‰†‡′″€£¥¢§¶©®™°±×÷µ½¼¾²³№ȘșȚțŞşŢţ":
+        assert ch in LATIN_EXT, ch
+    assert all(chr(c) in LATIN_EXT for c in range(0xC0, 0x100) if c not in (0xD7, 0xF7))
+    assert not set("ĲĳĿŀŉſ\ufb01\u00a0\u00ad") & set(LATIN_EXT)  # compatibility forms, no-break space, soft hyphen
+
+
+@pytest.mark.parametrize("kind", list(DecoderKind))
+def test_latin_classes_keep_their_ids_in_latin_ext(kind: DecoderKind) -> None:
+    old = tokenizer_for(Charset.from_spec("latin"), kind)
+    new = tokenizer_for(Charset.from_spec("latin_ext"), kind)
+    assert new.num_classes > old.num_classes
+    rows = new.class_rows()
+    assert all(rows[name] == row for name, row in old.class_rows().items())
+
+
+@pytest.mark.parametrize("lang", sorted(SAMPLES))
+@pytest.mark.parametrize("kind", [DecoderKind.CTC, DecoderKind.ATTENTION])
+def test_latin_languages_encode_without_loss(lang: str, kind: DecoderKind) -> None:
+    text = normalize_label(SAMPLES[lang])
+    charset = Charset.from_spec("latin_ext")
+    assert charset.filter(text) == text
+    tokenizer = tokenizer_for(charset, kind)
+    assert tokenizer.decode(tokenizer.encode(text)) == text
+
+
+def test_labels_are_nfc_with_ligatures_spelt_out_and_case_kept() -> None:
+    assert normalize_label("\ufb01ne \ufb02ow \ufb00 \ufb03 \ufb04 \ufb05 \ufb06") == "fine flow ff ffi ffl st st"
+    assert normalize_label("Cafe\u0301 S\u0326") == "Café Ș"  # combining marks composed (NFC)
+    assert normalize_label("½ ² µ № Ǆ") == "½ ² µ № Ǆ"  # other compatibility characters stay as they are
+    assert Charset.from_spec("latin_ext").filter("\ufb01n de \ufb02eur") == "fin de fleur"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -24,8 +24,28 @@ DIGITS = string.digits
 DEVANAGARI = "".join(chr(c) for c in range(0x0900, 0x0980) if unicodedata.category(chr(c)) != "Cn")
 HANGUL_JAMO = "".join(chr(c) for c in range(0x3131, 0x318F))
 
+# The extended Latin charset: Latin-1 Supplement and Latin Extended-A letters (the compatibility ones, which
+# print as two letters or as a look-alike, left out: Ĳ ĳ Ŀ ŀ ŉ ſ), Romanian's comma-below letters, typographic
+# punctuation and the common symbols. Letters of the blocks skip × and ÷ (symbols, already in LATIN).
+LATIN1_LETTERS = "".join(chr(c) for c in range(0xC0, 0x100) if unicodedata.category(chr(c)).startswith("L"))
+LATIN_EXT_A_LETTERS = "".join(chr(c) for c in range(0x100, 0x180) if unicodedata.normalize("NFKC", chr(c)) == chr(c))
+ROMANIAN_COMMA_BELOW = "ȘșȚț"  # the cedilla forms Ş ş Ţ ţ (Turkish, old Romanian fonts) are in Extended-A
+TYPOGRAPHIC_PUNCTUATION = "–—‘’‚“”„«»‹›•…‰†‡′″¡¿·"
+EXTRA_SYMBOLS = "¶™½¼¾²³¹ªº№¬¦"
+# LATIN's characters first, in their order, so a latin_ext model keeps every latin class id (a finetune from a
+# latin recogniser maps every old class; textlens.train.finetune remaps rows by character).
+LATIN_EXT = "".join(
+    dict.fromkeys(
+        LATIN + LATIN1_LETTERS + LATIN_EXT_A_LETTERS + ROMANIAN_COMMA_BELOW + TYPOGRAPHIC_PUNCTUATION + EXTRA_SYMBOLS
+    )
+)
+# Typographic ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ): labels spell them as their letters.
+LIGATURES = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
+_LIGATURE_TABLE = str.maketrans(LIGATURES)
+
 NAMED_CHARSETS: dict[str, str] = {
     "latin": LATIN,
+    "latin_ext": LATIN_EXT,
     "ascii": PRINTABLE_ASCII,
     "digits": DIGITS,
     "devanagari": DEVANAGARI + DIGITS,
@@ -35,8 +55,18 @@ NAMED_CHARSETS: dict[str, str] = {
 DEFAULT_CHARSET = "latin"
 
 
+def normalize_label(text: str) -> str:
+    """A transcription as recognisers learn and are scored on it: NFC, ligatures spelt out (ﬁ → fi), case kept.
+
+    Only the ligature code points go through NFKC: the rest of the text keeps its compatibility characters
+    (², ½, µ, №), which are classes of their own.
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).translate(_LIGATURE_TABLE))
+
+
 def resolve_charset(spec: str) -> str:
-    """A named charset (``latin``, ``ascii``, ``digits``, ``devanagari``) or a literal string of characters."""
+    """A named charset (``latin``, ``latin_ext``, ``ascii``, ``digits``, ``devanagari``) or a literal string of
+    characters."""
     return NAMED_CHARSETS.get(spec, spec)
 
 
@@ -75,8 +105,9 @@ class Charset:
         return all(ch in self._index for ch in text)
 
     def filter(self, text: str) -> str:
-        """Drop the characters the charset cannot express (after NFC)."""
-        return "".join(ch for ch in unicodedata.normalize("NFC", text) if ch in self._index)
+        """Drop the characters the charset cannot express (after :func:`normalize_label`: NFC, ligatures spelt
+        out)."""
+        return "".join(ch for ch in normalize_label(text) if ch in self._index)
 
 
 class DecoderKind(str, Enum):

@@ -3,7 +3,9 @@
 A spec is ``KIND:ARGS`` with comma-separated ``key=value`` options (the first bare item of a file-backed
 kind is its path), plus ``weight=`` for mixing:
 
-- ``synth:preset=mixed,fonts=train``: endless synthetic lines (textlens.data.synth)
+- ``synth:preset=mixed,fonts=train``: endless synthetic lines (textlens.data.synth); ``langs=fr+de+pl`` draws
+  their text from those languages' word lists (``textlens.data.synth.languages``; train with ``--charset
+  latin_ext``)
 - ``manifest:PATH``: a crop manifest, or a page manifest cut into crops (``crops=words`` takes every
   annotated box as it is, ``crops=lines`` groups a page's words into lines first)
 - ``lmdb:PATH``: the usual text-recognition LMDB (``num-samples``, ``image-%09d``, ``label-%09d``)
@@ -241,19 +243,29 @@ def render_text(text: str, size: int = 22) -> np.ndarray:
 class SynthSource(CropSource):
     """Endless synthetic crops from textlens.data.synth, a distinct stream per seed."""
 
-    def __init__(self, charset: Charset, preset: str = "mixed", fonts: str = "train", seed: int = 0) -> None:
-        self.charset, self.preset, self.fonts, self.seed = charset, preset, fonts, seed
+    def __init__(
+        self,
+        charset: Charset,
+        preset: str = "mixed",
+        fonts: str = "train",
+        seed: int = 0,
+        langs: tuple[str, ...] | None = None,
+    ) -> None:
+        self.charset, self.preset, self.fonts, self.seed, self.langs = charset, preset, fonts, seed, langs
         self._renderer: Any = None
 
     def __str__(self) -> str:
-        return f"synth:preset={self.preset},fonts={self.fonts}"
+        langs = f",langs={'+'.join(self.langs)}" if self.langs else ""
+        return f"synth:preset={self.preset},fonts={self.fonts}{langs}"
 
     def reader(self, start: int, count: int, rng: np.random.Generator, seed: Sequence[int]) -> Iterator[CropSample]:
         # Built on first use, in the process that renders (the font tables are costly to build and to ship).
         if self._renderer is None:
             from textlens.data.synth.lines import LineRenderer
 
-            self._renderer = LineRenderer(preset=self.preset, charset=self.charset, fonts=self.fonts, seed=self.seed)
+            self._renderer = LineRenderer(
+                preset=self.preset, charset=self.charset, fonts=self.fonts, seed=self.seed, langs=self.langs
+            )
         while True:  # a line is a function of the generator alone, so the block's generator decides them all
             yield self._renderer.sample(rng)
 
@@ -261,7 +273,7 @@ class SynthSource(CropSource):
 def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSource:
     """Open the source a spec names (manifests are read now, so a bad path fails before training)."""
     known = {
-        "synth": {"preset", "fonts"},
+        "synth": {"preset", "fonts", "langs"},
         "manifest": {"crops", "limit", "aug", "frame", "case"},
         "lmdb": {"aug", "frame", "case"},
         "fake": {"n", "seed", "alphabet", "max_chars"},
@@ -271,7 +283,10 @@ def build_source(spec: SourceSpec, charset: Charset, seed: int = 0) -> CropSourc
         raise ConfigError(f"data source {spec}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
     source: CropSource
     if spec.kind == "synth":
-        source = SynthSource(charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed)
+        langs = tuple(spec.options["langs"].split("+")) if spec.options.get("langs") else None
+        source = SynthSource(
+            charset, spec.options.get("preset", "mixed"), spec.options.get("fonts", "train"), seed, langs
+        )
     elif spec.kind == "manifest":
         source = ManifestSource(spec.path or "", spec.options.get("crops", "words"), spec.int_option("limit", None))
     elif spec.kind == "lmdb":

@@ -11,9 +11,10 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from textlens.data.charset import LATIN, Charset, resolve_charset
+from textlens.data.charset import LATIN, LATIN_EXT, Charset, resolve_charset
 from textlens.data.samples import CropSample
 from textlens.data.synth.fonts import FontInfo, select_fonts
+from textlens.data.synth.languages import LanguageSampler
 from textlens.data.synth.presets import MIXED_WEIGHTS, PRESETS, Preset, get_preset
 from textlens.data.synth.render import FontCache, choose, render_crop
 from textlens.data.synth.text import TextSampler
@@ -41,7 +42,9 @@ class LineRenderer:
     ``preset``: scan, photo, receipt, scene or mixed (default: a per-sample draw weighted towards the
     validation domains). ``fonts``: ``train``/``val``/``all`` (a split by font family) or a list of font paths
     or families. ``height``: resize every crop to this height (aspect kept); None keeps the capture size. A
-    sample's text only uses characters of ``charset`` that its font covers.
+    sample's text only uses characters of ``charset`` that its font covers. ``langs`` (e.g. ``("fr", "de",
+    "pl")``, see ``textlens.data.synth.languages``): words, phrases, URLs and e-mails of these languages instead of
+    English ones, in every preset; the charset then defaults to ``latin_ext``.
     """
 
     def __init__(
@@ -51,26 +54,32 @@ class LineRenderer:
         fonts: str | Sequence[str] = "train",
         height: int | None = None,
         seed: int = 0,
+        langs: Sequence[str] | None = None,
     ) -> None:
         self.preset_name = preset.name if isinstance(preset, Preset) else preset
         single = get_preset(preset)
         self.presets: dict[str, Preset] = {single.name: single} if single else dict(PRESETS)
         self.preset_weights: Mapping[str, float] = {single.name: 1.0} if single else MIXED_WEIGHTS
-        self.charset = _charset_string(charset)
+        self.langs = tuple(langs or ())
+        self.charset = LATIN_EXT if charset is None and self.langs else _charset_string(charset)
         self.height = height
         self.seed = seed
-        self.fonts: list[FontInfo] = select_fonts(fonts, charset=None if charset is None else self.charset)
+        wanted = None if charset is None and not self.langs else self.charset
+        self.fonts: list[FontInfo] = select_fonts(fonts, charset=wanted)
         charset_set = frozenset(self.charset)
         self._covered = [frozenset(c for c in charset_set if ord(c) in f.codepoints) for f in self.fonts]
-        self.samplers = {
-            name: TextSampler(self.charset, p.text_mix, p.case_mix, p.max_chars) for name, p in self.presets.items()
-        }
+        self.samplers = {name: self._sampler(p) for name, p in self.presets.items()}
         self._font_p = {name: self._font_weights(p) for name, p in self.presets.items()}
         self._font_cum = {name: np.cumsum(p) for name, p in self._font_p.items()}
         # drawing bigger than ~1.3× the output height only costs time: the crop is shrunk anyway
         self._max_px = None if height is None else max(8, round(height * 1.3))
         self._cache = FontCache()
         self._counter = 0
+
+    def _sampler(self, preset: Preset) -> TextSampler:
+        if not self.langs:
+            return TextSampler(self.charset, preset.text_mix, preset.case_mix, preset.max_chars)
+        return LanguageSampler(self.langs, self.charset, preset.text_mix, preset.case_mix, preset.max_chars)
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()

@@ -20,7 +20,7 @@ import numpy as np
 
 from textlens.data.charset import LATIN
 
-DICT_PATHS = (Path("/usr/share/dict/words"), Path("/usr/share/dict/american-english"))
+DICT_PATHS = (Path("/usr/share/dict/american-english"), Path("/usr/share/dict/words"))  # words: any installed list
 # Slurs and obscenities are dropped from the dictionary: rendered samples end up in contact sheets and docs.
 _OFFENSIVE = re.compile(r"fuck|shit|cunt|nigg|faggot|whore|slut|bitch|pussy|cocksuck|motherf|bastard|wank|twat", re.I)
 
