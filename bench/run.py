@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a file: make `bench` and `textlens` impo
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.peers import ENGINES, engine_module
-from bench.sets import DEFAULT_CROP_LIMIT, SETS, manifest_for
+from bench.sets import DEFAULT_CROP_LIMIT, DEFAULT_SETS, SETS, manifest_for
 from textlens.data.manifest import atomic_write_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -261,7 +261,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=REPO.parent / "shared" / "data",
         help="folder holding the shared sets (default: ../shared/data from the repo root)",
     )
-    parser.add_argument("--sets", default=",".join(SETS), help=f"comma list of {', '.join(SETS)}")
+    parser.add_argument(
+        "--sets",
+        default=",".join(DEFAULT_SETS),
+        help=f"comma list of {', '.join(SETS)} (default: all but {', '.join(sorted(set(SETS) - set(DEFAULT_SETS)))})",
+    )
     parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma list of {', '.join(ENGINES)}")
     parser.add_argument("--threads", default="1,all", help="comma list of 1 and/or all")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N items of each set")
@@ -303,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_set = SETS[set_name]
         manifest = manifest_for(bench_set, args.data, args.crop_limit)
         if manifest is None:
-            print(f"skip {set_name}: {args.data / bench_set.source} not found", file=sys.stderr)
+            how = f" (build it with `{bench_set.build}`)" if bench_set.build else ""
+            print(f"skip {set_name}: {args.data / bench_set.source} not found{how}", file=sys.stderr)
             continue
         quick = QUICK_CROPS if bench_set.kind == "rec" else QUICK_PAGES
         limit = args.limit or (quick if args.quick else None)

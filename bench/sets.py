@@ -12,6 +12,9 @@ from textlens.data.manifest import ManifestRecord, iter_manifest, write_manifest
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 DEFAULT_CROP_LIMIT = 2000
+REPO = Path(__file__).resolve().parent.parent
+# Built from Debian packages by recipes/prepare_clean_print.py (git-ignored, never committed).
+CLEAN_PRINT = REPO / "runs" / "clean-print"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class BenchSet:
     crop_kind: str = "word"  # rec sets: what one crop holds, which picks the peers' single-word/line modes
     level: str = "word"  # page sets: the ground truth's level
     cut_from_pages: bool = False  # rec sets cut from a page manifest's boxes into CACHE
+    default: bool = True  # scored when --sets is not given
+    build: str = ""  # how to build a set the bench builds itself (printed when it is missing)
 
 
 SETS = {
@@ -33,7 +38,21 @@ SETS = {
     "sroie_lines": BenchSet("sroie_lines", "rec", "sroie_dev/manifest.jsonl", crop_kind="line", cut_from_pages=True),
     "funsd": BenchSet("funsd", "page", "funsd_train/manifest.jsonl", level="word"),
     "sroie": BenchSet("sroie", "page", "sroie_dev/manifest.jsonl", level="line"),
+    # Clean print: born-digital Debian pages (Debian Reference, groff-rendered manual pages; en, es, it, pt, nl,
+    # ro) rendered at 150/200/300 dpi; an absolute source, so --data does not move it. Pages carry `lang`.
+    **{
+        f"clean_print_{dpi}": BenchSet(
+            f"clean_print_{dpi}",
+            "page",
+            str(CLEAN_PRINT / str(dpi) / "manifest.jsonl"),
+            level="word",
+            default=dpi != 150,
+            build="python recipes/prepare_clean_print.py",
+        )
+        for dpi in (150, 200, 300)
+    },
 }
+DEFAULT_SETS = [name for name, s in SETS.items() if s.default]
 
 
 def cut_crops(pages_manifest: Path, out_dir: Path, limit: int = DEFAULT_CROP_LIMIT) -> Path:

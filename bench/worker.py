@@ -16,15 +16,50 @@ if __package__ in (None, ""):  # run as a file: make `bench` and `textlens` impo
 
 from bench.peers import engine_module
 from bench.sets import SETS
-from textlens.data.manifest import read_manifest
+from textlens.data.manifest import ManifestRecord, read_manifest
+from textlens.document import Document
 from textlens.errors import ModelError
-from textlens.eval.runners import evaluate_pages, evaluate_recognizer
+from textlens.eval.results import PageResult, page_result
+from textlens.eval.runners import as_pred_words, document_lines, evaluate_pages, evaluate_recognizer, peak_rss_mb
 
 
 def _rss_mb() -> dict[str, float]:
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"rss_self_mb": round(self_kb / 1024, 1), "rss_children_mb": round(child_kb / 1024, 1)}
+
+
+def evaluate_pages_by_lang(
+    module: Any, threads: int | None, records: list[ManifestRecord], level: str, t0: float
+) -> PageResult:
+    """``evaluate_pages`` with one reader per page language (records' ``lang``), for engines with PER_LANGUAGE.
+
+    Readers are built up front (their construction is ``init_s``); one untimed warm-up on the first page.
+    """
+    readers = {lang: module.page_reader(threads, lang=lang) for lang in dict.fromkeys(_lang(r) for r in records)}
+    init_s = time.perf_counter() - t0
+    if records:
+        readers[_lang(records[0])](records[0].load_image())
+    preds, elapsed = [], 0.0
+    for record in records:
+        image = record.load_image()
+        t1 = time.perf_counter()
+        raw = readers[_lang(record)](image)
+        preds.append(as_pred_words(document_lines(raw) if isinstance(raw, Document) else raw))
+        elapsed += time.perf_counter() - t1
+    return page_result(
+        [r.image for r in records],
+        [r.words for r in records],
+        preds,
+        level=level,  # type: ignore[arg-type]
+        s_per_page=elapsed / len(records) if records else None,
+        init_s=init_s,
+        peak_rss_mb=peak_rss_mb(),
+    )
+
+
+def _lang(record: ManifestRecord) -> str:
+    return str(record.extra.get("lang", "en"))
 
 
 def measure(
@@ -52,9 +87,13 @@ def measure(
             result = evaluate_recognizer(model, records, batch_size=1, init_s=init_s)
             row.update(result.to_json(), wer=round(result.scores.wer, 6))
         else:
-            reader = module.page_reader(threads)
-            init_s = time.perf_counter() - t0
-            result = evaluate_pages(reader, records, level=bench_set.level, init_s=init_s)  # type: ignore[arg-type]
+            if getattr(module, "PER_LANGUAGE", False) and any("lang" in r.extra for r in records):
+                result = evaluate_pages_by_lang(module, threads, records, bench_set.level, t0)
+                init_s = result.init_s or 0.0
+            else:
+                reader = module.page_reader(threads)
+                init_s = time.perf_counter() - t0
+                result = evaluate_pages(reader, records, level=bench_set.level, init_s=init_s)  # type: ignore[arg-type]
             row.update(result.to_json(), init_s=round(init_s, 3))
     except ModelError as exc:
         return {**row, "skipped": str(exc)}

@@ -13,7 +13,13 @@ from textlens.runtime.base import Recognition
 NAME = "tesseract"
 # psm 8: treat the image as a single word; psm 7: a single text line; psm 3: automatic page segmentation.
 PSM = {"word": 8, "line": 7, "page": 3}
-CONFIG = "Tesseract {version}, eng (LSTM, --oem 3), --psm 8 words / 7 lines / 3 pages (image_to_data), via pytesseract"
+CONFIG = (
+    "Tesseract {version}, eng (LSTM, --oem 3), --psm 8 words / 7 lines / 3 pages (image_to_data), via pytesseract; "
+    "pages with a `lang` (clean print) read with that language's pack"
+)
+# A page record's `lang` (ISO 639-1) -> the Tesseract pack it is read with (Debian: tesseract-ocr-<pack>).
+PACKS = {"en": "eng", "es": "spa", "it": "ita", "pt": "por", "nl": "nld", "ro": "ron"}
+PER_LANGUAGE = True  # page_reader takes lang=: the worker reads each page with its own language's reader
 
 
 def unavailable() -> str | None:
@@ -72,13 +78,18 @@ def _lines(data: dict[str, list]) -> list[PredWord]:
     return out
 
 
-def page_reader(threads: int | None) -> Callable[[np.ndarray], list[PredWord]]:
+def page_reader(threads: int | None, lang: str = "en") -> Callable[[np.ndarray], list[PredWord]]:
     import pytesseract
 
+    from textlens.errors import ModelError
+
     config = f"--oem 3 --psm {PSM['page']}"
+    pack = PACKS.get(lang, lang)
+    if pack not in pytesseract.get_languages(config=""):
+        raise ModelError(f"Tesseract has no {pack!r} pack for {lang!r} pages (apt-get install tesseract-ocr-{pack})")
 
     def read(image: np.ndarray) -> list[PredWord]:
-        data = pytesseract.image_to_data(image, lang="eng", config=config, output_type=pytesseract.Output.DICT)
+        data = pytesseract.image_to_data(image, lang=pack, config=config, output_type=pytesseract.Output.DICT)
         return _lines(data)
 
     return read
