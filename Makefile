@@ -23,6 +23,9 @@ APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig strace \
 # docs/synthetic-data.md): only training needs them (~128 MiB), so `make test` does not install them.
 LANG_PACKAGES := wfrench wngerman wspanish witalian wportuguese wdutch wpolish wswedish wdanish wnorwegian \
 	hunspell-cs hunspell-sk hunspell-hu hunspell-ro hunspell-tr
+# The clean-print benchmark (recipes/prepare_clean_print.py, bench/README.md): groff renders manual pages to PDF,
+# Tesseract reads each page with its language's pack. Only `make bench` installs them.
+BENCH_PACKAGES := groff tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-ron
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint format system-deps lang-deps clean
@@ -66,6 +69,10 @@ test: system-deps $(VENV)/.dev-installed
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(VENV)/bin/pytest
 
 bench: system-deps $(VENV)/.bench-installed
+	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
