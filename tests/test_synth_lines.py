@@ -161,3 +161,28 @@ def test_mixed_case_draws_a_case_per_word() -> None:
     with pytest.raises(ValueError, match="rng"):
         apply_case(text, "mixed")
     assert apply_case("total due", "title") == "Total Due"
+
+
+def test_sampled_text_is_drawn_in_a_font_that_has_all_its_letters() -> None:
+    # Many fonts lack some of latin_ext (Romanian ș ț, Polish ł, Hungarian ő): the renderer must pick a font for
+    # the text, not cut letters out of the text to suit the font (that teaches misspelt words).
+    renderer = LineRenderer(preset="print", charset="latin_ext", height=32, seed=5)
+    letters = "ŧĕĭŏĩũċġŋŵŷțȚ′″№"
+    pool = [a + b + c for a in letters for b in letters for c in letters][:2000]
+    sampler = TextSampler(renderer.charset, mixture={"word": 1}, case_mix={"keep": 1}, words=pool)
+    renderer.samplers = {name: sampler for name in renderer.samplers}
+    by_file = {f.path.rsplit("/", 1)[-1]: f for f in renderer.fonts}
+    known = set(pool)
+    for i in range(60):
+        sample = renderer.sample_at(i)
+        assert sample.text in known, sample.text
+        assert by_file[sample.source.rsplit(":", 1)[-1]].covers(sample.text)
+
+
+def test_command_source_writes_options_paths_and_file_names() -> None:
+    sampler = TextSampler(mixture={"command": 1})
+    texts = [sampler.sample(np.random.default_rng(i)) for i in range(200)]
+    assert all(set(t) <= sampler.allowed for t in texts)
+    assert sum(t.startswith("--") for t in texts) >= 10
+    assert sum("/" in t for t in texts) >= 10
+    assert sum("." in t or "_" in t for t in texts) >= 20

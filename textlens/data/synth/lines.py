@@ -150,13 +150,30 @@ class LineRenderer:
         stream."""
         rng = rng if rng is not None else self._next_rng()
         preset = self._pick_preset(rng)
-        font_index = self._draw_font(rng, self._font_cum[preset.name])
-        font = self.fonts[font_index]
         sampler = self.samplers[preset.name]
-        text = sampler.sample(rng, self._covered[font_index])
+        # The text first, then a font that has every one of its letters: drawing the font first and dropping
+        # the letters it lacks would teach misspelt words (a third of the fonts miss some accented letters).
+        text = sampler.sample(rng)
+        font_index = self._font_for(rng, preset, text)
+        if font_index is None:
+            font_index = self._draw_font(rng, self._font_cum[preset.name])
+            text = sampler.sample(rng, self._covered[font_index])
+        font = self.fonts[font_index]
         context = self._context(rng, sampler, self._covered[font_index], preset, text)
         image = render_crop(text, font, self._cache, preset, rng, context, self._max_px)
         return self._finish(image, text, preset, font)
+
+    def _font_for(self, rng: np.random.Generator, preset: Preset, text: str) -> int | None:
+        """A font of the preset's mixture that covers every character of ``text`` (None when none does)."""
+        index = self._draw_font(rng, self._font_cum[preset.name])
+        needed = {c for c in text if not c.isspace()}
+        if needed <= self._covered[index]:
+            return index
+        ok = np.fromiter((needed <= cov for cov in self._covered), bool, len(self._covered))
+        p = self._font_p[preset.name] * ok
+        if p.sum() <= 0:
+            return None
+        return self._draw_font(rng, np.cumsum(p))
 
     def render(self, text: str, rng: np.random.Generator | None = None) -> CropSample:
         """Render a given text in a random font that covers every character of it."""

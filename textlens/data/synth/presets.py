@@ -1,7 +1,8 @@
 """Named parameter sets for the synthetic engine: what text, fonts, looks and degradations each domain gets.
 
 ``scan`` models noisy ~100 dpi grey scanned forms (FUNSD), ``receipt`` thermal-printed receipt lines (SROIE),
-``scene`` word crops from photos of signs (ICDAR13/IC03), ``photo`` phone photos of documents; ``mixed`` (the
+``scene`` word crops from photos of signs (ICDAR13/IC03), ``photo`` phone photos of documents, ``print``
+born-digital pages rendered at 150-400 dpi; ``mixed`` (the
 training default) draws one of them per sample with ``MIXED_WEIGHTS``.
 """
 
@@ -276,10 +277,62 @@ PHOTO = Preset(
     jpeg_q=(30, 85),
 )
 
-PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (SCAN, RECEIPT, SCENE, PHOTO)})
+# Born-digital print: PDF pages rendered at 150-400 dpi (manuals, reports, code listings). Crisp anti-aliased
+# glyphs on white, small sizes, whole lines with punctuation and technical tokens, monospace often.
+PRINT = Preset(
+    name="print",
+    text_mix=_m(
+        sentence=0.22,
+        phrase=0.2,
+        word=0.12,
+        common=0.06,
+        command=0.14,
+        punct_word=0.1,
+        number=0.05,
+        date=0.02,
+        url=0.02,
+        email=0.01,
+        code=0.02,
+        chars=0.04,
+    ),
+    case_mix=_m(keep=0.75, lower=0.05, title=0.1, upper=0.08, mixed=0.02),
+    max_chars=40,
+    font_mix=_m(mono=1.2, serif=1.3, sans=1.3, display=0.05),
+    font_px=(12, 44),
+    colour="paper",
+    paper=(238, 255),
+    backgrounds=_m(flat=3.0, paper=0.3, gradient=0.1),
+    bold_p=0.05,
+    shear_p=0.0,
+    underline_p=0.03,
+    tracking_p=0.05,
+    tracking=(-0.01, 0.04),
+    rotate_deg=0.2,
+    perspective=0.0,
+    context_p=0.5,
+    pad_y=(0.0, 0.4),
+    pad_x=(0.0, 0.3),
+    ink=(0.9, 1.0),
+    bleed_p=0.0,
+    erode_p=0.0,
+    blur_p=0.15,
+    blur_sigma=(0.3, 0.5),
+    light_p=0.0,
+    noise_sigma=(0, 1.5),
+    resample_p=0.3,
+    resample=(0.6, 0.95),
+    jpeg_p=0.1,
+    jpeg_q=(70, 95),
+    grey_p=0.5,
+    italic_fonts=0.6,
+)
+
+PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (SCAN, RECEIPT, SCENE, PHOTO, PRINT)})
 # The mixture used for training: weighted towards what the validation sets look like (scene word crops are the
 # most varied, so they get the biggest share).
-MIXED_WEIGHTS: Mapping[str, float] = MappingProxyType({"scene": 0.4, "scan": 0.25, "receipt": 0.2, "photo": 0.15})
+MIXED_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {"scene": 0.35, "scan": 0.2, "receipt": 0.15, "photo": 0.15, "print": 0.15}
+)
 PRESET_NAMES = (*PRESETS, "mixed")
 
 

@@ -80,6 +80,7 @@ COMMON_WORDS = tuple(_COMMON_TEXT.split())
 _CONSONANTS = "bcdfghjklmnprstvwxyz"
 _VOWELS = "aeiou"
 _TLDS = ("com", "org", "net", "co.uk", "de", "io", "edu", "gov", "my", "fr", "info")
+_FILE_SUFFIXES = (".txt", ".conf", ".py", ".c", ".h", ".gz", ".bz2", ".tar.gz", ".deb", ".so", ".out", ".1", ".html")
 _CURRENCY_PREFIX = ("$", "£", "€", "¥", "RM", "RM ", "USD ", "S$", "$ ")
 _CURRENCY_SUFFIX = (" €", "€", " EUR", " USD", " RM")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -352,6 +353,37 @@ class TextSampler:
             return self._random_chars(rng, dg, 8, 14)
         return self._random_chars(rng, up, 1, 3) + self._random_chars(rng, dg, 2, 6)
 
+    def _command(self, rng: np.random.Generator) -> str:
+        """Technical tokens of manuals and code listings: options, paths, file names, variables, calls.
+
+        Clean-print pages lost exactly these (`--log-fd=9.` read "log fd=9.", `.out` read "out", monospaced
+        `bzip2` read "b z 1 2"), so they get their own source.
+        """
+        word = lambda: (self._common(rng) if rng.random() < 0.5 else self._word(rng)).lower()[:10]  # noqa: E731
+        kind = int(rng.integers(9))
+        if kind == 0:
+            opt = "-".join(word() for _ in range(int(rng.integers(1, 3))))
+            value = _pick(rng, ("", "", f"={int(rng.integers(0, 100))}", f"={word()}", f" {word().upper()}"))
+            return f"--{opt}{value}"
+        if kind == 1:
+            return "-" + self._random_chars(rng, string.ascii_letters, 1, 1) + _pick(rng, ("", "", " " + word()))
+        if kind == 2:
+            return "/" + "/".join(word() for _ in range(int(rng.integers(1, 5)))) + _pick(rng, ("", "/", ".conf"))
+        if kind == 3:
+            return f"{word()}{_pick(rng, _FILE_SUFFIXES)}"
+        if kind == 4:
+            return f"{word()}({int(rng.integers(1, 9))})" if rng.random() < 0.5 else f"{word()}()"
+        if kind == 5:
+            return _pick(rng, ("$", "${", "%")) + word().upper() + _pick(rng, ("", "}", "%"))
+        if kind == 6:
+            return f"{word()}_{word()}" + _pick(rng, ("", f"_{word()}", "=1", "[0]"))
+        if kind == 7:
+            return f"{word()}{int(rng.integers(0, 10))}" + _pick(rng, ("", f".{int(rng.integers(0, 10))}", "-dev"))
+        return " ".join(
+            _pick(rng, (word(), f"-{self._random_chars(rng, string.ascii_lowercase, 1, 1)}", f"<{word()}>", "|"))
+            for _ in range(int(rng.integers(2, 5)))
+        )
+
     def _punct_word(self, rng: np.random.Generator) -> str:
         left, right = _PUNCT_WRAPS[int(rng.integers(len(_PUNCT_WRAPS)))]
         word = self._common(rng) if rng.random() < 0.5 else self._word(rng)
@@ -418,6 +450,7 @@ class TextSampler:
         "url": _url,
         "code": _code,
         "punct_word": _punct_word,
+        "command": _command,
         "phrase": _phrase,
         "sentence": _sentence,
         "receipt": _receipt,
