@@ -23,12 +23,19 @@ APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig strace \
 # docs/synthetic-data.md): only training needs them (~128 MiB), so `make test` does not install them.
 LANG_PACKAGES := wfrench wngerman wspanish witalian wportuguese wdutch wpolish wswedish wdanish wnorwegian \
 	hunspell-cs hunspell-sk hunspell-hu hunspell-ro hunspell-tr
-# The clean-print benchmark (recipes/prepare_clean_print.py, bench/README.md): groff renders manual pages to PDF,
-# Tesseract reads each page with its language's pack. Only `make bench` installs them.
-BENCH_PACKAGES := groff tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-ron
+# Photographs and wallpapers without text for the scene_photo pages (textlens/data/synth/backgrounds.py,
+# docs/synthetic-data.md): only training and recipes/scene_photo_sheet.py need them (~240 MiB), not `make test`.
+SCENE_PACKAGES := gnome-backgrounds mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers \
+	mypaint-data-extras sway-backgrounds
+# The clean-print and accented-lines benchmarks (recipes/prepare_clean_print.py, recipes/prepare_accented_lines.py,
+# bench/README.md): groff renders manual pages to PDF, Tesseract reads each page or line with its language's pack.
+# Only `make bench` installs them.
+BENCH_PACKAGES := groff tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-ron \
+	tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-pol tesseract-ocr-ces tesseract-ocr-slk tesseract-ocr-hun \
+	tesseract-ocr-tur tesseract-ocr-swe tesseract-ocr-dan tesseract-ocr-nor tesseract-ocr-fin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint format system-deps lang-deps clean
+.PHONY: demo test bench lint format system-deps lang-deps scene-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,17 +69,26 @@ lang-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+scene-deps:
+	@missing=$$(for p in $(SCENE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing background pictures: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 demo: $(VENV)/.core-installed
 	bash examples/demo.sh
 
 test: system-deps $(VENV)/.dev-installed
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(VENV)/bin/pytest
 
+# The accented-lines set needs only the installed message catalogs and fonts: built here when missing (~20 s).
 bench: system-deps $(VENV)/.bench-installed
 	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	[ -f runs/accented-lines/manifest.jsonl ] || $(PY) recipes/prepare_accented_lines.py
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -150,6 +150,58 @@ def _cell(key: str, value: Any) -> str:
     return str(value)
 
 
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "cs": "Czech",
+    "sk": "Slovak",
+    "hu": "Hungarian",
+    "ro": "Romanian",
+    "tr": "Turkish",
+    "sv": "Swedish",
+    "da": "Danish",
+    "nb": "Norwegian Bokmål",
+    "fi": "Finnish",
+}
+
+
+def by_lang_table(rows: list[dict[str, Any]]) -> str:
+    """One set's rows with a ``by_lang`` breakdown as one line per language and one for all, with a CER and a
+    lines-exactly-right column per engine (its single-threaded row where there is one: accuracy does not depend on
+    threads)."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if "by_lang" in r and (r["engine"] not in best or str(r["threads"]) == "1"):
+            best[r["engine"]] = r
+    langs = list(dict.fromkeys(lang for r in best.values() for lang in r["by_lang"]))
+    head = ["language", "lines"] + [f"{e} {what}" for e in best for what in ("CER %", "lines right %")]
+
+    def cells(scores: dict[str, Any] | None) -> list[str]:
+        if scores is None:
+            return ["-", "-"]
+        return [f"{100 * scores['cer']:.2f}", f"{100 * scores['word_acc']:.1f}"]
+
+    body = []
+    for lang in langs:
+        count = next(r["by_lang"][lang]["count"] for r in best.values() if lang in r["by_lang"])
+        line = [f"{LANGUAGE_NAMES.get(lang, lang)} ({lang})", str(count)]
+        for r in best.values():
+            line += cells(r["by_lang"].get(lang))
+        body.append(line)
+    total = ["**all**", str(next(iter(best.values()))["count"]) if best else "0"]
+    for r in best.values():
+        total += [f"**{c}**" for c in cells(r)]
+    body.append(total)
+    rule = ["---"] * len(head)
+    return "\n".join("| " + " | ".join(line) + " |" for line in [head, rule, *body])
+
+
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     head = "| " + " | ".join(title for _, title in columns) + " |"
     rule = "|" + "|".join("---" for _ in columns) + "|"
@@ -165,7 +217,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"# Benchmark {meta['date']} on {meta['host']}",
         "",
         f"Command: `{meta['command']}`  ",
-        f"CPU: {meta['cpus']} cores visible; "
+        f"Commit: {meta.get('commit', '?')}  ",
+        f"CPU: {meta.get('cpu_model', '?')}, {meta['cpus']} cores visible; "
         "threads `1` = OMP_NUM_THREADS=1 / OMP_THREAD_LIMIT=1 and one onnxruntime intra-op thread, "
         "`all` = the engine's default.  ",
         "Definitions: docs/evaluation.md (METRICS.md). Timing excludes image decoding, after one untimed "
@@ -175,6 +228,15 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     ]
     if rec:
         out += ["## Recognition (cropped words / lines)", "", table(rec, REC_COLUMNS), ""]
+    for set_name in dict.fromkeys(r["set"] for r in rec if "by_lang" in r):
+        out += [
+            f"### {set_name} per language",
+            "",
+            "CER (exact form: accents, case and punctuation count) and the share of lines read exactly right.",
+            "",
+            by_lang_table([r for r in rec if r["set"] == set_name]),
+            "",
+        ]
     if pages:
         out += ["## Pages", "", table(pages, PAGE_COLUMNS), ""]
     notes = [r for r in rows if "skipped" in r or "failed" in r]
@@ -253,6 +315,33 @@ def _configs(engines: list[str]) -> dict[str, str]:
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``lscpu``'s), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+def commit() -> str:
+    """``git rev-parse --short HEAD``, with ``+changes`` when the working tree differs from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (+ uncommitted changes)" if dirty else "")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="textlens vs peers, side by side (see bench/README.md).")
     parser.add_argument(
@@ -286,6 +375,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per measurement")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="results file stem: NAME-<date> instead of <date>-<host> (e.g. --name accented-lines)",
+    )
     args = parser.parse_args(argv)
     for name in args.sets.split(","):
         if name not in SETS:
@@ -324,11 +418,14 @@ def main(argv: list[str] | None = None) -> int:
         "date": now.strftime("%Y-%m-%d %H:%M"),
         "host": host,
         "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "commit": commit(),
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         "configs": _configs(engines),
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{now:%Y-%m-%d}-{host}{'-quick' if args.quick else ''}"
+    base = f"{args.name}-{now:%Y-%m-%d}" if args.name else f"{now:%Y-%m-%d}-{host}"
+    stem = args.out / f"{base}{'-quick' if args.quick else ''}"
     text = markdown(rows, meta)
     atomic_write_text(stem.with_suffix(".md"), text)
     atomic_write_text(stem.with_suffix(".json"), json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")

@@ -15,6 +15,9 @@ DEFAULT_CROP_LIMIT = 2000
 REPO = Path(__file__).resolve().parent.parent
 # Built from Debian packages by recipes/prepare_clean_print.py (git-ignored, never committed).
 CLEAN_PRINT = REPO / "runs" / "clean-print"
+# Built from the gettext catalogs of Debian's base packages by recipes/prepare_accented_lines.py (held out: never
+# trained on; git-ignored, never committed).
+ACCENTED_LINES = REPO / "runs" / "accented-lines"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,15 @@ SETS = {
         )
         for dpi in (150, 200, 300)
     },
+    # Accented Latin lines: real translated messages of 16 languages in held-out fonts, one line a crop; records
+    # carry `lang`, so scores come per language and Tesseract reads each crop with that language's pack.
+    "accented_lines": BenchSet(
+        "accented_lines",
+        "rec",
+        str(ACCENTED_LINES / "manifest.jsonl"),
+        crop_kind="line",
+        build="python recipes/prepare_accented_lines.py",
+    ),
 }
 DEFAULT_SETS = [name for name, s in SETS.items() if s.default]
 

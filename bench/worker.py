@@ -19,8 +19,15 @@ from bench.sets import SETS
 from textlens.data.manifest import ManifestRecord, read_manifest
 from textlens.document import Document
 from textlens.errors import ModelError
-from textlens.eval.results import PageResult, page_result
-from textlens.eval.runners import as_pred_words, document_lines, evaluate_pages, evaluate_recognizer, peak_rss_mb
+from textlens.eval.results import PageResult, RecResult, page_result, rec_result
+from textlens.eval.runners import (
+    as_pred_words,
+    document_lines,
+    evaluate_pages,
+    evaluate_recognizer,
+    peak_rss_mb,
+    record_langs,
+)
 
 
 def _rss_mb() -> dict[str, float]:
@@ -58,6 +65,35 @@ def evaluate_pages_by_lang(
     )
 
 
+def evaluate_recognizer_by_lang(
+    module: Any, kind: str, threads: int | None, records: list[ManifestRecord], t0: float
+) -> RecResult:
+    """``evaluate_recognizer`` (batch size 1) with one recogniser per crop language (records' ``lang``), for
+    engines with PER_LANGUAGE; recognisers are built up front (``init_s``), one untimed warm-up on the first crop.
+    """
+    readers = {lang: module.recognizer(kind, threads, lang=lang) for lang in dict.fromkeys(_lang(r) for r in records)}
+    init_s = time.perf_counter() - t0
+    if records:
+        readers[_lang(records[0])].recognize([records[0].load_image()])
+    preds, confidences, elapsed = [], [], 0.0
+    for record in records:
+        image = record.load_image()
+        t1 = time.perf_counter()
+        (out,) = readers[_lang(record)].recognize([image])
+        elapsed += time.perf_counter() - t1
+        preds.append(out.text)
+        confidences.append(float(out.confidence))
+    return rec_result(
+        [r.image for r in records],
+        [r.text or "" for r in records],
+        preds,
+        confidences,
+        record_langs(records),
+        ms_per_item=1000 * elapsed / len(records) if records else None,
+        init_s=init_s,
+    )
+
+
 def _lang(record: ManifestRecord) -> str:
     return str(record.extra.get("lang", "en"))
 
@@ -82,9 +118,12 @@ def measure(
     try:
         t0 = time.perf_counter()
         if bench_set.kind == "rec":
-            model = module.recognizer(bench_set.crop_kind, threads)
-            init_s = time.perf_counter() - t0
-            result = evaluate_recognizer(model, records, batch_size=1, init_s=init_s)
+            if getattr(module, "PER_LANGUAGE", False) and any("lang" in r.extra for r in records):
+                result = evaluate_recognizer_by_lang(module, bench_set.crop_kind, threads, records, t0)
+            else:
+                model = module.recognizer(bench_set.crop_kind, threads)
+                init_s = time.perf_counter() - t0
+                result = evaluate_recognizer(model, records, batch_size=1, init_s=init_s)
             row.update(result.to_json(), wer=round(result.scores.wer, 6))
         else:
             if getattr(module, "PER_LANGUAGE", False) and any("lang" in r.extra for r in records):

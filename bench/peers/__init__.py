@@ -3,8 +3,9 @@
 ``recognizer(kind, threads)`` returns an object with ``recognize(list of RGB crops) -> list[Recognition]``
 (kind is "word" or "line"); ``page_reader(threads)`` returns ``RGB page -> list[PredWord]``. ``threads``
 is 1 or None (all cores). ``unavailable()`` returns why the engine cannot run here, or None. An engine with
-``PER_LANGUAGE = True`` also takes ``page_reader(threads, lang=...)`` (ISO 639-1) and reads each page of a set
-whose records carry a ``lang`` (clean print) with that language's reader (Tesseract: the matching ``-l`` pack).
+``PER_LANGUAGE = True`` also takes ``recognizer(kind, threads, lang=...)`` and ``page_reader(threads, lang=...)``
+(ISO 639-1) and reads each crop or page of a set whose records carry a ``lang`` (clean print, accented lines)
+with that language's reader (Tesseract: the matching ``-l`` pack).
 """
 
 from __future__ import annotations

@@ -15,11 +15,31 @@ NAME = "tesseract"
 PSM = {"word": 8, "line": 7, "page": 3}
 CONFIG = (
     "Tesseract {version}, eng (LSTM, --oem 3), --psm 8 words / 7 lines / 3 pages (image_to_data), via pytesseract; "
-    "pages with a `lang` (clean print) read with that language's pack"
+    "pages and crops with a `lang` (clean print, accented lines) read with that language's pack"
 )
-# A page record's `lang` (ISO 639-1) -> the Tesseract pack it is read with (Debian: tesseract-ocr-<pack>).
-PACKS = {"en": "eng", "es": "spa", "it": "ita", "pt": "por", "nl": "nld", "ro": "ron"}
-PER_LANGUAGE = True  # page_reader takes lang=: the worker reads each page with its own language's reader
+# A record's `lang` (ISO 639-1) -> the Tesseract pack it is read with (Debian: tesseract-ocr-<pack>).
+PACKS = {
+    "en": "eng",
+    "fr": "fra",
+    "de": "deu",
+    "es": "spa",
+    "it": "ita",
+    "pt": "por",
+    "nl": "nld",
+    "pl": "pol",
+    "cs": "ces",
+    "sk": "slk",
+    "hu": "hun",
+    "ro": "ron",
+    "tr": "tur",
+    "sv": "swe",
+    "da": "dan",
+    "nb": "nor",
+    "no": "nor",
+    "fi": "fin",
+}
+# recognizer() and page_reader() take lang=: the worker reads each page or crop with its own language's reader
+PER_LANGUAGE = True
 
 
 def unavailable() -> str | None:
@@ -38,21 +58,36 @@ def version() -> str:
     return str(pytesseract.get_tesseract_version())
 
 
+def pack_for(lang: str) -> str:
+    """The installed Tesseract pack for ``lang`` (ISO 639-1, or a pack name); ModelError naming the package."""
+    import pytesseract
+
+    from textlens.errors import ModelError
+
+    pack = PACKS.get(lang, lang)
+    if pack not in pytesseract.get_languages(config=""):
+        raise ModelError(f"Tesseract has no {pack!r} pack for {lang!r} (apt-get install tesseract-ocr-{pack})")
+    return pack
+
+
 class TesseractRecognizer:
     name = NAME
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, pack: str = "eng") -> None:
         self.config = f"--oem 3 --psm {PSM[kind]}"
+        self.pack = pack
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
         import pytesseract
 
-        return [Recognition(pytesseract.image_to_string(c, lang="eng", config=self.config).strip(), 1.0) for c in crops]
+        return [
+            Recognition(pytesseract.image_to_string(c, lang=self.pack, config=self.config).strip(), 1.0) for c in crops
+        ]
 
 
-def recognizer(kind: str, threads: int | None) -> TesseractRecognizer:
+def recognizer(kind: str, threads: int | None, lang: str = "en") -> TesseractRecognizer:
     # Threads are set through OMP_THREAD_LIMIT in the environment the benchmark worker starts with.
-    return TesseractRecognizer(kind)
+    return TesseractRecognizer(kind, pack_for(lang))
 
 
 def _lines(data: dict[str, list]) -> list[PredWord]:
@@ -81,12 +116,8 @@ def _lines(data: dict[str, list]) -> list[PredWord]:
 def page_reader(threads: int | None, lang: str = "en") -> Callable[[np.ndarray], list[PredWord]]:
     import pytesseract
 
-    from textlens.errors import ModelError
-
     config = f"--oem 3 --psm {PSM['page']}"
-    pack = PACKS.get(lang, lang)
-    if pack not in pytesseract.get_languages(config=""):
-        raise ModelError(f"Tesseract has no {pack!r} pack for {lang!r} pages (apt-get install tesseract-ocr-{pack})")
+    pack = pack_for(lang)
 
     def read(image: np.ndarray) -> list[PredWord]:
         data = pytesseract.image_to_data(image, lang=pack, config=config, output_type=pytesseract.Output.DICT)

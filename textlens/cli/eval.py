@@ -31,7 +31,7 @@ from textlens.eval.results import (
     page_result,
     rec_result,
 )
-from textlens.eval.runners import evaluate_digits, evaluate_pages, evaluate_recognizer
+from textlens.eval.runners import evaluate_digits, evaluate_pages, evaluate_recognizer, record_langs
 from textlens.runtime import load_recognizer
 
 app = typer.Typer(
@@ -145,6 +145,18 @@ def _show(result: RecResult | PageResult | DigitResult, as_json: bool, title: st
             ("error", _pct(values["error"])),
         ]
     _print_table(title, rows)
+    if isinstance(result, RecResult) and "by_lang" in values:
+        _print_by_lang(values["by_lang"])
+
+
+def _print_by_lang(by_lang: dict[str, dict[str, Any]]) -> None:
+    """Per-language scores of a crop set whose records carry ``lang``."""
+    table = Table(title="per language", show_header=True, header_style="bold")
+    for name in ("lang", "crops", "CER", "exactly right", "CER (ci, alnum)"):
+        table.add_column(name, justify="left" if name == "lang" else "right")
+    for lang, v in by_lang.items():
+        table.add_row(lang, str(v["count"]), _pct(v["cer"]), _pct(v["word_acc"]), _pct(v["cer_ci_alnum"]))
+    out.print(table)
 
 
 def _outputs(
@@ -314,7 +326,7 @@ def _score(
     texts = [(p.pred or "") if p else "" for p in pairing.preds]
     if kind == "label":
         return digit_result(images, [r.label or "" for r in records], texts)
-    return rec_result(images, [r.text or "" for r in records], texts)
+    return rec_result(images, [r.text or "" for r in records], texts, langs=record_langs(records))
 
 
 @app.command()

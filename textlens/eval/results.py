@@ -44,6 +44,7 @@ class CropOutcome:
     similarity: float
     correct: bool
     confidence: float | None = None
+    lang: str | None = None  # the record's ``lang`` (ISO 639-1), where the manifest gives one
 
 
 @dataclass
@@ -65,6 +66,28 @@ class RecResult:
             "ned": _round(s.ned),
             "ms_per_item": _round(self.ms_per_item, 3),
             "init_s": _round(self.init_s, 3),
+            **({"by_lang": self.by_lang_json()} if any(it.lang for it in self.items) else {}),
+        }
+
+    def by_lang(self) -> dict[str, RecognitionScores]:
+        """Scores per language of the crops that carry one, in order of first appearance."""
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for it in self.items:
+            if it.lang:
+                pairs.setdefault(it.lang, []).append((it.truth, it.pred))
+        return {lang: score_recognition(p) for lang, p in pairs.items()}
+
+    def by_lang_json(self) -> dict[str, dict[str, Any]]:
+        return {
+            lang: {
+                "count": s.count,
+                "word_acc": _round(s.word_acc),
+                "word_acc_ci_alnum": _round(s.word_acc_ci_alnum),
+                "cer": _round(s.cer),
+                "cer_ci_alnum": _round(s.cer_ci_alnum),
+                "ned": _round(s.ned),
+            }
+            for lang, s in self.by_lang().items()
         }
 
     def misses(self) -> list[CropOutcome]:
@@ -77,10 +100,13 @@ def rec_result(
     truths: list[str],
     preds: list[str],
     confidences: list[float | None] | None = None,
+    langs: list[str | None] | None = None,
     **timing: Any,
 ) -> RecResult:
-    """Build a recognition result from aligned lists of images, truths and predictions."""
+    """Build a recognition result from aligned lists of images, truths and predictions (and languages: a
+    ``by_lang`` breakdown in the JSON when any crop has one)."""
     confidences = confidences or [None] * len(preds)
+    langs = langs or [None] * len(preds)
     items = [
         CropOutcome(
             image=im,
@@ -89,8 +115,9 @@ def rec_result(
             similarity=sample_similarity(t, p),
             correct=sample_similarity(t, p) == 1.0,
             confidence=c,
+            lang=g,
         )
-        for im, t, p, c in zip(images, truths, preds, confidences, strict=True)
+        for im, t, p, c, g in zip(images, truths, preds, confidences, langs, strict=True)
     ]
     return RecResult(scores=score_recognition(zip(truths, preds, strict=True)), items=items, **timing)
 

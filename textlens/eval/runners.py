@@ -73,9 +73,15 @@ def evaluate_recognizer(
         [r.text or "" for r in records],
         preds,
         confidences,
+        record_langs(records),
         ms_per_item=ms,
         init_s=init_s,
     )
+
+
+def record_langs(records: Sequence[ManifestRecord]) -> list[str | None]:
+    """Each record's ``lang`` (a manifest field, e.g. the accented-lines set's), None where it has none."""
+    return [None if r.extra.get("lang") is None else str(r.extra["lang"]) for r in records]
 
 
 def as_pred_words(items: Iterable[Any]) -> list[PredWord]:
