@@ -221,7 +221,6 @@ def natural_height(image: np.ndarray) -> np.ndarray:
 
 def build(out: Path, langs: Sequence[str], per_lang: int, seed: int, locale_dir: Path = LOCALE_DIR) -> dict:
     from textlens.data.synth.lines import LineRenderer
-
     from textlens.data.synth.presets import PRESETS
 
     # One line alone, as a page's line detector cuts it: no fragments of the lines above and below.

@@ -35,6 +35,7 @@ class PageKind(str, Enum):
     receipt = "receipt"
     card = "card"
     scene = "scene"
+    scene_photo = "scene_photo"
     mixed = "mixed"
 
 
@@ -106,7 +107,11 @@ def pages(
     seed: Annotated[int, typer.Option(help="Run seed: page i is the same for any --workers.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes.")] = 1,
 ) -> None:
-    """Render annotated pages (word boxes, polygons and line ids) as a manifest."""
+    """Render annotated pages (word boxes, polygons and line ids) as a manifest.
+
+    scene_photo draws on the installed wallpapers (make scene-deps; or TEXTLENS_BACKGROUNDS folders), checked
+    for text once and cached.
+    """
     from textlens.data.manifest import ManifestWriter
     from textlens.data.synth import iter_generate
     from textlens.data.synth.pages import PageRenderer

@@ -18,7 +18,7 @@ def det(
     data: list[str] = typer.Option(
         ...,
         "--data",
-        help="Training pages (repeatable): synth-pages:kind=mixed[,crops=2]"
+        help="Training pages (repeatable): synth-pages:kind=mixed|scene_photo|...[,crops=2]"
         " | manifest:PATH[,start=I,stop=J] | fake-pages:n=32; add ,weight=W to mix.",
     ),
     out: Path = typer.Option(..., "--out", help="Run folder (checkpoints, logs, export/)."),

@@ -3,7 +3,9 @@
 A spec is ``KIND:ARGS`` with comma-separated ``key=value`` options (parsed by
 ``textlens.train.common.parse_source_spec``, as the recognition sources are):
 
-- ``synth-pages:kind=mixed[,crops=2]``: endless synthetic pages (textlens.data.synth PageRenderer);
+- ``synth-pages:kind=mixed[,crops=2]``: endless synthetic pages (textlens.data.synth PageRenderer): kind
+  document, receipt, card, scene, mixed, or scene_photo (text on the installed wallpapers: ``make scene-deps``;
+  mix it in with weights, e.g. ``synth-pages:kind=scene_photo,weight=0.4`` beside ``synth-pages:kind=mixed``);
   ``crops`` training crops are cut from each rendered page (rendering costs more than cropping).
 - ``manifest:PATH[,start=I][,stop=J]``: pages of a page manifest (records I..J-1); words marked
   ``ignore`` or ``###`` are masked out of the loss.

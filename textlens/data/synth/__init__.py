@@ -7,7 +7,8 @@ Stable API (the trainers code against it):
   - ``.render(text, rng) -> CropSample`` (a given text, in a font covering all of it)
   - ``.sample_at(index, seed=None) -> CropSample`` (sample ``index`` of a seeded run)
 - ``generate(count, seed, workers, preset=..., ...) -> list[CropSample]`` (same output for any ``workers``)
-- ``PageRenderer(kind="mixed", seed=0).sample(rng) -> PageSample`` (words: boxes, polygons, ``extra["line"]``)
+- ``PageRenderer(kind="mixed", seed=0).sample(rng) -> PageSample`` (words: boxes, polygons, ``extra["line"]``);
+  ``kind="scene_photo"`` draws on the installed wallpapers (``backgrounds.BackgroundIndex``, ``make scene-deps``)
 - ``PRESETS`` / ``Preset`` / ``PRESET_NAMES``; ``textlens.data.torch_data.SynthLineIterable`` for DataLoaders.
 """
 

@@ -1,4 +1,5 @@
-"""Synthetic pages for detection and end-to-end training: documents, receipts, business cards and scenes.
+"""Synthetic pages for detection and end-to-end training: documents, receipts, business cards and scenes
+(procedural signs, or text on photographs: ``scene_photo``).
 
 Text is drawn word by word into an ink mask so every word's box is known; a page-level homography (a photo of
 the page, a sign seen at an angle) moves the word quadrilaterals with it, so each ``WordAnnotation`` has a box
@@ -10,8 +11,10 @@ homography, and differ only in a few layout functions each.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,15 +22,22 @@ from PIL import Image, ImageDraw, ImageFont
 
 from textlens.data.charset import LATIN
 from textlens.data.samples import PageSample, WordAnnotation
+from textlens.data.synth import scene_photo as photo
+from textlens.data.synth.backgrounds import BackgroundIndex, default_index
 from textlens.data.synth.degrade import degrade_image, degrade_ink
 from textlens.data.synth.fonts import FontInfo, select_fonts
 from textlens.data.synth.presets import PRESETS, Preset
-from textlens.data.synth.render import FontCache, choose, composite, make_background, sample_colours
+from textlens.data.synth.render import FontCache, choose, composite, ladder_size, make_background, sample_colours
 from textlens.data.synth.text import TextSampler
 from textlens.errors import ConfigError
+from textlens.geometry import order_quad
 
 PAGE_KINDS = ("document", "receipt", "card", "scene")
+# Kinds that need installed background pictures (``make scene-deps``, textlens.data.synth.backgrounds).
+PHOTO_PAGE_KINDS = ("scene_photo",)
 MIXED_PAGE_WEIGHTS = {"document": 0.35, "receipt": 0.25, "card": 0.15, "scene": 0.25}
+# scene_photo: font categories (the display faces hold the script, sketch, rounded and condensed designs)
+PHOTO_FONT_MIX = {"display": 0.4, "sans": 0.3, "serif": 0.2, "mono": 0.1}
 _MIN_VISIBLE = 0.6  # a word with less of its box inside the image is marked don't-care
 
 
@@ -87,7 +97,11 @@ class InkLayer:
 
 
 class PageRenderer:
-    """Renders annotated synthetic pages of a ``kind``: document, receipt, card, scene or mixed."""
+    """Renders annotated synthetic pages of a ``kind``: document, receipt, card, scene, scene_photo or mixed.
+
+    ``scene_photo`` draws on photographs from ``backgrounds``: a ``BackgroundIndex``, folders of pictures, or
+    (default) the installed wallpapers (``textlens.data.synth.backgrounds.default_index``).
+    """
 
     def __init__(
         self,
@@ -95,9 +109,11 @@ class PageRenderer:
         seed: int = 0,
         fonts: str | Sequence[str] = "train",
         charset: str | None = None,
+        backgrounds: BackgroundIndex | Sequence[str | Path] | str | None = None,
     ) -> None:
-        if kind not in (*PAGE_KINDS, "mixed"):
-            raise ConfigError(f"unknown page kind {kind!r}; choose one of {', '.join((*PAGE_KINDS, 'mixed'))}")
+        kinds = (*PAGE_KINDS, *PHOTO_PAGE_KINDS, "mixed")
+        if kind not in kinds:
+            raise ConfigError(f"unknown page kind {kind!r}; choose one of {', '.join(kinds)}")
         self.kind = kind
         self.seed = seed
         self.charset = charset or LATIN
@@ -129,6 +145,26 @@ class PageRenderer:
             max_chars=24,
         )
         self.receipt = TextSampler(self.charset, PRESETS["receipt"].text_mix, PRESETS["receipt"].case_mix, 40)
+        self._by_category = {cat: [f for f in self._fonts_full if f.category == cat] for cat in PHOTO_FONT_MIX}
+        self._allowed: dict[str, frozenset[str]] = {}
+        self.backgrounds: BackgroundIndex | None = None
+        if kind in PHOTO_PAGE_KINDS:
+            self.scene_text = TextSampler(
+                self.charset, PRESETS["scene"].text_mix, {"keep": 0.5, "lower": 0.1, "title": 0.2, "upper": 0.2}, 16
+            )
+            if isinstance(backgrounds, BackgroundIndex):
+                self.backgrounds = backgrounds
+            elif backgrounds is None:
+                self.backgrounds = default_index()
+            else:
+                dirs = [backgrounds] if isinstance(backgrounds, str | Path) else list(backgrounds)
+                self.backgrounds = BackgroundIndex(dirs)
+            if not len(self.backgrounds):
+                dirs_text = ", ".join(str(d) for d in self.backgrounds.dirs)
+                raise ConfigError(
+                    f"page kind {kind!r} needs background pictures without text; none found under {dirs_text}: "
+                    "run `make scene-deps` (Debian's wallpaper packages) or set TEXTLENS_BACKGROUNDS"
+                )
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "_cache": None}
@@ -153,6 +189,7 @@ class PageRenderer:
             "receipt": self._receipt,
             "card": self._card,
             "scene": self._scene,
+            "scene_photo": self._scene_photo,
         }[kind](rng)
 
     def sample_at(self, index: int, seed: int | None = None) -> PageSample:
@@ -476,6 +513,185 @@ class PageRenderer:
         image = image * (1 - cover[..., None]) + warped.astype(np.float32) * cover[..., None]
         return image, _annotate(words, hom, w, h), cover
 
+    # --- scene_photo ----------------------------------------------------------------------------------------
+    def _scene_photo(self, rng: np.random.Generator) -> PageSample:
+        """Words and lines on a photograph without text, on its smooth regions (textlens.data.synth.scene_photo):
+        perspective, curvature, rotation up to ±90°, the photo's light, shadows, plates, occluders, then blur,
+        noise and JPEG over the whole picture."""
+        assert self.backgrounds is not None
+        long_side = int(rng.integers(640, 1281))
+        ratio = float(choose(rng, {"1.3333": 3, "1.5": 2, "1.7778": 2, "1.0": 1, "0.75": 1.5, "0.5625": 0.5}))
+        w, h = (long_side, round(long_side / ratio)) if ratio >= 1 else (round(long_side * ratio), long_side)
+        image = self.backgrounds.crop(rng, w, h).astype(np.float32)
+        clean = image.copy()
+        grey = photo.grey_map(image)
+        busy = photo.busy_map(image, grey=grey)
+        occupied = np.zeros(busy.shape, np.uint8)
+        words: list[WordAnnotation] = []
+        line_base = 0
+        # a third of the photos hold a few large words (a shop sign, a plate), the rest up to ten blocks
+        sparse = rng.random() < 0.35
+        blocks, sizes = (int(rng.integers(1, 4)), (0.06, 0.35)) if sparse else (int(rng.integers(2, 11)), (0.0, 0.2))
+        for _ in range(blocks):
+            placed, line_base = self._photo_block(rng, image, clean, (busy, grey), occupied, line_base, sizes)
+            words.extend(placed)
+        if rng.random() < 0.3:
+            image = photo.cast_shadow(rng, image)
+        look = PRESETS["scene"].with_(resample_p=0.15, resample=(0.5, 0.9), light_p=0.4, jpeg_p=0.6, jpeg_q=(40, 95))
+        image = degrade_image(np.clip(image, 0, 255).astype(np.uint8), rng, look)
+        return PageSample(image=image, words=tuple(words), source="synth:page:scene_photo")
+
+    def _scene_font(self, rng: np.random.Generator) -> FontInfo:
+        weights = {cat: wt for cat, wt in PHOTO_FONT_MIX.items() if self._by_category[cat]}
+        pool = self._by_category[choose(rng, weights)] if weights else self._fonts_full
+        return pool[int(rng.integers(len(pool)))]
+
+    def _photo_lines(self, rng: np.random.Generator, info: FontInfo) -> list[list[str]]:
+        """1-3 lines of 1-4 scene tokens (words, numbers, prices, codes), one case for the block, all drawn by
+        the font."""
+        allowed = self._allowed.get(info.path)
+        if allowed is None:
+            allowed = frozenset(c for c in self.charset if ord(c) in info.codepoints)
+            self._allowed[info.path] = allowed
+        case = choose(rng, {"as_is": 0.5, "upper": 0.3, "title": 0.2})
+        lines = []
+        for _ in range(int(choose(rng, {"1": 0.65, "2": 0.25, "3": 0.1}))):
+            tokens = [self.scene_text.sample(rng, allowed) for _ in range(int(choose(rng, _TOKENS)))]
+            text = " ".join(tokens)
+            text = text.upper() if case == "upper" else text.title() if case == "title" else text
+            words = ["".join(c for c in word if c in allowed) for word in text.split()]
+            lines.append([word for word in words if word])
+        return [line for line in lines if line] or [[self.scene_text.sample(rng, allowed).split()[0]]]
+
+    def _photo_block(
+        self,
+        rng: np.random.Generator,
+        image: np.ndarray,
+        clean: np.ndarray,
+        maps: tuple[np.ndarray, np.ndarray],
+        occupied: np.ndarray,
+        line_base: int,
+        sizes: tuple[float, float] = (0.0, 0.2),
+    ) -> tuple[list[WordAnnotation], int]:
+        """One text block (a word, a line or a few lines) placed on a smooth region and painted into ``image``
+        (float32, in place; ``clean`` is the photo without text, ``maps`` its busy and grey maps); returns its
+        word annotations and the next free line id. Font sizes are log-uniform between ``sizes`` × the photo's
+        short side (at least 14 px)."""
+        h, w = image.shape[:2]
+        busy, grey = maps
+        info = self._scene_font(rng)
+        lo, hi = max(14.0, min(w, h) * sizes[0]), max(15.0, min(w, h) * sizes[1])
+        px = math.exp(rng.uniform(math.log(lo), math.log(max(hi, lo + 1))))  # font size in page pixels
+        size = ladder_size(px)
+        font = self._cache.get(info.path, size)
+        lines = self._photo_lines(rng, info)
+        ascent, descent = font.getmetrics()
+        line_h = (ascent + descent) * float(rng.uniform(1.0, 1.3))
+        widths = [font.getlength(" ".join(line)) for line in lines]
+        pad = size * 0.5
+        cw, ch = int(max(widths) + 2 * pad) + 1, int(line_h * len(lines) + 2 * pad) + 1
+        ink = InkLayer(cw, ch)
+        ink.next_line = line_base
+        align = choose(rng, {"left": 1, "centre": 2, "right": 0.5})
+        stroke = max(1, round(size / 25)) if rng.random() < 0.15 else 0
+        for i, (line, width) in enumerate(zip(lines, widths, strict=True)):
+            x = pad + {"left": 0.0, "centre": (max(widths) - width) / 2, "right": max(widths) - width}[align]
+            ink.line_of_words((x, pad + i * line_h), line, font, stroke=stroke)
+        if not ink.words:
+            return [], ink.next_line
+        alpha = np.asarray(ink.mask, np.float32) / 255.0
+        quads = [wd.quad for wd in ink.words]
+        if rng.random() < 0.2:  # an arc: the middle sags or rises by up to a fifth of the width
+            alpha, quads = _bend(alpha, quads, float(rng.uniform(0.04, 0.2)) * cw * float(rng.choice([-1, 1])))
+        ch = alpha.shape[0]
+        plate = rng.random() < 0.15
+        scale = px / size
+        for attempt in range(3):
+            local = _block_homography(rng, cw, ch, scale)
+            ink_quad = _bounds_quad(np.concatenate(quads))
+            ink_page = cv2.perspectiveTransform(ink_quad.reshape(-1, 1, 2), local).reshape(-1, 2)
+            canvas = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
+            canvas_page = cv2.perspectiveTransform(canvas.reshape(-1, 1, 2), local).reshape(-1, 2)
+            footprint = canvas_page if plate else ink_page
+            lo, hi = footprint.min(axis=0), footprint.max(axis=0)
+            span = hi - lo
+            if span[0] < 0.95 * w and span[1] < 0.95 * h:
+                threshold = photo.SMOOTH * (3.0 if plate else 1.0 + 0.5 * attempt)
+                box_w, box_h = float(span[0]), float(span[1])
+                spot = photo.find_place(rng, busy, occupied, box_w, box_h, threshold, grey=None if plate else grey)
+                if spot is not None:
+                    break
+            scale, px = scale * 0.7, px * 0.7
+        else:
+            return [], ink.next_line
+        hom = np.array([[1, 0, spot[0] - lo[0]], [0, 1, spot[1] - lo[1]], [0, 0, 1]]) @ local
+        canvas_page = canvas_page + (np.array(spot) - lo)
+        photo.mark_occupied(occupied, canvas_page if plate else ink_page + (np.array(spot) - lo), px * 0.3)
+        self._paint_block(rng, image, alpha, hom, canvas_page, plate, px)
+        words = [_Word(wd.text, q, wd.line) for wd, q in zip(ink.words, quads, strict=True)]
+        placed = _annotate(words, hom, w, h)
+        if rng.random() < 0.1:  # a foreground object in front of part of the block
+            cover = photo.occluder(rng, image, canvas_page, clean)
+            placed = [
+                replace(a, ignore=True) if photo.covered_fraction(np.array(a.polygon), cover) > 0.3 else a
+                for a in placed
+            ]
+        return placed, ink.next_line
+
+    def _paint_block(
+        self,
+        rng: np.random.Generator,
+        image: np.ndarray,
+        alpha: np.ndarray,
+        hom: np.ndarray,
+        canvas_page: np.ndarray,
+        plate: bool,
+        px: float,
+    ) -> None:
+        """Warp the block's ink into the photo and paint it: optional plate, drop shadow and outline, a colour
+        contrasting with what lies under it, the photo's own light, soft edges and partial opacity."""
+        h, w = image.shape[:2]
+        x0, y0 = np.floor(canvas_page.min(axis=0)).astype(int).clip(0, [w, h])
+        x1, y1 = np.ceil(canvas_page.max(axis=0)).astype(int).clip(0, [w, h])
+        if x1 <= x0 or y1 <= y0:
+            return
+        to_patch = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64) @ hom
+        size = (int(x1 - x0), int(y1 - y0))
+        a = cv2.warpPerspective(alpha, to_patch, size, flags=cv2.INTER_LINEAR)
+        region = image[y0:y1, x0:x1]
+        light = photo.shading(region, float(rng.uniform(0.3, 1.0))) if rng.random() < 0.7 else None
+        if plate:
+            ones = np.ones(alpha.shape, np.float32)
+            pa = cv2.warpPerspective(ones, to_patch, size, flags=cv2.INTER_LINEAR)
+            plate_colour = sample_colours(rng, "scene")[0]
+            fill = np.broadcast_to(plate_colour, region.shape) * (light if light is not None else 1.0)
+            region *= 1 - pa[..., None]
+            region += fill * pa[..., None]
+            under = plate_colour
+        else:
+            under = photo.local_background(image, a, int(x0), int(y0))
+        colour = photo.contrast_colour(rng, under)
+        if rng.random() < 0.2:  # drop shadow
+            d = rng.uniform(-0.08, 0.08, 2) * px
+            shadow = cv2.warpAffine(a, np.float32([[1, 0, d[0]], [0, 1, d[1]]]), size)
+            shadow = cv2.GaussianBlur(shadow, (0, 0), float(rng.uniform(0.5, 0.05 * px + 0.6)))
+            region *= 1 - float(rng.uniform(0.3, 0.7)) * shadow[..., None]
+        if rng.random() < 0.12:  # outline in the opposite brightness
+            k = max(1, round(px * rng.uniform(0.03, 0.08)))
+            ring = cv2.dilate(a, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+            edge = np.full(3, 0.0 if colour.mean() > 128 else 255.0, np.float32)
+            region *= 1 - ring[..., None]
+            region += edge * ring[..., None]
+        if rng.random() < 0.3:
+            a = cv2.GaussianBlur(a, (0, 0), float(rng.uniform(0.3, 0.8)))
+        if rng.random() < 0.1:  # worn paint
+            grain = cv2.GaussianBlur(rng.random(a.shape, dtype=np.float32), (0, 0), 1.5)
+            a = a * np.clip(1.0 - float(rng.uniform(0.5, 1.5)) * np.maximum(0.5 - grain, 0) * 4, 0, 1)
+        a = a * float(rng.uniform(0.8, 1.0))
+        paint = np.broadcast_to(colour, region.shape) * (light if light is not None else 1.0)
+        region *= 1 - a[..., None]
+        region += paint * a[..., None]
+
     # --- finishing ------------------------------------------------------------------------------------------
     def _finish(self, ink: InkLayer, rng: np.random.Generator, preset: Preset, page_warp: bool) -> PageSample:
         """Composite the ink over the page, optionally photograph it at an angle, degrade, annotate."""
@@ -533,3 +749,45 @@ def _covered(word: WordAnnotation, cover: np.ndarray) -> bool:
     x0, y0, x1, y1 = (int(v) for v in word.box)
     region = cover[y0 : max(y1, y0 + 1), x0 : max(x1, x0 + 1)]
     return region.size > 0 and float(region.mean()) > 0.05
+
+
+_TOKENS = {"1": 0.5, "2": 0.3, "3": 0.15, "4": 0.05}
+
+
+def _bounds_quad(points: np.ndarray) -> np.ndarray:
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+
+def _block_homography(rng: np.random.Generator, cw: int, ch: int, scale: float) -> np.ndarray:
+    """Canvas → page (up to a translation): a perspective jitter of the corners, then rotation and scale about
+    the centre. Rotation: within ±6° for 60 % of blocks, ±30° for 30 %, ±90° for the rest."""
+    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
+    reach = float(rng.uniform(0, 0.15)) if rng.random() < 0.6 else 0.0
+    dst = src + rng.uniform(-reach, reach, (4, 2)).astype(np.float32) * np.array([cw, ch], np.float32) * 0.5
+    persp = cv2.getPerspectiveTransform(src, dst).astype(np.float64)
+    limit = float(choose(rng, {"6": 0.6, "30": 0.3, "90": 0.1}))
+    turn = cv2.getRotationMatrix2D((cw / 2, ch / 2), float(rng.uniform(-limit, limit)), scale)
+    return np.vstack([turn, [0, 0, 1]]) @ persp
+
+
+def _bend(alpha: np.ndarray, quads: list[np.ndarray], sag: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Bend a block along a parabola whose middle moves by ``sag`` pixels (down when positive); each word's quad
+    becomes the smallest rotated rectangle around its bent box."""
+    h, w = alpha.shape
+    room = math.ceil(abs(sag)) + 1
+    xs = np.arange(w, dtype=np.float32)
+    shift = sag * (1 - ((xs - w / 2) / (w / 2)) ** 2) + room  # where a source row lands, per column
+    map_x = np.broadcast_to(xs, (h + 2 * room, w)).astype(np.float32)
+    map_y = (np.arange(h + 2 * room, dtype=np.float32)[:, None] - shift[None, :]).astype(np.float32)
+    bent = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = []
+    for quad in quads:
+        x0, y0 = quad.min(axis=0)
+        x1, y1 = quad.max(axis=0)
+        px = np.linspace(x0, x1, 9, dtype=np.float32)
+        dy = sag * (1 - ((px - w / 2) / (w / 2)) ** 2) + room
+        points = np.concatenate([np.stack([px, y0 + dy], 1), np.stack([px, y1 + dy], 1)])
+        out.append(order_quad(points))
+    return bent, out
