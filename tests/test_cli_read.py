@@ -14,6 +14,7 @@ from tests.bad_inputs import make_bad_corpus
 from tests.fakes import InkBlobDetector, WidthRecognizer
 from textlens.cli import read as read_cli
 from textlens.cli.app import app
+from textlens.document import Block, Document, Line, Page, Word
 from textlens.pipeline import OCR
 
 runner = CliRunner()
@@ -103,3 +104,40 @@ def test_several_formats_or_a_trailing_slash_make_the_output_a_folder(tmp_path: 
     assert (tmp_path / "slash" / "page.json").is_file()
     result = runner.invoke(app, ["read", page, "-o", str(tmp_path / "one.tsv"), "-f", "tsv"])
     assert result.exit_code == 0 and (tmp_path / "one.tsv").read_text().startswith("level\tpage_num")
+
+
+class _HyphenatedOCR:
+    """Stands in for OCR: every input reads as two lines broken inside "information"."""
+
+    def read(self, source: object, **options: object) -> Document:
+        words = [
+            Word("the", (10, 10, 50, 30)),
+            Word("infor-", (60, 10, 130, 30)),
+            Word("mation", (10, 50, 90, 70)),
+            Word("is", (100, 50, 120, 70)),
+        ]
+        lines = (Line(tuple(words[:2])), Line(tuple(words[2:])))
+        return Document(pages=(Page(width=200, height=100, blocks=(Block(lines),)),))
+
+
+def test_text_output_joins_hyphenated_line_ends_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read_cli, "build_ocr", lambda options: _HyphenatedOCR())
+    page = str(good_page(tmp_path / "page.png"))
+    result = runner.invoke(app, ["read", page])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "the information\nis\n"
+    result = runner.invoke(app, ["read", page, "--no-dehyphenate"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "the infor-\nmation is\n"
+    result = runner.invoke(app, ["read", page, "-o", str(tmp_path / "out") + "/", "-f", "json,text"])
+    assert result.exit_code == 0, result.output
+    words = [
+        w["text"]
+        for b in json.loads((tmp_path / "out" / "page.json").read_text())["pages"][0]["blocks"]
+        for ln in b["lines"]
+        for w in ln["words"]
+    ]
+    assert words == ["the", "infor-", "mation", "is"]  # geometry outputs keep the words as read
+    assert (tmp_path / "out" / "page.txt").read_text() == "the information\nis\n"

@@ -405,3 +405,101 @@ def test_lone_letters_are_cased_by_their_height_against_the_line() -> None:
     assert alone[0][0].text == "X"
     capitals = [words[0], Word(text="NOTEBOOK", box=words[1].box)]
     assert settle_lone_letter_case(gray, [capitals])[0][0].text == "X"  # a line of capitals keeps its "X"
+
+
+class _FixedRegions:
+    """A word-level detector that finds the same boxes on every page."""
+
+    name = "fixed-regions"
+
+    def __init__(self, *boxes: tuple[float, float, float, float]) -> None:
+        self.boxes = boxes
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [
+            Detection(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32), 1.0)
+            for x0, y0, x1, y1 in self.boxes
+        ]
+
+
+class _ShapeRecorder:
+    """Reads every crop as "ab" with a fixed confidence and remembers the crops' shapes."""
+
+    name = "shape-recorder"
+
+    def __init__(self, confidence: float = 0.99) -> None:
+        self.confidence = confidence
+        self.shapes: list[tuple[int, int]] = []
+
+    def recognize(self, crops):  # type: ignore[no-untyped-def]
+        self.shapes += [c.shape[:2] for c in crops]
+        return [Recognition("ab", self.confidence, (self.confidence,) * 2, (0.25, 0.75)) for _ in crops]
+
+
+def _row_page() -> np.ndarray:
+    image = np.full((200, 400, 3), 255, dtype=np.uint8)
+    image[12:38, 14:106] = 0  # a word as tall as the line
+    image[20:38, 124:136] = 0  # "is": x-height ink only, between them
+    image[12:38, 154:246] = 0  # another word as tall as the line
+    image[140:158, 300:312] = 0  # a short region alone on its row
+    return image
+
+
+def test_a_short_region_beside_others_is_read_from_a_crop_as_tall_as_its_row() -> None:
+    recorder = _ShapeRecorder()
+    detector = _FixedRegions((10, 10, 110, 40), (120, 18, 140, 40), (150, 10, 250, 40), (296, 138, 316, 160))
+    OCR(detector=detector, recognizer=recorder, orientation=False, trim_crops=False).read(_row_page())
+    word, short, _, alone = recorder.shapes
+    assert word == (30, 100)
+    assert short == (30, 20)  # the row's median top and bottom (10-40), not its own 18-40: the x-height shows
+    assert alone == (22, 20)  # no row to take the height from: its own frame
+
+
+def test_a_band_much_taller_than_the_region_is_not_used() -> None:
+    recorder = _ShapeRecorder()
+    # Beside a heading three times its height the short region keeps its own frame.
+    detector = _FixedRegions((10, 0, 110, 66), (120, 40, 140, 62), (150, 0, 250, 66))
+    OCR(detector=detector, recognizer=recorder, orientation=False, trim_crops=False).read(_row_page())
+    assert recorder.shapes[1] == (22, 20)
+
+
+@pytest.mark.parametrize(("confidence", "kept"), [(0.87, ["row", "short"]), (0.95, ["row", "short", "alone"])])
+def test_short_regions_in_a_row_of_text_are_kept_at_a_lower_confidence_than_alone(
+    confidence: float, kept: list[str]
+) -> None:
+    class RowFirm(_ShapeRecorder):
+        """The long word reads firmly; the short regions at ``confidence``."""
+
+        def recognize(self, crops):  # type: ignore[no-untyped-def]
+            return [
+                Recognition("ab", 0.99 if c.shape[1] > 50 else self.confidence, (0.9, 0.9), (0.25, 0.75)) for c in crops
+            ]
+
+    detector = _FixedRegions((10, 10, 110, 40), (120, 18, 140, 40), (150, 10, 250, 40), (296, 138, 316, 160))
+    page = (
+        OCR(detector=detector, recognizer=RowFirm(confidence), orientation=False, fit_boxes=False)
+        .read(_row_page())
+        .pages[0]
+    )
+    names = {10.0: "row", 150.0: "row", 120.0: "short", 296.0: "alone"}
+    assert sorted({names[w.box[0]] for w in page.words}) == sorted(kept)
+
+
+def test_bundled_models_read_short_words_of_clean_print_in_lower_case() -> None:
+    """Real models on a rendered line: framed alone, "is" beside "forma" read "1S" (and "IS" beside "use")."""
+    import shutil
+    import subprocess
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    if shutil.which("fc-match") is None:
+        pytest.skip("fontconfig (fc-match) is not installed")
+    path = subprocess.run(["fc-match", "-f", "%{file}", "DejaVu Serif"], capture_output=True, text=True).stdout
+    if not path.endswith((".ttf", ".otf")):
+        pytest.skip("no DejaVu Serif font")
+    page = Image.new("RGB", (900, 200), "white")
+    ImageDraw.Draw(page).text(
+        (20, 100), "A name or a number: el uso o la forma is in use.", font=ImageFont.truetype(path, 36), fill="black"
+    )
+    text = OCR(threads=1).read(np.asarray(page)).text
+    assert "forma is in use" in text

@@ -21,6 +21,7 @@ BLOCK_TORCH = textwrap.dedent("""
 INFERENCE_MODULES = [
     "textlens",
     "textlens.document",
+    "textlens.languages",
     "textlens.io",
     "textlens.preprocess",
     "textlens.runtime",
@@ -49,7 +50,7 @@ def test_cli_help_and_version_run_without_torch() -> None:
         from typer.testing import CliRunner
         from textlens.cli.app import app
         runner = CliRunner()
-        for args in (["version"], ["--help"], ["read", "--help"], ["eval", "--help"]):
+        for args in (["version"], ["--help"], ["read", "--help"], ["eval", "--help"], ["languages"]):
             out = runner.invoke(app, args)
             assert out.exit_code == 0, (args, out.output)
         print("ok")

@@ -101,6 +101,57 @@ def test_text_is_in_reading_order_with_blank_lines_between_blocks_and_form_feeds
     assert render(doc, "text") == "Café naïve €5\nit's <&>\n\nΕλληνικά 日本\n\fsecond page\n"
 
 
+def _lines_document(*blocks: list[str]) -> Document:
+    """A page whose blocks hold these lines, one word box per word, lines 40 px apart."""
+    built, y = [], 0.0
+    for lines in blocks:
+        block_lines = []
+        for text in lines:
+            x, words = 10.0, []
+            for token in text.split():
+                words.append(_word(token, x, y, x + 12 * len(token), y + 30))
+                x += 12 * len(token) + 10
+            block_lines.append(Line(tuple(words)))
+            y += 40
+        built.append(Block(tuple(block_lines)))
+        y += 60
+    return Document(pages=(Page(width=800, height=int(y) + 10, blocks=tuple(built)),))
+
+
+def test_text_joins_a_word_broken_by_a_hyphen_at_a_line_end() -> None:
+    document = _lines_document(["the infor-", "mation is here", "and soft\u00ad", "ware too"])
+    assert render(document, "text") == "the information\nis here\nand software\ntoo\n"
+    # Off: the words as read, as every geometry format keeps them.
+    assert render(document, "text", dehyphenate=False) == "the infor-\nmation is here\nand soft\u00ad\nware too\n"
+    assert [w.text for w in document.pages[0].words][:3] == ["the", "infor-", "mation"]
+
+
+def test_dehyphenation_leaves_capitals_digits_dashes_and_block_ends_alone() -> None:
+    document = _lines_document(
+        ["ISO-", "8859 and Region-", "Based", "a dash -", "next line", "options--", "foo", "end-"], ["of block"]
+    )
+    assert render(document, "text") == (
+        "ISO-\n8859 and Region-\nBased\na dash -\nnext line\noptions--\nfoo\nend-\n\nof block\n"
+    )
+
+
+def test_dehyphenation_keeps_the_hyphen_of_a_compound_the_document_spells_with_one() -> None:
+    document = _lines_document(["a Region-", "based parser", "is a region-based reader"])
+    assert render(document, "text") == "a Region-based\nparser\nis a region-based reader\n"
+
+
+def test_dehyphenation_chains_over_a_line_that_is_only_a_continuation() -> None:
+    document = _lines_document(["one infor-", "ma-", "tion, two"])
+    assert render(document, "text") == "one information,\ntwo\n"
+
+
+def test_dehyphenation_changes_no_geometry_format() -> None:
+    document = _lines_document(["the infor-", "mation is here"])
+    for fmt in ("json", "hocr", "alto", "tsv"):
+        assert render(document, fmt, dehyphenate=False) == render(document, fmt), fmt
+        assert "infor-" in str(render(document, fmt)), fmt
+
+
 # ---------------------------------------------------------------- json
 
 

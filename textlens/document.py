@@ -228,6 +228,7 @@ class Page:
     dpi: float | None = None
     source: str | None = None
     rotation: int = 0  # clockwise degrees the page was turned by before reading (0, 90, 180, 270)
+    lang: str | None = None  # the language of its text (ISO 639-1), given or guessed; None when unknown
 
     @property
     def lines(self) -> list[Line]:
@@ -253,6 +254,7 @@ class Page:
             "dpi": self.dpi,
             "source": self.source,
             "rotation": self.rotation,
+            "lang": self.lang,
             "blocks": [b.to_dict() for b in self.blocks],
         }
 
@@ -266,6 +268,7 @@ class Page:
             dpi=None if data.get("dpi") is None else float(data["dpi"]),
             source=data.get("source"),
             rotation=int(data.get("rotation", 0)),
+            lang=None if data.get("lang") is None else str(data["lang"]),
         )
 
 
@@ -283,6 +286,12 @@ class Document:
     def words(self) -> Iterator[Word]:
         for page in self.pages:
             yield from page.words
+
+    @property
+    def lang(self) -> str | None:
+        """The language every page with a known language shares (None when none is known or they differ)."""
+        langs = {p.lang for p in self.pages if p.lang}
+        return langs.pop() if len(langs) == 1 else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, "metadata": dict(self.metadata), "pages": [p.to_dict() for p in self.pages]}

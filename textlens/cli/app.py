@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("textlens.cli.read", "read", "read"),
     ("textlens.cli.preprocess", "preprocess", "preprocess"),
     ("textlens.cli.recognize", "recognize", "recognize"),
+    ("textlens.cli.languages", "languages", "languages"),
 ]
 GROUPS: list[tuple[str, str, str]] = [
     ("textlens.cli.eval", "app", "eval"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from textlens.errors import ConfigError, TextlensError
 from textlens.io.atomic import STDOUT, remove_stale_temporaries
 from textlens.io.load import DEFAULT_DPI, DEFAULT_MAX_PAGES, DEFAULT_MAX_PIXELS
 from textlens.io.pdf_pages import DEFAULT_PDF_MEMORY_MB, DEFAULT_PDF_TIMEOUT
+from textlens.languages import LanguageWarning, parse_lang
 
 BINARY_FORMATS = {"pdf", "overlay"}
 
@@ -59,6 +61,8 @@ class ReadOptions:
     pdf_memory_mb: int = DEFAULT_PDF_MEMORY_MB
     protected: Any = None  # textlens.io.write.stream.Protected: the inputs, never written over
     page_progress: bool = False  # a line per page of long files on standard error (one process, a terminal)
+    lang: str | None = None  # an ISO 639-1 code or "auto" (textlens.languages.parse_lang)
+    dehyphenate: bool = True  # text output: words broken by a hyphen at a line's end joined back
 
 
 _OCR_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -78,6 +82,7 @@ def build_ocr(options: ReadOptions) -> Any:
         options.min_confidence,
         options.orientation,
         options.second_look_below,
+        options.lang,
     )
     if key not in _OCR_CACHE:
         from textlens.pipeline import OCR
@@ -87,17 +92,20 @@ def build_ocr(options: ReadOptions) -> Any:
             from textlens.preprocess import from_options
 
             preprocess = from_options(deskew=options.deskew, binarize=options.binarize, denoise=options.denoise)
-        _OCR_CACHE[key] = OCR(
-            detector=options.detector,
-            recognizer=options.recognizer,
-            preprocess=preprocess,
-            threads=options.threads,
-            dpi=options.dpi,
-            max_pixels=options.max_pixels,
-            min_confidence=options.min_confidence,
-            orientation=options.orientation,
-            second_look_below=options.second_look_below,
-        )
+        with warnings.catch_warnings():  # read() prints it once; workers stay quiet
+            warnings.simplefilter("ignore", LanguageWarning)
+            _OCR_CACHE[key] = OCR(
+                detector=options.detector,
+                recognizer=options.recognizer,
+                preprocess=preprocess,
+                threads=options.threads,
+                dpi=options.dpi,
+                max_pixels=options.max_pixels,
+                min_confidence=options.min_confidence,
+                orientation=options.orientation,
+                second_look_below=options.second_look_below,
+                lang=options.lang,
+            )
     return _OCR_CACHE[key]
 
 
@@ -123,7 +131,10 @@ def read_one(path: Path, options: ReadOptions) -> str | None:
     from textlens.io.write.stream import open_output
 
     ocr = build_ocr(options)
-    outputs = [open_output(fmt, target, options.protected) for fmt, target in targets(path, options).items()]
+    outputs = [
+        open_output(fmt, target, options.protected, dehyphenate=options.dehyphenate)
+        for fmt, target in targets(path, options).items()
+    ]
 
     def on_page(page_image: Any, page: Any) -> None:
         for out in outputs:
@@ -215,7 +226,8 @@ def read(
         typer.Option(
             min=0.0,
             max=1.0,
-            help="Drop regions read with a lower confidence (one- or two-character regions need 0.9; 0 keeps all).",
+            help="Drop regions read with a lower confidence (one- or two-character regions need 0.9, 0.85 beside "
+            "other words of their row; 0 keeps all).",
         ),
     ] = DEFAULT_MIN_CONFIDENCE,
     orientation: Annotated[
@@ -230,6 +242,21 @@ def read(
             "reading: helps scene photos, not documents (0: off, the default).",
         ),
     ] = 0.0,
+    dehyphenate: Annotated[
+        bool,
+        typer.Option(
+            help="Text output: join a word broken by a hyphen at a line's end when the next line goes on in "
+            "lower case (infor- mation → information). JSON, hOCR, ALTO, TSV and PDF keep the words as read."
+        ),
+    ] = True,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of the text, ISO 639-1 (fr, de, pl...; `textlens languages` lists them), or auto to "
+            "guess it per page: picks the recogniser that reads its letters and records it in the outputs.",
+        ),
+    ] = None,
 ) -> None:
     """Read text from images and PDFs.
 
@@ -244,6 +271,7 @@ def read(
     try:
         formats = parse_formats(fmt)
         selected = None if pages is None else parse_page_ranges(pages)
+        language = parse_lang(lang)
         items = expand_inputs(inputs)
         to_folder = output_is_folder(output, len(items), len(formats))
         _check_stdout(output, items, formats)
@@ -269,6 +297,8 @@ def read(
             pdf_timeout=pdf_timeout,
             pdf_memory_mb=pdf_memory,
             protected=Protected.of(items),
+            dehyphenate=dehyphenate,
+            lang=language,
         )
         planned = [(item, target) for item in items for target in targets(item, options).values() if target]
         check_output_plan(planned, items)
@@ -278,9 +308,11 @@ def read(
     for folder in {target.parent for _, target in planned}:
         remove_stale_temporaries(folder)
     try:
-        build_ocr(options)  # fail once, clearly, when no model can be loaded
+        ocr = build_ocr(options)  # fail once, clearly, when no model can be loaded
     except TextlensError as exc:
         raise fail(exc) from exc
+    if getattr(ocr, "language_warning", None):
+        console.print(f"[yellow]warning[/yellow] {escape(ocr.language_warning)}", soft_wrap=True)
 
     def emit(item: Path, text: str | None) -> None:
         if text is not None:

@@ -100,6 +100,30 @@ def default_model(family: str) -> str:
     return names[0]
 
 
+def recognizer_for_letters(letters: str) -> tuple[str, str]:
+    """The bundled recogniser (with an ONNX file) whose charset writes the most of ``letters``, and the letters
+    it lacks (empty when it writes them all). Ties go to the default recogniser, then to the smaller charset
+    (the more specialised model), then by name: a language needing nothing beyond ASCII keeps the default."""
+    bundles = list_bundles("recognition", onnx=True)
+    if not bundles:
+        raise MissingWeights("no recognition model is bundled yet")
+
+    def missing(charset: object) -> str:
+        have = set(charset) if isinstance(charset, str) else set()
+        return "".join(c for c in letters if c not in have)
+
+    best = min(
+        bundles,
+        key=lambda b: (
+            len(missing(b.config.get("charset"))),
+            not b.is_default,
+            len(b.config.get("charset") or ""),
+            b.name,
+        ),
+    )
+    return best.name, missing(best.config.get("charset"))
+
+
 def load_recognizer(name_or_path: str | Path | None = None, **options: Any) -> Recognizer:
     """A bundled or given ONNX recogniser (a name, a bundle folder or its model.onnx); with no name, the default."""
     return _open(name_or_path or default_model("recognition"), "recognition", **options)

@@ -40,12 +40,18 @@ def _module(fmt: str) -> ModuleType:
     return importlib.import_module(f"textlens.io.write.{fmt}")
 
 
-def render(document: Document, fmt: str, images: Sequence[np.ndarray | None] | None = None) -> str | bytes:
+def render(
+    document: Document, fmt: str, images: Sequence[np.ndarray | None] | None = None, *, dehyphenate: bool = True
+) -> str | bytes:
     """The document in ``fmt``: str for text formats, bytes for ``pdf`` and ``overlay``.
 
     ``images`` (one RGB/grey array per page, or None) is used by ``pdf`` and ``overlay`` only.
     For ``overlay`` the pages of a multi-page document are stacked top to bottom in one PNG.
+    ``dehyphenate`` joins words broken by a hyphen at a line's end in ``text`` (see
+    :func:`textlens.io.write.text.dehyphenate_lines`); the other formats keep the words as read.
     """
+    if fmt == "text":
+        return _module(fmt).render(document, images, dehyphenate=dehyphenate)
     return _module(fmt).render(document, images)
 
 
@@ -63,7 +69,14 @@ def overlay_paths(path: str | Path, n_pages: int) -> list[Path]:
     return [page_target(path, i, n_pages) for i in range(max(n_pages, 1))]
 
 
-def write(document: Document, path: str | Path, fmt: str, images: Sequence[np.ndarray | None] | None = None) -> Path:
+def write(
+    document: Document,
+    path: str | Path,
+    fmt: str,
+    images: Sequence[np.ndarray | None] | None = None,
+    *,
+    dehyphenate: bool = True,
+) -> Path:
     """Render ``document`` as ``fmt`` and store it at ``path`` atomically; returns the path written.
 
     ``overlay`` writes one PNG per page (see ``overlay_paths``) and returns the first page's path.
@@ -76,7 +89,7 @@ def write(document: Document, path: str | Path, fmt: str, images: Sequence[np.nd
         targets = overlay_paths(path, len(pages))
         payloads: list[bytes] = pages
     else:
-        data = module.render(document, images)
+        data = render(document, fmt, images, dehyphenate=dehyphenate)
         targets = [path]
         payloads = [unicode_safe(data).encode("utf-8") if isinstance(data, str) else data]
     try:

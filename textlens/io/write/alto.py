@@ -1,5 +1,6 @@
 """ALTO v4 writer: Description (pixel units, source image, OCR processing) and Layout/Page/PrintSpace/
-TextBlock/TextLine/String with SP between words. Coordinates are page pixels, WC is confidence 0-1.
+TextBlock/TextLine/String with SP between words. Coordinates are page pixels, WC is confidence 0-1; a page's
+language (``Page.lang``) is each of its TextBlocks' ``LANG``.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def _page(layout: ET.Element, page: Page, page_no: int) -> None:
     for b, block in enumerate(page.blocks, start=1):
         assert block.box is not None
         text_block = _geometry(ET.SubElement(print_space, _tag("TextBlock"), ID=f"block_{page_no}_{b}"), block.box)
+        if page.lang:  # ALTO 4.2 records a language on TextBlock, TextLine and String (Page only from 4.4)
+            text_block.set("LANG", xml_safe(page.lang))
         for line in block.lines:
             _line(text_block, line, ids, page_no)
 

@@ -1,7 +1,9 @@
 """hOCR writer: XHTML following the hOCR 1.2 spec (ocr_page > ocr_carea > ocr_par > ocr_line > ocrx_word).
 
 Each block becomes one ocr_carea holding one ocr_par; boxes are whole page pixels; word confidence
-is ``x_wconf`` 0-100; polygons, when known, are given with the ``poly`` property.
+is ``x_wconf`` 0-100; polygons, when known, are given with the ``poly`` property. A page's language
+(``Page.lang``) is its ocr_page's ``lang`` / ``xml:lang``, and the document's (the one all pages share) the
+``html`` element's; unknown, they are left out.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from textlens.io.write._common import int_box, xml_safe
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
     "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
+<html xmlns="http://www.w3.org/1999/xhtml"{lang}>
  <head>
   <title>{title}</title>
   <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
@@ -57,13 +59,21 @@ def _line(line: Line, lid: str, word_ids: list[str]) -> list[str]:
     return [f"    <span class='ocr_line' id='{lid}' title='{title}'>", *words, "    </span>"]
 
 
+def _lang(code: str | None, quote: str = "'") -> str:
+    """The ``lang`` and ``xml:lang`` attributes (XHTML wants both) of a language code, or nothing."""
+    if not code:
+        return ""
+    value = _attr(code)
+    return f" lang={quote}{value}{quote} xml:lang={quote}{value}{quote}"
+
+
 def _page(page: Page, number: int) -> list[str]:
     """XHTML lines for one page; ids are unique over the document (page, block, line, word numbers)."""
     title = f"bbox 0 0 {page.width} {page.height}; ppageno {number - 1}"
     if page.source:
         # The image property is a quoted string; double quotes inside it cannot be represented.
         title = f'image "{page.source.replace(chr(34), "")}"; ' + title
-    out = [f"  <div class='ocr_page' id='page_{number}' title='{_attr(title)}'>"]
+    out = [f"  <div class='ocr_page' id='page_{number}' title='{_attr(title)}'{_lang(page.lang)}>"]
     n_line = n_word = 0
     for b, block in enumerate(page.blocks, start=1):
         assert block.box is not None
@@ -83,4 +93,5 @@ def render(document: Document, images: Sequence[np.ndarray | None] | None = None
     """The document as an hOCR (XHTML) string (``images`` is ignored)."""
     title = document.pages[0].source if document.pages and document.pages[0].source else "textlens OCR"
     body = [line for n, page in enumerate(document.pages, start=1) for line in _page(page, n)]
-    return _HEAD.format(title=_attr(title)) + "\n".join(body) + ("\n" if body else "") + _TAIL
+    head = _HEAD.format(title=_attr(title), lang=_lang(document.lang, quote='"'))
+    return head + "\n".join(body) + ("\n" if body else "") + _TAIL

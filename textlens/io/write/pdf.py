@@ -383,14 +383,15 @@ class PdfWriter:
     def add_page(self, page: Page, image: np.ndarray | None) -> None:
         self._kids.append(_page_objects(self._objects, page, image, self._font, self._pages_ref, self._font_ref))
 
-    def finish(self, title: str = "") -> None:
+    def finish(self, title: str = "", lang: str | None = None) -> None:
         if not self._kids:
             raise OutputError("the document has no pages; a PDF needs at least one")
         objects = self._objects
         self._font.write(objects, self._font_ref)  # after the pages: the font subset needs every character used
         kid_refs = " ".join(f"{k} 0 R" for k in self._kids)
         objects.put(self._pages_ref, f"<< /Type /Pages /Kids [{kid_refs}] /Count {len(self._kids)} >>".encode())
-        objects.put(self._catalog, f"<< /Type /Catalog /Pages {self._pages_ref} 0 R >>".encode())
+        language = b" /Lang " + _pdf_string(lang) if lang else b""  # the document's natural language (PDF 1.4)
+        objects.put(self._catalog, f"<< /Type /Catalog /Pages {self._pages_ref} 0 R".encode() + language + b" >>")
         info = objects.add(
             b"<< /Producer "
             + _pdf_string("textlens")
@@ -415,5 +416,5 @@ def render(document: Document, images: Sequence[np.ndarray | None] | None = None
     writer = PdfWriter(out)
     for page, image in zip(document.pages, page_images, strict=True):
         writer.add_page(page, image)
-    writer.finish(document_title(document))
+    writer.finish(document_title(document), document.lang)
     return out.getvalue()

@@ -85,12 +85,13 @@ class _DocumentOutput:
     fmt: str
     target: Path | None
     protected: Protected
+    dehyphenate: bool = True  # text only: words broken at line ends joined (textlens.io.write.text)
 
     def add_page(self, page: Page, image: np.ndarray | None, page_count: int) -> None:
         return None
 
     def finish(self, document: Document) -> str | None:
-        text = str(render(document, self.fmt))
+        text = str(render(document, self.fmt, dehyphenate=self.dehyphenate))
         if self.target is None:
             return text
         _refuse_input(self.target, self.protected)
@@ -133,7 +134,7 @@ class _PdfOutput:
         if self._writer is None or self._pending is None or self._file is None:
             raise OutputError("the document has no pages; a PDF needs at least one", source=self.target)
         try:
-            self._writer.finish(document_title(document))
+            self._writer.finish(document_title(document), document.lang)
             self._file.close()
         except OSError as exc:
             self.abort()
@@ -191,8 +192,11 @@ class _OverlayOutput:
             pending.discard()
 
 
-def open_output(fmt: str, target: Path | None, protected: Protected | None = None) -> Output:
-    """An output of ``fmt`` bound for ``target`` (None: returned by ``finish``; ``"-"``: standard output)."""
+def open_output(
+    fmt: str, target: Path | None, protected: Protected | None = None, *, dehyphenate: bool = True
+) -> Output:
+    """An output of ``fmt`` bound for ``target`` (None: returned by ``finish``; ``"-"``: standard output).
+    ``dehyphenate`` joins words broken at line ends in ``text``; the other formats keep the words as read."""
     if fmt not in FORMATS:
         raise OutputError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
     guard = protected or Protected()
@@ -203,4 +207,4 @@ def open_output(fmt: str, target: Path | None, protected: Protected | None = Non
         return _PdfOutput(Path(target), guard)  # type: ignore[arg-type]
     if fmt == "overlay":
         return _OverlayOutput(Path(target), guard)  # type: ignore[arg-type]
-    return _DocumentOutput(fmt, None if target is None else Path(target), guard)
+    return _DocumentOutput(fmt, None if target is None else Path(target), guard, dehyphenate=dehyphenate)
