@@ -199,7 +199,7 @@ def test_page_command_scores_the_pipeline(pages: Path, monkeypatch: pytest.Monke
         words = [Word("TOTAL", (10, 10, 60, 30)), Word("12.00", (200, 10, 250, 30))]
         return Document(pages=(page_from_words(words, 300, 100),))
 
-    monkeypatch.setattr(eval_cli, "load_page_reader", lambda detector, recognizer, threads: reader)
+    monkeypatch.setattr(eval_cli, "load_page_reader", lambda detector, recognizer, threads, domain="auto": reader)
     out = _json(["page", "-m", str(pages), "--json"])
     assert tuple(out) == PAGE_KEYS
     assert (out["det_f1"], out["e2e_f1"], out["e2e_ci_f1"], out["bow_f1"], out["page_cer"]) == (1, 1, 1, 1, 0)

@@ -503,3 +503,36 @@ def test_bundled_models_read_short_words_of_clean_print_in_lower_case() -> None:
     )
     text = OCR(threads=1).read(np.asarray(page)).text
     assert "forma is in use" in text
+
+
+def test_rows_of_word_regions_match_the_plain_rule() -> None:
+    """``_rows`` (vectorised over the rows) against the rule written out: each region, left to right, joins the
+    first row whose last region it overlaps vertically by half the shorter height and follows closely."""
+    from textlens.document import vertical_overlap
+    from textlens.pipeline import ROW_GAP, ROW_OVERLAP, _rows
+
+    def plain(detections: list[Detection]) -> list[list[int]]:
+        rows: list[list[int]] = []
+        boxes = [d.box for d in detections]
+        for i in sorted(range(len(detections)), key=lambda i: boxes[i][0]):
+            box = boxes[i]
+            for row in rows:
+                last = boxes[row[-1]]
+                taller = max(box[3] - box[1], last[3] - last[1])
+                if vertical_overlap(box, last) >= ROW_OVERLAP and -0.5 * taller <= box[0] - last[2] <= ROW_GAP * taller:
+                    row.append(i)
+                    break
+            else:
+                rows.append([i])
+        return rows
+
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        detections = []
+        for _ in range(int(rng.integers(0, 60))):
+            x, y = rng.integers(0, 400, 2).astype(float)
+            w, h = rng.integers(1, 50, 2).astype(float)
+            quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+            detections.append(Detection(polygon=quad, score=1.0))
+        assert _rows(detections) == plain(detections)
+    assert _rows([]) == []

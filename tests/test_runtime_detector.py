@@ -146,3 +146,16 @@ def test_ink_fill_is_read_from_the_config(folder: Path) -> None:
     config = json.loads((folder / "config.json").read_text())
     assert OnnxDetector(folder, {**config, "ink_fill": True}, threads=1).ink_fill
     assert not OnnxDetector(folder, config, threads=1).ink_fill
+
+
+def test_normalisation_by_table_is_the_float_formula_bit_for_bit() -> None:
+    from textlens.runtime.detector import IMAGENET_MEAN, IMAGENET_STD, normalize
+
+    image = np.random.default_rng(3).integers(0, 256, (45, 70, 3), dtype=np.uint8)
+    out = normalize(image, IMAGENET_MEAN, IMAGENET_STD, multiple=32)
+    expected = (image.astype(np.float32) * (1.0 / 255.0) - np.asarray(IMAGENET_MEAN, np.float32)) / np.asarray(
+        IMAGENET_STD, np.float32
+    )
+    assert out.shape == (3, 64, 96) and out.dtype == np.float32
+    assert np.array_equal(out[:, :45, :70], expected.transpose(2, 0, 1))
+    assert not out[:, 45:, :].any() and not out[:, :, 70:].any()  # padding: the mean colour

@@ -207,8 +207,9 @@ def test_hocr_is_xhtml_with_the_hocr_hierarchy_and_escaped_text(doc: Document) -
         "image": '"scan 1 <a&b>.png"',  # quotes cannot be carried
         "bbox": "0 0 600 400",
         "ppageno": "0",
+        "scan_res": "150 150",  # the page's DPI; the second page's is unknown, so it has none
     }
-    assert _title(pages[1])["bbox"] == "0 0 500 300"
+    assert _title(pages[1]) == {"bbox": "0 0 500 300", "ppageno": "1"}
     for page, expected in zip(pages, doc.pages, strict=True):
         areas = [e for e in page if e.get("class") == "ocr_carea"]
         assert len(areas) == len(expected.blocks)
@@ -224,7 +225,7 @@ def test_hocr_is_xhtml_with_the_hocr_hierarchy_and_escaped_text(doc: Document) -
     assert word.text == "<&>"
     assert _title(word) == {"bbox": "160 100 240 140", "poly": "160 100 240 102 240 140 160 138", "x_wconf": "88"}
     assert _title(by_class(pages[1], "ocrx_word")[0]) == {"bbox": "20 20 150 60", "x_wconf": "50"}
-    assert _title(by_class(pages[0], "ocr_line")[0]) == {"bbox": "50 40 400 80"}
+    assert _title(by_class(pages[0], "ocr_line")[0])["bbox"] == "50 40 400 80"  # the union of its words' boxes
     ids = [e.get("id") for e in root.iter() if e.get("id")]
     assert len(ids) == len(set(ids))
 

@@ -7,9 +7,13 @@ Names are imported lazily so ``import textlens`` stays fast and never imports to
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The library logs under "textlens.*" and leaves handlers to the program (the CLI: textlens.cli.logs).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {
     "OCR": "textlens.pipeline",

@@ -14,7 +14,7 @@ app = typer.Typer(
     name="textlens",
     help="textlens: deep-learning OCR — read, train, evaluate.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_show_locals=False,
 )
 
@@ -24,6 +24,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("textlens.cli.preprocess", "preprocess", "preprocess"),
     ("textlens.cli.recognize", "recognize", "recognize"),
     ("textlens.cli.languages", "languages", "languages"),
+    ("textlens.cli.models", "models", "models"),
 ]
 GROUPS: list[tuple[str, str, str]] = [
     ("textlens.cli.eval", "app", "eval"),
@@ -33,6 +34,62 @@ GROUPS: list[tuple[str, str, str]] = [
     ("textlens.cli.export", "app", "export"),
     ("textlens.cli.glimpse", "app", "glimpse"),
 ]
+
+
+def version_text() -> str:
+    """``textlens --version``: the package version and the bundled models' names (read from folder names only)."""
+    from textlens.models.bundle import WEIGHTS_ROOT
+
+    names = sorted(
+        p.name
+        for p in (WEIGHTS_ROOT.iterdir() if WEIGHTS_ROOT.is_dir() else ())
+        if not p.name.startswith((".", "_")) and (p / "config.json").is_file()
+    )
+    return f"textlens {__version__}\nbundled models: {', '.join(names) or 'none'}"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More on standard error: -v info, -vv debug.")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only errors on standard error (no warnings, progress, summary).")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and the bundled models."
+        ),
+    ] = False,
+) -> None:
+    """textlens: deep-learning OCR — read, train, evaluate.
+
+    Defaults of `textlens read` come from TEXTLENS_* environment variables and ~/.config/textlens/config.toml
+    (see `textlens read --help`); the command line wins over both.
+    """
+    from textlens.cli.logs import level_for, setup_logging
+
+    setup_logging(level_for(verbose, quiet))
+    if ctx.invoked_subcommand == "read":
+        from rich.markup import escape
+
+        from textlens.cli.common import EXIT_USAGE, console
+        from textlens.cli.settings import load_defaults
+        from textlens.errors import ConfigError
+
+        try:
+            ctx.default_map = {**(ctx.default_map or {}), **load_defaults()}
+        except ConfigError as exc:
+            console.print(f"[red]usage error[/red] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_USAGE) from exc
 
 
 @app.command()

@@ -251,8 +251,10 @@ def run_batch(
     With ``jobs > 1`` items run in worker processes (``work`` must then be picklable, e.g. a
     module-level function or a functools.partial of one). ``on_result`` runs in this process.
     """
+    from textlens.cli.logs import quiet
+
     report = BatchReport()
-    show = len(items) > 1 and console.is_terminal
+    show = len(items) > 1 and console.is_terminal and not quiet()  # -q: no bar
     progress = Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -289,7 +291,7 @@ def run_batch(
                 progress.advance(task)
         else:
             _run_in_workers(items, work, jobs, finish, lambda: progress.advance(task))
-    if len(items) > 1 or report.failed:
+    if (len(items) > 1 or report.failed) and not quiet():  # -q: the error lines alone
         colour = "red" if report.failed else "green"
         console.print(f"[{colour}]{len(report.done)} done, {len(report.failed)} failed[/{colour}]")
     return report

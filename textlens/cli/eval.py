@@ -207,13 +207,15 @@ def rec(
         _outputs(result, errors, report, title)
 
 
-def load_page_reader(detector: str | None, recognizer: str | None, threads: int | None) -> Callable[[np.ndarray], Any]:
+def load_page_reader(
+    detector: str | None, recognizer: str | None, threads: int | None, domain: str = "auto"
+) -> Callable[[np.ndarray], Any]:
     """The textlens page pipeline as ``RGB page image -> Page`` (one page, no file decoding)."""
     try:
         from textlens.pipeline import OCR
     except ImportError as exc:
         raise ModelError(f"the page pipeline (textlens.pipeline.OCR) is not available: {exc}") from exc
-    ocr = OCR(detector=detector, recognizer=recognizer, threads=threads)
+    ocr = OCR(detector=detector, recognizer=recognizer, threads=threads, domain=domain)
     return lambda image: Document(pages=(ocr.read_page(image),))
 
 
@@ -231,15 +233,19 @@ def page(
     errors: ErrorsOpt = None,
     report: ReportOpt = None,
     threads: ThreadsOpt = None,
+    domain: Annotated[
+        str, typer.Option("--domain", help="auto (per page), document or scene: as `textlens read --domain`.")
+    ] = "auto",
 ) -> None:
     """Whole pages: detection and end-to-end P/R/F1, bag of words, page CER, speed, memory."""
     level_ = _choice(level, ("word", "line"), "--level")
     pred_level_ = _choice(pred_level, ("auto", "word", "line"), "--pred-level")
     iou_ = _choice(iou, ("box", "polygon"), "--iou")
+    domain_ = _choice(domain, ("auto", "document", "scene"), "--domain")
     with _failures():
         records = _records(manifest, limit, start)
         t0 = time.perf_counter()
-        reader = load_page_reader(detector, recognizer, threads)
+        reader = load_page_reader(detector, recognizer, threads, domain_)
         init_s = time.perf_counter() - t0
         with _progress(len(records), "reading pages") as advance:
             result = evaluate_pages(

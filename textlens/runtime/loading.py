@@ -7,6 +7,7 @@ would let any downloaded bundle run its own code.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from textlens.errors import MissingWeights, ModelError
 from textlens.models.bundle import bundle_dir, list_bundles, read_bundle
 from textlens.runtime.base import Detector, Recognizer
+
+log = logging.getLogger(__name__)
 
 # The "runtime" value bundles and trainer exports carry (older textlens imported it). It is only checked
 # now: absent or equal to its family's entry is accepted, anything else refused.
@@ -56,13 +59,35 @@ def available_models(family: str | None = None) -> list[str]:
 def _open(name_or_path: str | Path, family: str, **options: Any) -> Any:
     folder = bundle_dir(name_or_path)
     if not (folder / "config.json").is_file() or not (folder / "model.onnx").is_file():
-        bundled = ", ".join(available_models(family)) or "none is bundled yet"
-        raise MissingWeights(
-            f"no ONNX {family} model at {folder} (bundled {family} models: {bundled})", str(name_or_path)
-        )
+        raise MissingWeights(_not_a_model(name_or_path, folder, family), str(name_or_path))
     bundle = read_bundle(folder)
     check_runtime(bundle.config, family, folder)
+    log.info("%s model %s from %s", family, bundle.name, folder)
     return RUNTIME_CLASSES[family]()(folder, bundle.config, **options)
+
+
+def _not_a_model(name_or_path: str | Path, folder: Path, family: str) -> str:
+    """Why ``name_or_path`` cannot be opened as an ONNX ``family`` model, and what can be."""
+    bundled = ", ".join(available_models(family)) or "none is bundled yet"
+    given = Path(name_or_path)
+    if given.is_dir() or given.is_file():  # a folder of one's own without config.json or model.onnx
+        missing = [f for f in ("config.json", "model.onnx") if not (folder / f).is_file()]
+        return (
+            f"no ONNX {family} model in {folder}: {' and '.join(missing)} missing (`textlens export bundle` writes "
+            f"both; bundled {family} models: {bundled})"
+        )
+    if given.is_absolute() or len(given.parts) > 1 or str(name_or_path).startswith("."):
+        return f"no ONNX {family} model at {given}: no such folder (bundled {family} models: {bundled})"
+    if (folder / "config.json").is_file():  # a bundled model of another family (a torch-only glimpse model)
+        other = read_bundle(folder)
+        kind = f"a {other.family} model" if other.family != family else f"a {family} model without model.onnx"
+        return f"{other.name} is {kind}, not an ONNX {family} model (bundled {family} models: {bundled})"
+    return (
+        f"no {family} model named {str(name_or_path)!r}: the bundled ones are {bundled} (`textlens models` lists "
+        f"every bundled model). An architecture name has no weights until trained: train it (`textlens train "
+        f"{'rec' if family == 'recognition' else 'det'} --arch NAME`), bundle it (`textlens export bundle`) and "
+        f"pass the folder"
+    )
 
 
 def check_runtime(config: dict[str, Any], family: str, folder: str | Path) -> None:

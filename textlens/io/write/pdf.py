@@ -1,8 +1,9 @@
 """Searchable-PDF writer: each page image with an invisible text layer laid over the recognised words.
 
-Every word is drawn in text render mode 3 (invisible) on its line's baseline, sized to the line's
-height and stretched horizontally to the word's box, with a space glyph filling the gap to the next
-word, so text extraction (pdftotext, pdfium) returns the words in reading order at their place.
+Every line is one text object of invisible text (render mode 3) on the line's baseline, sized to the line's
+height; each word is stretched horizontally (``Tz``) to its box and followed by a space glyph, and words whose
+boxes touch are drawn narrower to leave a gap, so text extraction (pdftotext, pdfium, pdfminer) returns the
+words with spaces, in reading order, at their place (docs/formats.md).
 Right-to-left words (Arabic, Hebrew) are drawn in visual order so extractors read them back logically.
 
 Page size in points is ``pixels * 72 / dpi``, with the page's DPI or 300 when it is unknown. Images
@@ -34,6 +35,9 @@ from textlens.errors import OutputError
 from textlens.io.write._common import check_images, find_font_file, page_dpi, page_image_rgb, unicode_safe
 
 JPEG_QUALITY = 85
+# The least gap left between two words of a line, in font sizes: pdftotext parts words from 0.1 apart (0.2 with
+# -raw) whatever space glyph lies between them; measured on textlens PDFs (tests/test_pdf_extractors.py).
+MIN_WORD_GAP = 0.25
 
 
 # ---------------------------------------------------------------- low-level PDF objects
@@ -306,29 +310,56 @@ def _vertical_word_op(word: Word, font: _Font, scale: float, page_height_pt: flo
     return f"/F1 {_num(size)} Tf {matrix} Tm {text} Tj"
 
 
+def _word_spans(words: Sequence[Word], scale: float, gap: float) -> list[tuple[float, float]]:
+    """Where each word's glyphs go along the line (points): its box, narrowed where it comes within ``gap`` of
+    the next word's box, the shortfall taken half from each word's facing end and at most a third of either
+    word's width, so a word keeps at least a third of its box. Only a word followed to its right is narrowed
+    (an upside-down line reads right to left)."""
+    spans = [[w.box[0] * scale, w.box[2] * scale] for w in words]
+    widths = [right - left for left, right in spans]
+    for i in range(len(spans) - 1):
+        left, right = spans[i], spans[i + 1]
+        if right[0] <= left[0]:
+            continue
+        short = gap - (right[0] - left[1])
+        if short <= 0:
+            continue
+        cut_left = min(short / 2, widths[i] / 3)
+        cut_right = min(short - cut_left, widths[i + 1] / 3)
+        cut_left = min(short - cut_right, widths[i] / 3)
+        left[1] -= cut_left
+        right[0] += cut_right
+    return [(left, right) for left, right in spans]
+
+
 def _line_ops(line: Line, font: _Font, scale: float, page_height_pt: float) -> list[str]:
-    """Content-stream operators drawing one line's words invisibly over their boxes."""
+    """Content-stream operators drawing one line's words invisibly over their boxes, in one text object.
+
+    As OCRmyPDF's renderer does, the line is one BT..ET block: the first word is placed with ``Td`` on the
+    line's baseline and each next one moved to with a relative ``Td``; every word is drawn with its own
+    horizontal scaling (``Tz``) so its glyphs span its box, and is followed by a space glyph (after the
+    line's last word too), so extractors that read the characters (pdfminer, pdfium) see every word break.
+    Extractors that read the geometry (pdftotext) also want a gap between the glyphs: words whose boxes come
+    within ``MIN_WORD_GAP`` font sizes of each other are drawn narrower (``_word_spans``), since the
+    pipeline's boxes carry a margin of a tenth of their height each side and often touch.
+    """
     words = [w for w in line.words if w.text]
     if not words or line.box is None:
         return []
     if all(w.text_angle in (90, 270) for w in words):  # up or down a margin: layout makes it a line of its own
-        return ["BT", "3 Tr", *(_vertical_word_op(w, font, scale, page_height_pt) for w in words), "ET"]
+        # Tz is text state that outlives BT..ET: the turned words are fitted by their text matrix alone.
+        return ["BT", "3 Tr", "100 Tz", *(_vertical_word_op(w, font, scale, page_height_pt) for w in words), "ET"]
     line_height = max((line.box[3] - line.box[1]) * scale, 0.5)
     size = line_height / max(font.ascent - font.descent, 0.1)
     baseline = page_height_pt - line.box[3] * scale - font.descent * size
     ops = ["BT", "3 Tr", f"/F1 {_num(size)} Tf"]
-    for i, word in enumerate(words):
-        x0, x1 = word.box[0] * scale, word.box[2] * scale
+    previous_x = None
+    for word, (x0, x1) in zip(words, _word_spans(words, scale, MIN_WORD_GAP * size), strict=True):
         natural = font.width(word.text) * size
-        stretch = max(x1 - x0, 0.1) / natural if natural > 0 else 1.0
-        text = font.encode(visual_order(word.text)).decode()
-        ops.append(f"{_num(stretch)} 0 0 1 {_num(x0)} {_num(baseline)} Tm {text} Tj")
-        if i + 1 < len(words):
-            # An explicit space spanning the gap, so extractors never glue neighbouring words together.
-            gap = max(words[i + 1].box[0] * scale - x1, 0.05 * size)
-            space = font.width(" ") * size
-            fill = gap / space if space > 0 else 1.0
-            ops.append(f"{_num(fill)} 0 0 1 {_num(x1)} {_num(baseline)} Tm {font.encode(' ').decode()} Tj")
+        stretch = 100 * max(x1 - x0, 0.1) / natural if natural > 0 else 100.0
+        ops.append(f"{_num(x0)} {_num(baseline)} Td" if previous_x is None else f"{_num(x0 - previous_x)} 0 Td")
+        previous_x = x0
+        ops.append(f"{_num(stretch)} Tz {font.encode(visual_order(word.text) + ' ').decode()} Tj")
     ops.append("ET")
     return ops
 
