@@ -23,10 +23,12 @@ INFERENCE_MODULES = [
     "textlens.document",
     "textlens.languages",
     "textlens.io",
+    "textlens.io.notebook",
     "textlens.preprocess",
     "textlens.runtime",
     "textlens.pipeline",
     "textlens.eval",
+    "textlens.eval.report",
     "textlens.data.manifest",
     "textlens.cli.app",
 ]

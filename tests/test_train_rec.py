@@ -364,6 +364,11 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, crop_manifest: Path) -
 
 def test_cli_run_writes_checkpoints_summary_and_export(trained_run: Path) -> None:
     assert (trained_run / "last.ckpt").is_file() and (trained_run / "best.ckpt").is_file()
+    # the curves drawn at the end of the run, beside the log (textlens.train.callbacks.CurvesPlot)
+    from PIL import Image
+
+    with Image.open(trained_run / "logs" / "curves.png") as curves:
+        assert curves.format == "PNG" and curves.width == 640 and curves.height >= 320
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["steps"] == 3 and summary["samples"] == 12 and summary["final_val"]["count"] == len(WORDS)
     config = json.loads((trained_run / "export" / "config.json").read_text())

@@ -4,11 +4,17 @@ Every box is ``(x0, y0, x1, y1)`` in page pixels (x right, y down, x1/y1 exclusi
 A polygon, when present, is four or more ``(x, y)`` points clockwise from the top-left corner.
 Writers read only this tree; the JSON shape is documented in docs/document-json.md. Pages are built from
 loose words or lines, in reading order, by ``textlens.layout``.
+
+For notebooks and scripts, pages and documents also ``export`` themselves in any output format, ``show``
+themselves in a matplotlib figure and render in Jupyter (``_repr_png_`` / ``_repr_html_``). Those methods
+import ``textlens.io.notebook`` when called (this module imports nothing of ours but ``errors`` on import).
+A page read by ``OCR.read`` keeps no pixels: ``Page.image_source`` loads them again from the input when
+asked (see ``Page.load_image``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +235,38 @@ class Page:
     source: str | None = None
     rotation: int = 0  # clockwise degrees the page was turned by before reading (0, 90, 180, 270)
     lang: str | None = None  # the language of its text (ISO 639-1), given or guessed; None when unknown
+    # Loads the page's RGB pixels again on call (OCR.read sets it: a reference to the input, never the pixels);
+    # neither serialised nor compared.
+    image_source: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+
+    def load_image(self) -> Any:
+        """The page image (RGB uint8, as read: before any turn) loaded again from its input, or None when the
+        page has no ``image_source`` (built by hand, from JSON, or by ``OCR.read_page``)."""
+        return None if self.image_source is None else self.image_source()
+
+    def export(self, fmt: str, image: Any = None, **options: Any) -> str | bytes:
+        """This page alone in ``fmt`` (see ``Document.export``)."""
+        from textlens.io.notebook import export
+
+        return export(Document(pages=(self,)), fmt, None if image is None else [image], **options)
+
+    def show(self, image: Any = None, **options: Any) -> Any:
+        """A matplotlib figure of the page with its word boxes and text (needs matplotlib: the ``viz`` extra);
+        ``image`` overrides the page's own. Options: ``text`` (draw the words, default True), ``ax``,
+        ``figsize``. See ``textlens.io.notebook.show_page``."""
+        from textlens.io.notebook import show_page
+
+        return show_page(self, image, **options)
+
+    def _repr_png_(self) -> bytes | None:
+        from textlens.io.notebook import page_png
+
+        return page_png(self)
+
+    def _repr_html_(self) -> str | None:
+        from textlens.io.notebook import pages_html
+
+        return pages_html([self])
 
     @property
     def lines(self) -> list[Line]:
@@ -292,6 +330,26 @@ class Document:
         """The language every page with a known language shares (None when none is known or they differ)."""
         langs = {p.lang for p in self.pages if p.lang}
         return langs.pop() if len(langs) == 1 else None
+
+    def export(self, fmt: str, images: Sequence[Any] | None = None, **options: Any) -> str | bytes:
+        """The document in an output format of ``textlens.io.write`` (``text``, ``json``, ``hocr``, ``alto``,
+        ``tsv``: str; ``pdf``, ``overlay``: bytes), as ``textlens read -f FMT`` writes it. ``images`` (one per
+        page) default to the pages' own (``Page.load_image``), loaded one page at a time for ``pdf``; a page
+        without one is drawn on white. ``dehyphenate`` (``text`` only) as in ``textlens.io.write.render``."""
+        from textlens.io.notebook import export
+
+        return export(self, fmt, images, **options)
+
+    def show(self, **options: Any) -> list[Any]:
+        """One matplotlib figure per page (``Page.show``; ``pages`` picks 0-based page positions)."""
+        from textlens.io.notebook import show_document
+
+        return show_document(self, **options)
+
+    def _repr_html_(self) -> str | None:
+        from textlens.io.notebook import pages_html
+
+        return pages_html(self.pages, metadata=self.metadata)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, "metadata": dict(self.metadata), "pages": [p.to_dict() for p in self.pages]}

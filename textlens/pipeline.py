@@ -5,18 +5,19 @@ Runs on onnxruntime through ``textlens.runtime``; importing this module never im
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import cv2
 import numpy as np
 
 from textlens.defaults import DEFAULT_MIN_CONFIDENCE
 from textlens.document import Document, Line, Page, Word, polygon_box
-from textlens.errors import ConfigError
+from textlens.errors import ConfigError, UnreadableFile, UnsupportedFormat
 from textlens.geometry import order_quad
 from textlens.languages import (
     AUTO,
@@ -30,11 +31,13 @@ from textlens.languages import (
 from textlens.layout import WORD_BOX_GAP, page_from_lines, page_from_words
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
 from textlens.runtime.crops import crop_quad, trim_rows_to_ink
+from textlens.runtime.curved import flip_band, rectify_band
 from textlens.runtime.detector import OnnxDetector
 from textlens.runtime.domain import DOMAINS, Domain, page_domain
+from textlens.runtime.vertical import STACK_MIN_LETTERS, stacked_line, with_stacked_columns
 from textlens.runtime.words import fit_to_ink, settle_lone_letter_case, split_into_words
 
-ImageSource = str | Path | bytes | np.ndarray | Any
+ImageSource = str | Path | bytes | np.ndarray | Any  # also binary file objects and PIL images
 
 
 # The recogniser's second look (OnnxRecognizer) is off for pages: on the held-out pages with db_fast and
@@ -95,6 +98,13 @@ def _centre_window(crop: np.ndarray, aspect: float = 8.0) -> np.ndarray:
     return crop[:, start : start + keep]
 
 
+def _region_crop(image: np.ndarray, det: Detection) -> np.ndarray:
+    """A region's crop as the recogniser reads it: its quad rectified, or a curved region's band straightened."""
+    if det.letters is not None:
+        return stacked_line(image, det.letters)
+    return crop_quad(image, det.polygon)[0] if det.curve is None else rectify_band(image, det.curve)
+
+
 def _orientation_sample(detections: Sequence[Detection]) -> list[Detection]:
     """The widest regions of about the typical line height (rules and smudges are thinner or taller)."""
     heights = np.array([np.ptp(d.polygon[:, 1]) for d in detections], dtype=np.float64)
@@ -108,6 +118,22 @@ def _orientation_sample(detections: Sequence[Detection]) -> list[Detection]:
 def rotate_image(image: np.ndarray, degrees_cw: int) -> np.ndarray:
     """``image`` turned clockwise by a multiple of 90 degrees."""
     return np.ascontiguousarray(np.rot90(image, -((degrees_cw // 90) % 4)))
+
+
+# A page whose only text is one word running up or down it (a vertical sign, a spine): turned by 90° it shows
+# one region at least LONE_WORD_ASPECT × as wide as high, where upright no region is even twice as wide as high
+# (db_fast finds a turned word as letter-sized blobs or not at all).
+LONE_WORD_ASPECT = 3.0
+
+
+def _lone_turned_word(upright: Sequence[Detection], turned: Sequence[Detection]) -> bool:
+    """Whether the page turned by 90° shows one word where the page as given shows no wide region."""
+    if len(turned) != 1:
+        return False
+    width, height = np.ptp(turned[0].polygon[:, 0]), np.ptp(turned[0].polygon[:, 1])
+    if width < LONE_WORD_ASPECT * max(height, 1.0):
+        return False
+    return all(np.ptp(d.polygon[:, 0]) < 2 * max(np.ptp(d.polygon[:, 1]), 1.0) for d in upright)
 
 
 def _wide_regions(detections: Sequence[Detection]) -> list[Detection]:
@@ -150,6 +176,13 @@ class OCR:
 
     ``second_look_below`` (off by default) loads a named recogniser with that second-look threshold (see
     :class:`~textlens.runtime.recognizer.OnnxRecognizer`); a given Recognizer object keeps its own.
+
+    ``threads`` is onnxruntime's intra-op thread count for the models loaded here (None: ``$TEXTLENS_THREADS``,
+    else one per core). ``device`` is ``"cpu"`` (the default), ``"cuda"`` / ``"cuda:N"`` (onnxruntime's CUDA
+    provider: install ``onnxruntime-gpu`` in place of ``onnxruntime``; a ConfigError without it) or ``"auto"``
+    (CUDA when available); ``providers`` (onnxruntime provider names or ``(name, options)`` pairs) overrides it.
+    Both apply to models loaded by name or folder, not to given Detector / Recognizer objects
+    (``textlens.runtime.session.resolve_providers``).
     """
 
     def __init__(
@@ -167,8 +200,11 @@ class OCR:
         second_look_below: float | None = PAGE_SECOND_LOOK_BELOW,
         lang: str | None = None,
         domain: str = "auto",
+        device: str = "cpu",
+        providers: Sequence[Any] | None = None,
     ) -> None:
         from textlens.runtime.loading import load_detector, load_recognizer, recognizer_for_letters
+        from textlens.runtime.session import CPU, resolve_providers
 
         if domain not in DOMAINS:
             raise ConfigError(f"unknown domain {domain!r} (one of {', '.join(DOMAINS)})")
@@ -179,13 +215,17 @@ class OCR:
             wanted = latin_letters() if self.lang == AUTO else get_language(str(self.lang)).alphabet
             recognizer = recognizer_for_letters(wanted)[0]
 
+        self.threads = threads
+        self.providers = resolve_providers(device, providers)
+        # Only a non-CPU choice is passed on, so loading for the CPU stays exactly as it was.
+        session: dict[str, Any] = {} if self.providers == [CPU] else {"providers": self.providers}
         self.detector: Detector = (
-            detector if isinstance(detector, Detector) else load_detector(detector, threads=threads)
+            detector if isinstance(detector, Detector) else load_detector(detector, threads=threads, **session)
         )
         self.recognizer: Recognizer = (
             recognizer
             if isinstance(recognizer, Recognizer)
-            else load_recognizer(recognizer, threads=threads, second_look_below=second_look_below)
+            else load_recognizer(recognizer, threads=threads, second_look_below=second_look_below, **session)
         )
         self.preprocess = preprocess
         self.dpi = dpi
@@ -199,6 +239,17 @@ class OCR:
         if self.language_warning:
             warnings.warn(self.language_warning, LanguageWarning, stacklevel=2)
 
+    @overload
+    def read(
+        self,
+        source: list[Any] | tuple[Any, ...],
+        *,
+        pages: Iterable[int] | None = None,
+        on_page: Callable[[Any, Page], None] | None = None,
+        **load_options: Any,
+    ) -> list[Document]: ...
+
+    @overload
     def read(
         self,
         source: ImageSource,
@@ -206,25 +257,54 @@ class OCR:
         pages: Iterable[int] | None = None,
         on_page: Callable[[Any, Page], None] | None = None,
         **load_options: Any,
-    ) -> Document:
-        """Read the pages of an image or PDF (path, bytes, numpy array or PIL image) one at a time.
+    ) -> Document: ...
+
+    def read(
+        self,
+        source: Any,
+        *,
+        pages: Iterable[int] | None = None,
+        on_page: Callable[[Any, Page], None] | None = None,
+        **load_options: Any,
+    ) -> Document | list[Document]:
+        """Read the pages of an image or PDF (path, bytes, binary file object such as ``BytesIO`` or
+        ``open(path, "rb")``, numpy array or PIL image) one at a time; a list or tuple of these gives a list
+        of Documents, in order.
 
         Each page image is loaded, read and let go before the next is loaded, so memory stays flat in the
         page count. ``pages`` picks 0-based page indices; ``on_page(page_image, page)`` is called with
         each loaded ``textlens.io.PageImage`` and its reading, for callers that write as they go (the page
         images are not kept). Other options (``max_pages``, ``pdf_timeout``, ``pdf_memory_mb``) go to
-        :func:`textlens.io.iter_pages`.
+        :func:`textlens.io.iter_pages`. A file object is read whole from its current position (it is not
+        closed); its ``name``, when it has one, becomes the pages' ``source``.
         """
-        from textlens.io import iter_pages
+        if isinstance(source, (list, tuple)):
+            chosen = None if pages is None else list(pages)  # the same pages of each input, even from an iterator
+            return [self.read(item, pages=chosen, on_page=on_page, **load_options) for item in source]
+        return self._read_one(source, pages, on_page, load_options)
 
+    def _read_one(
+        self,
+        source: Any,
+        pages: Iterable[int] | None,
+        on_page: Callable[[Any, Page], None] | None,
+        load_options: dict[str, Any],
+    ) -> Document:
+        from textlens.io import iter_pages
+        from textlens.io.notebook import SourcePage
+
+        source, name = _file_object_bytes(source)
         options: dict[str, Any] = {"dpi": self.dpi, "pages": pages, **load_options}
         if self.max_pixels is not None:
             options["max_pixels"] = self.max_pixels
+        reload = {k: v for k, v in options.items() if k != "pages"}  # ``pages`` may be a one-pass iterator
         started = time.perf_counter()
         read: list[Page] = []
         for page_image in iter_pages(source, **options):
             image, index = page_image.image, page_image.index
-            page = self.read_page(image, index=index, source=page_image.source, dpi=page_image.dpi)
+            page = self.read_page(image, index=index, source=page_image.source or name, dpi=page_image.dpi)
+            # A reference to the input, not the pixels: Page.load_image (show, export, notebooks) loads it again.
+            page = dataclasses.replace(page, image_source=SourcePage(source, index, reload))
             if on_page is not None:
                 on_page(page_image, page)
             read.append(page)
@@ -257,6 +337,20 @@ class OCR:
         return page_domain(image) if self.domain == "auto" else self.domain  # type: ignore[return-value]
 
     def detect(self, image: np.ndarray, domain: Domain = "document") -> list[Detection]:
+        """The detector's regions (``_detect``) and the page's columns of stacked letters (``with_stacked_columns``)."""
+        return with_stacked_columns(
+            image, self._detect(image, domain), lambda letters: self._reads_stacked(image, letters)
+        )
+
+    def _reads_stacked(self, image: np.ndarray, letters: np.ndarray) -> bool:
+        """Whether a column of letters reads as upright stacked letters (``_stacked_word``'s bars), better than
+        with each letter turned by 90° either way (a word running up or down the page shows sideways letters)."""
+        upright, down, up = self.recognizer.recognize([stacked_line(image, letters, turn) for turn in (0, 90, 270)])
+        return bool(_stacked_word(upright, np.zeros((4, 2)))) and upright.confidence > max(
+            down.confidence, up.confidence
+        )
+
+    def _detect(self, image: np.ndarray, domain: Domain = "document") -> list[Detection]:
         """The detector's regions; in the scene domain a neural detector runs without ink fill, at an input
         size by the text's size (SCENE_LONG_SIDE, again at SCENE_FINE_LONG_SIDE for small text)."""
         if domain != "scene" or not isinstance(self.detector, OnnxDetector):
@@ -318,16 +412,24 @@ class OCR:
         sideways = len(detections) < 2 or len(wide) < 0.5 * len(detections)
         if domain == "scene" and not SCENE_TURN_RETRY:
             sideways = len(detections) >= 2 and not wide
+        if any(d.letters is not None for d in detections):  # upright letters stacked (``_reads_stacked``)
+            sideways = False
         if sideways:
             turned = rotate_image(image, 90)
             turned_detections = self.detect(turned, domain)
             turned_wide = len(_wide_regions(turned_detections))
             # A larger share of wide regions than before (compared without dividing; any share beats none).
             larger_share = not detections or turned_wide * len(detections) > len(wide) * len(turned_detections)
+            if _lone_turned_word(detections, turned_detections):
+                # Which way the word runs: one word is too short for the 180° bars below ("HOTEL" upside down
+                # reads "13.LOH" at 0.92), so its two readings are compared as they are.
+                crop = _region_crop(turned, turned_detections[0])
+                down, up = self.recognizer.recognize([crop, np.ascontiguousarray(crop[::-1, ::-1])])
+                return (270 if up.confidence > down.confidence else 90), None
             if turned_wide >= max(2, 0.5 * len(turned_detections)) and larger_share:
                 rotation, work, detections, wide = 90, turned, turned_detections, _wide_regions(turned_detections)
         sample = _orientation_sample(wide or detections)
-        if sample and self._reads_better_turned([_centre_window(crop_quad(work, d.polygon)[0]) for d in sample]):
+        if sample and self._reads_better_turned([_centre_window(_region_crop(work, d)) for d in sample]):
             rotation = (rotation + 180) % 360
         return rotation, (detections if rotation == 0 else None)
 
@@ -360,16 +462,18 @@ class OCR:
     def read_region_words(self, image: np.ndarray, detections: Sequence[Detection]) -> list[list[Word]]:
         """Crop, rectify and recognise detected regions; per region, its words split at spaces."""
         crops, quads = [], []
+        bands = [det.curve for det in detections]  # curved regions are read rectified along their band
         for det in detections:
             crop, quad = crop_quad(image, det.polygon)
-            crops.append(crop)
+            crops.append(crop if det.curve is None and det.letters is None else _region_crop(image, det))
             quads.append(quad)
         # The recogniser reads a crop trimmed to its ink rows (loose frames turn lower case into capitals);
         # boxes and word cuts keep the detected quad (trimming rows leaves the x axis as it is).
         reads = [trim_rows_to_ink(c) for c in crops] if self.trim_crops else crops
         rows = _rows(detections)
         for i, band in _row_band_crops(image, detections, rows).items():
-            reads[i] = trim_rows_to_ink(band) if self.trim_crops else band
+            if bands[i] is None and detections[i].letters is None:
+                reads[i] = trim_rows_to_ink(band) if self.trim_crops else band
         results = list(self.recognizer.recognize(reads)) if reads else []
         turns = [0] * len(results)  # clockwise, in quarter turns: each region's text against its crop
         if self.orientation:
@@ -380,11 +484,16 @@ class OCR:
             turns[i] += result.turned_cw // 90
             if turns[i] % 4:  # the quad then starts at the text's own top-left corner
                 quads[i] = np.roll(quads[i], turns[i], axis=0)
+            if bands[i] is not None and turns[i] % 4:  # a curved region read upside down, or turned: no band
+                bands[i] = flip_band(bands[i]) if turns[i] % 4 == 2 else None
         keep = self._kept_regions(detections, results, crops, rows)
         regions = [
-            split_into_words(result, quad) if kept else []
-            for result, quad, kept in zip(results, quads, keep, strict=True)
+            split_into_words(result, quad, band) if kept else []
+            for result, quad, band, kept in zip(results, quads, bands, keep, strict=True)
         ]
+        for i, det in enumerate(detections):  # a stacked column is one word, upright letters in its box
+            if det.letters is not None and regions[i]:
+                regions[i] = _stacked_word(results[i], quads[i])
         if any(regions):
             gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
             if self.fit_boxes:
@@ -474,6 +583,38 @@ class OCR:
             processed = cv2.cvtColor(processed, cv2.COLOR_GRAY2RGB)
         back = None if matrix is None else np.linalg.inv(np.asarray(matrix, dtype=np.float64))
         return processed, back
+
+
+def _file_object_bytes(source: Any) -> tuple[Any, str | None]:
+    """A binary file object's bytes and its name (None without one); any other source as it is, and None."""
+    if isinstance(source, (str, Path, bytes, bytearray, memoryview, np.ndarray)) or not hasattr(source, "read"):
+        return source, None
+    name = getattr(source, "name", None)
+    name = str(name) if isinstance(name, (str, Path)) else None
+    try:
+        data = source.read()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read the file object: {exc.strerror or exc}", source=name or "<file>") from exc
+    if isinstance(data, str):
+        raise UnsupportedFormat("a text-mode file object: open it in binary mode ('rb')", source=name or "<file>")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise UnsupportedFormat(f"its read() returned {type(data).__name__}, not bytes", source=name or "<file>")
+    return bytes(data), name
+
+
+# A column of stacked letters is kept as a word when it reads with this confidence, as at least STACK_MIN_LETTERS
+# characters, mostly letters (a column of a table's digits or of list bullets is not a sign).
+STACKED_CONFIDENCE = 0.9
+
+
+def _stacked_word(result: Recognition, quad: np.ndarray) -> list[Word]:
+    """The word of a stacked column (its reading without spaces, its box as polygon), or none."""
+    text = result.text.replace(" ", "")
+    letters = sum(c.isalpha() for c in text)
+    if result.confidence < STACKED_CONFIDENCE or len(text) < STACK_MIN_LETTERS or 2 * letters <= len(text):
+        return []
+    poly = tuple((float(x), float(y)) for x, y in order_quad(np.asarray(quad, np.float32)))
+    return [Word(text=text, box=polygon_box(poly), confidence=result.confidence, polygon=poly)]
 
 
 def _line_groups(detections: Sequence[Detection]) -> list[list[int]]:

@@ -113,6 +113,28 @@ def rec(
         console.print(f"exported to {out / 'export'}")
 
 
+@app.command("plot")
+def plot(
+    run: Path = typer.Argument(..., help="A run folder (RUN/logs/metrics.csv), its logs folder or the metrics.csv."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="The PNG to write (default: curves.png beside the log)."),
+) -> None:
+    """Draw a run's training curves (loss, CER / error, accuracy / F1, learning rate by step) as a PNG.
+
+    Every run also writes RUN/logs/curves.png when it ends; this redraws it, e.g. while a run is going.
+    Needs matplotlib (pip install 'textlens[viz]'); works without torch.
+    """
+    from textlens.train.plots import plot_run
+
+    try:
+        written = plot_run(run, out)
+    except TextlensError as exc:
+        raise fail(exc, console) from exc
+    except ImportError as exc:
+        console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from exc
+    print(written)
+
+
 # The other families' trainers live in their own modules.
 app.command("det")(det)
 app.command("glimpse")(train_glimpse)

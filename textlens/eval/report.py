@@ -1,4 +1,10 @@
-"""Error lists (JSONL) and human-readable reports (Markdown + self-contained HTML) of an evaluation."""
+"""Error lists (JSONL) and human-readable reports (Markdown + self-contained HTML) of an evaluation.
+
+A report holds the summary, the character confusions (which characters were read as which: the most frequent
+substitutions, drops and additions as a table and a heatmap picture, from the edit operations between truth and
+reading of every crop or misread word), a contact sheet of the worst crops (recognition) and the worst
+crops or pages one by one. Pictures are drawn with Pillow (no matplotlib needed).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,14 @@ import base64
 import html
 import io
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from textlens.data.manifest import atomic_write_text, read_rgb
 from textlens.errors import OutputError, TextlensError
@@ -23,6 +30,106 @@ MAX_CROPS = 50
 MAX_PAGES = 10
 MAX_PAGE_WIDTH = 1200
 MISSED, FALSE_ALARM, MISREAD = (220, 30, 30), (240, 140, 0), (30, 90, 230)
+MAX_CONFUSIONS = 25  # rows of the confusion table
+HEATMAP_CHARS = 14  # truth and read characters on the heatmap's axes
+SHEET_CROPS = 24  # crops on the worst-crops contact sheet
+NOTHING = "∅"  # the empty side of a dropped or added character
+
+
+def char_confusions(pairs: Iterable[tuple[str, str]]) -> Counter[tuple[str, str]]:
+    """How often each truth character was read as another: ``(truth_char, read_char)`` counts from the edit
+    operations (Levenshtein) of every (truth, reading) pair; ``""`` on one side is a dropped (read as nothing)
+    or added character."""
+    from rapidfuzz.distance import Levenshtein
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for truth, pred in pairs:
+        if truth == pred:
+            continue
+        for op in Levenshtein.editops(truth, pred):
+            if op.tag == "replace":
+                counts[(truth[op.src_pos], pred[op.dest_pos])] += 1
+            elif op.tag == "delete":
+                counts[(truth[op.src_pos], "")] += 1
+            elif op.tag == "insert":
+                counts[("", pred[op.dest_pos])] += 1
+    return counts
+
+
+def _shown(char: str) -> str:
+    return {"": NOTHING, " ": "␣", "\t": "⇥"}.get(char, char)
+
+
+def _font(size: int) -> Any:
+    from textlens.io.write._common import find_font_file
+
+    path = find_font_file()
+    if path is not None:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            pass
+    return ImageFont.load_default(size=size)
+
+
+def confusion_heatmap(counts: Counter[tuple[str, str]], size: int = HEATMAP_CHARS, cell: int = 30) -> np.ndarray:
+    """An RGB picture of the confusions: rows are truth characters, columns what they were read as (the
+    ``size`` characters most involved on each axis; ∅ is nothing), darker red for more, each cell's count."""
+    by_row: Counter[str] = Counter()
+    by_col: Counter[str] = Counter()
+    for (t, p), n in counts.items():
+        by_row[t] += n
+        by_col[p] += n
+    rows = [c for c, _ in by_row.most_common(size)] or [""]
+    cols = [c for c, _ in by_col.most_common(size)] or [""]
+    font, small = _font(int(cell * 0.55)), _font(int(cell * 0.4))
+    margin = cell + 8
+    caption = "rows: truth · columns: read as"
+    width, height = margin + cell * len(cols) + 4, margin + cell * len(rows) + 4
+    width = max(width, int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(caption, font=small)) + 8)
+    picture = Image.new("RGB", (width, height + cell), (255, 255, 255))
+    draw = ImageDraw.Draw(picture)
+    top = max((counts[(t, p)] for t in rows for p in cols), default=1) or 1
+    for j, p in enumerate(cols):
+        draw.text((margin + j * cell + cell / 2, margin / 2), _shown(p), font=font, fill=(0, 0, 0), anchor="mm")
+    for i, t in enumerate(rows):
+        y = margin + i * cell
+        draw.text((margin / 2, y + cell / 2), _shown(t), font=font, fill=(0, 0, 0), anchor="mm")
+        for j, p in enumerate(cols):
+            x, n = margin + j * cell, counts[(t, p)]
+            shade = n / top
+            colour = (255, round(255 - 200 * shade), round(255 - 220 * shade)) if n else (248, 248, 248)
+            draw.rectangle((x, y, x + cell - 1, y + cell - 1), fill=colour, outline=(220, 220, 220))
+            if n:
+                ink = (255, 255, 255) if shade > 0.55 else (0, 0, 0)
+                draw.text((x + cell / 2, y + cell / 2), str(n), font=small, fill=ink, anchor="mm")
+    draw.text((4, height + cell / 2), caption, font=small, fill=(80, 80, 80), anchor="lm")
+    return np.asarray(picture)
+
+
+def crop_sheet(
+    items: Sequence[CropOutcome], height: int = 40, max_width: int = 360, limit: int = SHEET_CROPS
+) -> np.ndarray:
+    """The worst crops on one picture, one per row: the crop (at ``height``), then truth → reading."""
+    font = _font(max(10, height // 3))
+    rows = []
+    for it in items[:limit]:
+        crop = Image.fromarray(_load(it.image))
+        scale = height / max(crop.height, 1)
+        crop = crop.resize((max(1, min(max_width, round(crop.width * scale))), height))
+        rows.append((crop, f"{it.truth} → {it.pred}   ({it.similarity:.2f})"))
+    if not rows:
+        return np.full((height, max_width, 3), 255, np.uint8)
+    label_width = max(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font) for _, t in rows)
+    width = max(c.width for c, _ in rows) + 16 + int(label_width) + 8
+    sheet = Image.new("RGB", (width, len(rows) * (height + 6)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    left = max(c.width for c, _ in rows) + 12
+    for n, (crop, text) in enumerate(rows):
+        y = n * (height + 6) + 3
+        sheet.paste(crop, (0, y))
+        draw.text((left, y + height / 2), text, font=font, fill=(0, 0, 0), anchor="lm")
+    return np.asarray(sheet)
 
 
 def error_records(result: RecResult | PageResult | DigitResult) -> Iterable[dict[str, Any]]:
@@ -204,6 +311,41 @@ def _page_sections(report: _Report, pages: list[PageOutcome]) -> None:
             )
 
 
+def _confusion_section(report: _Report, pairs: Iterable[tuple[str, str]]) -> None:
+    counts = char_confusions(pairs)
+    if not counts:
+        return
+    report.heading(f"Character confusions (the {MAX_CONFUSIONS} most frequent)")
+    total = sum(counts.values())
+    top = counts.most_common(MAX_CONFUSIONS)
+    report.md += [
+        f"{total} character errors in all; {NOTHING} is nothing (a dropped or added character), ␣ a space.",
+        "",
+        "| truth | read as | count | share of errors |",
+        "|---|---|---|---|",
+        *[f"| `{_shown(t)}` | `{_shown(p)}` | {n} | {n / total:.1%} |" for (t, p), n in top],
+        "",
+    ]
+    rel, uri = report.picture("confusions.png", confusion_heatmap(counts), 2000)
+    report.md += [f"![character confusions]({rel})", ""]
+    report.html.append(
+        f"<p>{total} character errors in all; {NOTHING} is nothing (a dropped or added character), ␣ a space.</p>"
+        "<table><tr><th>truth</th><th>read as</th><th>count</th><th>share of errors</th></tr>"
+        + "".join(
+            f"<tr><td><code>{html.escape(_shown(t))}</code></td><td><code>{html.escape(_shown(p))}</code></td>"
+            f"<td>{n}</td><td>{n / total:.1%}</td></tr>"
+            for (t, p), n in top
+        )
+        + f"</table><p><img src='{uri}' alt='character confusions'></p>"
+    )
+
+
+def _misread_pairs(pages: Iterable[PageOutcome]) -> Iterable[tuple[str, str]]:
+    for page in pages:
+        for i, j, _ in page.match.pairs:
+            yield page.gt[i].text, page.preds[j].text
+
+
 def write_report(folder: str | Path, result: RecResult | PageResult | DigitResult, title: str) -> Path:
     """Write report.md and report.html (each atomically) with the summary and the worst cases as pictures."""
     folder = Path(folder)
@@ -213,9 +355,18 @@ def write_report(folder: str | Path, result: RecResult | PageResult | DigitResul
         raise OutputError(f"cannot create the report folder ({exc.strerror})", folder) from exc
     report.summary(result.to_json())
     if isinstance(result, PageResult):
+        _confusion_section(report, _misread_pairs(result.items))
         report.heading(f"Worst pages (up to {MAX_PAGES})")
         _page_sections(report, result.worst())
     else:
+        misses = result.misses()
+        if isinstance(result, RecResult):
+            _confusion_section(report, ((it.truth, it.pred) for it in result.items))
+        if misses:
+            report.heading(f"Worst crops (up to {SHEET_CROPS}), truth → reading (1-NED)")
+            rel, uri = report.picture("worst_crops.png", crop_sheet(misses), 2000)
+            report.md += [f"![worst crops]({rel})", ""]
+            report.html.append(f"<p><img src='{uri}' alt='worst crops'></p>")
         report.heading(f"Worst misses (up to {MAX_CROPS})")
-        _crop_rows(report, result.misses())
+        _crop_rows(report, misses)
     return report.finish()

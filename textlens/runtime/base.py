@@ -15,11 +15,17 @@ class Detection:
 
     ``line`` (optional) groups regions into text lines: a line detector may cut a line at wide gaps into
     regions read one by one, and regions with the same ``line`` number become one line of the page.
+    ``curve`` (optional): for a curved region, its band of 2N points (N along the top edge left to right, then N
+    along the bottom edge right to left; ``textlens.runtime.curved``), read rectified along it; ``polygon`` then
+    stays the region's minimum-area quad. ``letters`` (optional): for a column of stacked upright letters (a vertical
+    sign; ``textlens.runtime.vertical``), its letters' boxes (K×4, top to bottom), read laid side by side.
     """
 
     polygon: np.ndarray
     score: float
     line: int | None = None
+    curve: np.ndarray | None = None
+    letters: np.ndarray | None = None
 
     @property
     def box(self) -> tuple[float, float, float, float]:

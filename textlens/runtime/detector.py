@@ -126,6 +126,7 @@ class OnnxDetector:
         long_side: int | None = None,
         tile: bool = True,
         ink_fill: bool | None = None,
+        providers: Sequence[Any] | None = None,
         **postprocess: Any,
     ) -> None:
         self.folder = Path(folder)
@@ -149,7 +150,7 @@ class OnnxDetector:
         self.postprocess = {**defaults, **{k: v for k, v in options.items() if k in defaults}, **postprocess}
         self.tile = tile
         self.ink_fill = bool(config.get("ink_fill", False)) if ink_fill is None else ink_fill
-        self.session = get_session(self.folder / "model.onnx", threads)
+        self.session = get_session(self.folder / "model.onnx", threads, providers)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -201,8 +202,10 @@ class OnnxDetector:
                 for det in self._decode(self.maps(batch), (1.0, 1.0), (piece.shape[1], piece.shape[0])):
                     centre = det.polygon.mean(axis=0) + np.array([x0, y0])
                     if core[0] <= centre[0] < core[2] and core[1] <= centre[1] < core[3]:
-                        polygon = ((det.polygon + np.array([x0, y0])) / scale).astype(np.float32)
-                        found.append(Detection(polygon=polygon, score=det.score))
+                        shift = np.array([x0, y0])
+                        polygon = ((det.polygon + shift) / scale).astype(np.float32)
+                        curve = None if det.curve is None else ((det.curve + shift) / scale).astype(np.float32)
+                        found.append(Detection(polygon=polygon, score=det.score, curve=curve))
         if not found:
             return []
         keep = nms_quads(np.stack([d.polygon for d in found]), np.array([d.score for d in found]), TILE_NMS_IOU)

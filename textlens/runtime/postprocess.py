@@ -17,6 +17,7 @@ from shapely.geometry import Polygon as ShapelyPolygon
 
 from textlens.geometry import offset_polygon, order_quad, polygon_area, polygon_perimeter
 from textlens.runtime.base import Detection
+from textlens.runtime.curved import curve_band
 
 DEFAULT_DB = {
     "thresh": 0.3,
@@ -27,6 +28,7 @@ DEFAULT_DB = {
     "unclip_mode": "exact",
     "max_candidates": 3000,
     "merge_overlap": 0.0,
+    "curved": True,
 }
 DEFAULT_EAST = {"score_thresh": 0.8, "nms_thresh": 0.2, "box_thresh": 0.1, "min_size": 3}
 
@@ -65,6 +67,14 @@ def _region_mean(prob: np.ndarray, points: np.ndarray) -> float:
     return float(cv2.mean(prob[y0 : y1 + 1, x0 : x1 + 1], mask)[0])
 
 
+def band_to_page(band: np.ndarray, scale: tuple[float, float], size: tuple[int, int]) -> np.ndarray:
+    """Model-pixel band (a curved region's 2N points) → page pixels, clipped to the page, order kept."""
+    out = band.astype(np.float32) / np.asarray(scale, np.float32)
+    out[:, 0] = np.clip(out[:, 0], 0, size[0])
+    out[:, 1] = np.clip(out[:, 1], 0, size[1])
+    return out
+
+
 def to_page(quad: np.ndarray, scale: tuple[float, float], size: tuple[int, int]) -> np.ndarray:
     """Model-pixel quad → page pixels, clipped to the page, ordered clockwise from top-left."""
     out = quad.astype(np.float32) / np.asarray(scale, np.float32)
@@ -85,6 +95,7 @@ def db_postprocess(
     unclip_mode: str = "exact",
     max_candidates: int = 3000,
     merge_overlap: float = 0.0,
+    curved: bool = True,
 ) -> list[Detection]:
     """Word quads from a DB probability map (H×W, values in [0, 1]).
 
@@ -92,7 +103,9 @@ def db_postprocess(
     ``min_size`` model pixels and the mean probability inside the contour is at least ``box_thresh``;
     it is then unclipped back to the word's size and mapped to the page. With ``merge_overlap`` > 0,
     regions of one text line that overlap along it by more than that many box heights are joined
-    (see :func:`merge_line_fragments`).
+    (see :func:`merge_line_fragments`). With ``curved``, a region whose kernel is clearly curved (its
+    minimum-area rectangle fits it poorly; ``textlens.runtime.curved.curve_band``) also carries its band
+    (``Detection.curve``, 2N points); its ``polygon`` stays the quad.
     """
     prob = np.asarray(prob, np.float32)
     if prob.ndim == 3:
@@ -119,7 +132,9 @@ def db_postprocess(
         (_, _), (w, h), _ = cv2.minAreaRect(quad)
         if min(w, h) < min_size:
             continue
-        detections.append(Detection(polygon=to_page(quad, scale, size), score=score))
+        band = curve_band(points, exact_unclip_distance, shrink_ratio) if curved else None
+        curve = None if band is None else band_to_page(band, scale, size)
+        detections.append(Detection(polygon=to_page(quad, scale, size), score=score, curve=curve))
     if merge_overlap > 0:
         detections = merge_line_fragments(detections, merge_overlap)
     return sort_reading(detections)

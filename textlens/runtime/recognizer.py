@@ -110,6 +110,7 @@ class OnnxRecognizer:
         case_tolerance: float | None = DEFAULT_CASE_TOLERANCE,
         second_look_below: float | None = DEFAULT_SECOND_LOOK_BELOW,
         turn_tall: float | None = TALL_CROP_RATIO,
+        providers: Sequence[Any] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.case_tolerance = case_tolerance
@@ -133,7 +134,7 @@ class OnnxRecognizer:
         self.batch_size = batch_size
         self.beam_width = beam_width
         self.lexicon = Lexicon(read_lexicon(lexicon), self.tokenizer) if lexicon is not None else None
-        self.session = get_session(self.folder / "model.onnx", threads)
+        self.session = get_session(self.folder / "model.onnx", threads, providers)
         classes = (self.session.get_outputs()[0].shape or [None])[-1]
         if isinstance(classes, int) and classes != self.tokenizer.num_classes:
             raise ModelError(

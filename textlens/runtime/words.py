@@ -16,6 +16,7 @@ from textlens.document import Word, polygon_box
 from textlens.runtime.base import Recognition
 from textlens.runtime.crops import ink_mask
 from textlens.runtime.ctc import CASE_BY_SIZE
+from textlens.runtime.curved import band_span
 
 MIN_WORD_ASPECT = 0.8  # narrowest fitted box, × its height (a lone "1" is boxed like a character cell)
 INK_MIN_CONTRAST = 12.0  # grey-level standard deviation below which a patch has no clear ink
@@ -27,10 +28,12 @@ def _point_on_quad(quad: np.ndarray, fx: float, top: bool) -> tuple[float, float
     return (float(p[0]), float(p[1]))
 
 
-def split_into_words(result: Recognition, quad: np.ndarray) -> list[Word]:
+def split_into_words(result: Recognition, quad: np.ndarray, band: np.ndarray | None = None) -> list[Word]:
     """Split a recognised line at spaces into words with boxes, using the CTC character positions.
 
-    Without character positions, each character is given an equal share of the line's width.
+    Without character positions, each character is given an equal share of the line's width. With ``band`` (a
+    curved region read rectified along it, ``textlens.runtime.curved``), each word's polygon is the part of the
+    band its characters span (8 points), not a quad.
     """
     text = result.text
     n = len(text)
@@ -53,10 +56,14 @@ def split_into_words(result: Recognition, quad: np.ndarray) -> list[Word]:
         if i > 0 and text[i - 1] == " ":
             start = max(start, xs[i] - (xs[i] - xs[i - 1]) / 2)
         poly = (
-            _point_on_quad(quad, start, True),
-            _point_on_quad(quad, end, True),
-            _point_on_quad(quad, end, False),
-            _point_on_quad(quad, start, False),
+            (
+                _point_on_quad(quad, start, True),
+                _point_on_quad(quad, end, True),
+                _point_on_quad(quad, end, False),
+                _point_on_quad(quad, start, False),
+            )
+            if band is None
+            else band_span(band, start, end)
         )
         conf = float(np.mean(confs[i:j]))
         words.append(Word(text=text[i:j], box=polygon_box(poly), confidence=conf, polygon=poly))
@@ -82,10 +89,13 @@ def fit_to_ink(gray: np.ndarray, word: Word, margin_fraction: float = 0.1) -> Wo
     loose; a word's own ink gives the tight box people (and IoU-scored benchmarks) expect. Only axis-aligned
     words are fitted; a box without clear ink (low contrast, or ink everywhere) is kept as it is. A word
     whose polygon starts at another corner of its box (text read turned) keeps that start, and vertical
-    text is fitted along its own direction.
+    text is fitted along its own direction. A word of a curved region (a polygon of more than four points)
+    keeps its polygon.
     """
     if word.polygon is None:
         corner = 0
+    elif len(word.polygon) > 4:
+        return word
     else:
         corner = _box_corner(word.polygon)
         if corner is None:

@@ -1,4 +1,4 @@
-"""Training helpers around Lightning: atomic checkpoint files and a throughput meter.
+"""Training helpers around Lightning: atomic checkpoint files, a throughput meter, the curves' picture.
 
 Lightning writes checkpoints through an fsspec transaction whose temporary file lives in the system
 temp folder; when that is another filesystem the final move is a copy, and a crash mid-copy leaves a
@@ -7,6 +7,7 @@ truncated ``last.ckpt``. ``AtomicCheckpointIO`` writes next to the target and re
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from textlens.errors import ConfigError
 from textlens.io.atomic import atomic_path, remove_stale_temporaries
+
+log = logging.getLogger(__name__)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -106,6 +109,29 @@ class FinalCheckpoint(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         trainer.save_checkpoint(self.path)
+
+
+class CurvesPlot(pl.Callback):
+    """At the end of a run, the training curves of ``OUT/logs/metrics.csv`` as ``OUT/logs/curves.png``
+    (``textlens.train.plots``). A picture never fails a run: without matplotlib, or on any drawing error, it
+    logs why and the run ends as it would have."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.csv = Path(out) / "logs" / "metrics.csv"
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        try:
+            for logger in trainer.loggers:
+                logger.save()  # the CSV logger buffers rows between flushes
+            from textlens.train.plots import plot_metrics
+
+            written = plot_metrics(self.csv)
+        except Exception as exc:  # a missing picture is not a failed training run
+            log.warning("training curves not drawn (%s)", exc)
+        else:
+            log.info("training curves: %s", written)
 
 
 class WallClockBudget(pl.Callback):
@@ -219,10 +245,12 @@ def step_trainer(
 ) -> pl.Trainer:
     """A step-counted Lightning Trainer as every textlens trainer uses it: validation every ``val_every``
     steps (None: never), atomic checkpoints, a CSV log in OUT/logs, no sanity validation; with
-    ``progress``, a rich progress bar on a terminal, else a plain one every ``refresh_rate`` steps."""
+    ``progress``, a rich progress bar on a terminal, else a plain one every ``refresh_rate`` steps; at the end
+    the curves as OUT/logs/curves.png (``CurvesPlot``)."""
     from pytorch_lightning.callbacks import RichProgressBar, TQDMProgressBar
     from pytorch_lightning.loggers import CSVLogger
 
+    callbacks = [*callbacks, CurvesPlot(out)]
     if progress:
         callbacks = [*callbacks, RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate)]
 

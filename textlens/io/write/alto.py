@@ -68,6 +68,9 @@ def _line(parent: ET.Element, line: Line, ids: dict[str, int], page_no: int) -> 
         string.set("CONTENT", xml_safe(word.text))
         _geometry(string, word.box)
         string.set("WC", f"{min(max(word.confidence, 0.0), 1.0):.4g}")
+        if word.polygon is not None and len(word.polygon) > 4:  # curved text: the word's outline (Shape/Polygon)
+            shape = ET.SubElement(ET.SubElement(string, _tag("Shape")), _tag("Polygon"))
+            shape.set("POINTS", " ".join(f"{_num(x)},{_num(y)}" for x, y in word.polygon))
 
 
 def _page(layout: ET.Element, page: Page, page_no: int) -> None:
