@@ -32,6 +32,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("textlens.cli.synth", "app", "synth"),
     ("textlens.cli.data", "app", "data"),
     ("textlens.cli.export", "app", "export"),
+    ("textlens.cli.extract", "app", "extract"),
     ("textlens.cli.glimpse", "app", "glimpse"),
 ]
 
