@@ -361,7 +361,7 @@ def score(
 @app.command("extract")
 def extract_(
     manifest: ManifestOpt,
-    task: Annotated[str, typer.Option("--task", help="The extraction task: receipt.")] = "receipt",
+    task: Annotated[str, typer.Option("--task", help="The extraction task: receipt, card.")] = "receipt",
     model: Annotated[str | None, typer.Option("--model", help="The extractor's bundle folder.")] = None,
     cache: Annotated[
         Path | None,
@@ -376,11 +376,18 @@ def extract_(
     json_out: JsonOpt = False,
     errors: ErrorsOpt = None,
     threads: ThreadsOpt = None,
+    input_: Annotated[
+        str, typer.Option("--input", help="form: the words analysed, ocr (our own OCR) or gt (the labelled words).")
+    ] = "ocr",
 ) -> None:
-    """Key-information extraction from our own OCR: per-field accuracy and micro P/R/F1 (records carry `key`)."""
+    """Key-information extraction from our own OCR: per-field accuracy and micro P/R/F1 (records carry `key`);
+    forms (`--task form`): entity_f1 and link_f1 (docs/evaluation.md)."""
     from textlens.extract import get_extractor
     from textlens.extract.score import collapse, score_fields
 
+    if task == "form":
+        _eval_form(manifest, model, cache, limit, start, json_out, threads, _choice(input_, ("ocr", "gt"), "--input"))
+        return
     with _failures():
         records = _records(manifest, limit, start)
         missing = [str(r.image) for r in records if not isinstance(r.extra.get("key"), dict)]
@@ -394,6 +401,7 @@ def extract_(
         init_s = time.perf_counter() - t0
         read_s = extract_s = 0.0
         pairs, misses = [], []
+        normalise, all_right = getattr(extractor, "normalise", None), 0
         scored = tuple(f for f in extractor.fields if any(f in r.extra["key"] for r in records))
         with _progress(len(records), "extracting") as advance:
             for r in records:
@@ -408,16 +416,20 @@ def extract_(
                         reader = OCR(threads=threads)
                     doc = reader.read(r.image)
                 t2 = time.perf_counter()
-                pred = extractor.extract(doc).raw()
+                found = extractor.extract(doc)
+                # tasks with a normalise(fields) compare normalised values (cards: phones as E.164)
+                pred = found.raw() if normalise is None else normalise(found.values())
                 read_s += t2 - t1
                 extract_s += time.perf_counter() - t2
-                truth = r.extra["key"]
+                truth = r.extra["key"] if normalise is None else normalise(r.extra["key"])
+                all_right += all(collapse(pred.get(f)) == collapse(truth.get(f)) for f in scored)
                 pairs.append((pred, truth))
                 misses += [{"image": str(r.image), "field": f, "truth": truth.get(f, ""), "pred": pred.get(f, "")}
                            for f in scored if collapse(pred.get(f)) != collapse(truth.get(f))]  # fmt: skip
                 advance(1)
         values = score_fields(pairs, scored)
         n = max(len(records), 1)
+        values["all_right"] = all_right / n  # the share of documents with every scored field right
         values.update({"task": task, "s_per_page": read_s / n if cache is None else None,
                        "extract_s_per_page": extract_s / n, "init_s": init_s})  # fmt: skip
         if errors is not None:
@@ -429,7 +441,28 @@ def extract_(
             print(json.dumps(values))
             return
         rows = [("documents", str(values["count"]))]
-        rows += [(k, _pct(values[k])) for k in ("precision", "recall", "f1", *scored)]
+        rows += [(k, _pct(values[k])) for k in ("precision", "recall", "f1", *scored, "all_right")]
         rows += [("read s per page", _plain(values["s_per_page"])),
                  ("extract s per page", _plain(values["extract_s_per_page"], "{:.4f}"))]  # fmt: skip
         _print_table(f"extraction ({task}) on {manifest}", rows)
+
+
+def _eval_form(manifest: Path, model: str | None, cache: Path | None, limit: int | None, start: int,
+               json_out: bool, threads: int | None, input_: str) -> None:  # fmt: skip
+    """``eval extract --task form``: entity and link F1 from the labelled words (gt) or our own OCR."""
+    from textlens.extract.form import FormExtractor
+    from textlens.extract.form_train import evaluate_form_records, read_form_records
+
+    with _failures():
+        records = read_form_records(manifest)[start:]
+        records = records[:limit] if limit is not None else records
+        if not records:
+            raise AnnotationError("the manifest has no records", manifest)
+        values = evaluate_form_records(FormExtractor(model), records, manifest.parent, input_, cache, threads)
+        if json_out:
+            print(json.dumps(values))
+            return
+        keys = ("entity_precision", "entity_recall", "entity_f1", "link_precision", "link_recall", "link_f1")
+        rows = [("pages", str(values["count"]))] + [(k, _pct(values[k])) for k in keys]
+        rows += [("extract s per page", _plain(values["extract_s_per_page"], "{:.4f}"))]
+        _print_table(f"extraction (form, {input_} words) on {manifest}", rows)

@@ -150,6 +150,19 @@ def receipt(
     run_task("receipt", inputs, output, model, threads, jobs)
 
 
+@app.command()
+def form(
+    inputs: InputsArg,
+    output: OutputOpt = None,
+    model: ModelOpt = None,
+    threads: ThreadsOpt = None,
+    jobs: JobsOpt = 1,
+) -> None:
+    """Forms → entities (question / answer / header / other) and question→answer links: JSON per input, the
+    key-value pairs as fields (key: the question's text), entities and links in metadata."""
+    run_task("form", inputs, output, model, threads, jobs)
+
+
 def _read_records(manifest: Path) -> list[dict[str, Any]]:
     from textlens.errors import AnnotationError, FileNotFound
 
@@ -182,7 +195,7 @@ def parse_range(value: str, size: int) -> range:
 def train(
     manifest: Annotated[Path, typer.Option("--manifest", "-m", help="JSONL with image and key (fields) per record.")],
     out: Annotated[Path, typer.Option("--out", help="The bundle folder to write (config.json, weights.npz).")],
-    task: Annotated[str, typer.Option("--task", help="The extraction task (receipt).")] = "receipt",
+    task: Annotated[str, typer.Option("--task", help="The extraction task (receipt, form).")] = "receipt",
     cache: Annotated[Path, typer.Option("--cache", help="OCR results cached here.")] = Path("runs/extract_receipt/ocr"),
     train_part: Annotated[str, typer.Option("--train", help="Records to train on, START:END.")] = "0:120",
     val_part: Annotated[str, typer.Option("--val", help="Records to validate on, START:END.")] = "120:150",
@@ -191,8 +204,11 @@ def train(
 ) -> None:
     """Train an extractor from read documents and their labelled fields (numpy, seconds on a CPU); prints the
     validation scores as JSON."""
+    if task == "form":
+        _train_form(manifest, out, train_part, val_part, l2, steps)
+        return
     if task != "receipt":
-        console.print(f"[red]usage error[/red] only the receipt task is trained so far (got {escape(task)})")
+        console.print(f"[red]usage error[/red] only the receipt and form tasks are trained so far (got {escape(task)})")
         raise typer.Exit(EXIT_USAGE)
     from textlens.extract.receipt import ReceiptExtractor
     from textlens.extract.train import cache_documents, evaluate_extractor, train_receipt, write_bundle
@@ -221,3 +237,51 @@ def train(
     except TextlensError as exc:
         raise fail(exc) from exc
     typer.echo(json.dumps(result, indent=2))
+
+
+def _train_form(manifest: Path, out: Path, train_part: str, val_part: str, l2: float, steps: int) -> None:
+    """The form extractor from labelled words (FUNSD-style records: words with entity_id and label, entities
+    with linking); scores on the labelled words of the validation part."""
+    from textlens.extract.form import FormExtractor
+    from textlens.extract.form_train import (
+        choose_thresholds,
+        evaluate_form,
+        labelled_page,
+        read_form_records,
+        train_form,
+        write_form_bundle,
+    )
+
+    try:
+        started = time.perf_counter()
+        records = read_form_records(manifest)
+        fit, val = parse_range(train_part, len(records)), parse_range(val_part, len(records))
+        if set(fit) & set(val):
+            raise ConfigError("the training and validation parts overlap")
+        pages = [labelled_page(r, manifest.parent) for r in records]
+        trained = train_form([pages[i] for i in fit], l2=l2, steps=steps)
+        fit_s = time.perf_counter() - started
+        config = {"train": {"manifest": manifest.name, "records": f"{fit.start}:{fit.stop}",
+                            "val": f"{val.start}:{val.stop}", "l2": l2, "steps": steps}}  # fmt: skip
+        write_form_bundle(out, trained, config)
+        thresholds = choose_thresholds(out, [pages[i] for i in fit])
+        extractor = FormExtractor(out)
+        result = {
+            "train": evaluate_form(extractor, [pages[i] for i in fit]),
+            "val": evaluate_form(extractor, [pages[i] for i in val]) if val else None,
+            "fit_s": round(fit_s, 2),
+            "thresholds": thresholds,
+        }
+    except TextlensError as exc:
+        raise fail(exc) from exc
+    typer.echo(json.dumps(result, indent=2))
+
+
+def _register_card() -> None:
+    """`extract card` lives in textlens/cli/extract_card.py (vCard and CSV outputs)."""
+    from textlens.cli.extract_card import card
+
+    app.command("card")(card)
+
+
+_register_card()

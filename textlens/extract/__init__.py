@@ -2,7 +2,9 @@
 
 ``extract(source, task="receipt")`` reads an image or PDF (or takes a read ``Document``) and returns an
 ``Extraction``; ``get_extractor(task)`` gives the extractor itself, ``register_extractor`` adds a task.
-Tasks: receipt (company, date, address, total, currency). See docs/extraction.md.
+Tasks: receipt (company, date, address, total, currency); card (name, title, organization, phones, e-mails,
+URLs, address; vCard and CSV in textlens.extract.card); form (entities and question→answer links as
+key-value pairs, textlens.extract.form). See docs/extraction.md.
 """
 
 from __future__ import annotations

@@ -116,7 +116,11 @@ class Extractor(Protocol):
 
 # task name → "module:factory"; factories take keyword options and return an Extractor. Modules load lazily so
 # that importing textlens.extract stays cheap.
-_REGISTRY: dict[str, str | Callable[..., Extractor]] = {"receipt": "textlens.extract.receipt:ReceiptExtractor"}
+_REGISTRY: dict[str, str | Callable[..., Extractor]] = {
+    "receipt": "textlens.extract.receipt:ReceiptExtractor",
+    "card": "textlens.extract.card:CardExtractor",
+    "form": "textlens.extract.form:FormExtractor",
+}
 
 
 def register_extractor(task: str, factory: str | Callable[..., Extractor]) -> None:

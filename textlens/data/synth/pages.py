@@ -452,6 +452,55 @@ class PageRenderer:
                 y += sum(small.getmetrics()) * 1.4
         return self._finish(ink, rng, PRESETS["photo"].with_(colour="scene"), page_warp=rng.random() < 0.6)
 
+    def render_card(self, rng: np.random.Generator, lines: Sequence[tuple[str, str]], photo: bool = True) -> PageSample:
+        """A business card of the given ``lines`` ((role, text) pairs, e.g. ("name", "Anna Weber"), role "name"
+        and "organization" drawn larger), in one of three layouts (all left, all centred, contacts right-aligned in
+        the lower corner), photographed at an angle on a background when ``photo``.
+
+        The synthesiser reports what it drew: every word's ``extra`` holds its ``line`` and that line's ``role``,
+        so a card's fields are known (textlens.extract.card_synth builds the fields and reads them back).
+        Does not touch the ``card`` kind's random stream (training runs stay reproducible)."""
+        w = int(rng.integers(560, 760))
+        h = int(w * rng.uniform(0.55, 0.62))
+        margin = w * rng.uniform(0.05, 0.08)
+        layout = str(choose(rng, {"left": 2, "centre": 1, "split": 2}))
+        body_px = h * rng.uniform(0.045, 0.058)
+        pool = self._fonts_full
+        body = self._font(rng, body_px, pool)
+        big = self._font(rng, body_px * rng.uniform(1.5, 1.9), pool)
+        org_font = self._font(rng, body_px * rng.uniform(1.1, 1.4), pool)
+        heads = [(r, t) for r, t in lines if r in ("name", "title", "organization")]
+        rest = [(r, t) for r, t in lines if (r, t) not in heads]
+        fonts = {"name": big, "organization": org_font}
+        needed = sum(sum(fonts.get(r, body).getmetrics()) * 1.45 for r, _ in lines) + body_px * 0.8
+        h = max(h, int(needed + 2 * margin))  # a card with many lines grows taller rather than losing them
+        ink = InkLayer(w, h)
+
+        line_roles: dict[int, str] = {}
+
+        def place(items: Sequence[tuple[str, str]], y: float, align: str) -> float:
+            for role, text in items:
+                font = fonts.get(role, body)
+                width = font.getlength(text)
+                x = {"left": margin, "centre": (w - width) / 2, "right": w - margin - width}[align]
+                line = ink.new_line()
+                line_roles[line] = role
+                stroke = int(role == "name" and rng.random() < 0.4)
+                ink.line_of_words((max(2.0, x), y), text.split(), font, stroke=stroke, line=line)
+                y += sum(font.getmetrics()) * rng.uniform(1.25, 1.45)
+            return y
+
+        y = place(heads, margin, "centre" if layout == "centre" else "left")
+        rest_h = sum(sum(fonts.get(r, body).getmetrics()) * 1.45 for r, _ in rest)
+        y = max(y + body_px * 0.8, h - margin - rest_h) if layout != "centre" else y + body_px * 0.8
+        place(rest, y, {"left": "left", "centre": "centre", "split": "right"}[layout])
+        # printed card stock mostly (dark ink on light paper), a third in sign colours (white on blue, …)
+        preset = PRESETS["photo"] if rng.random() < 0.67 else PRESETS["photo"].with_(colour="scene")
+        sample = self._finish(ink, rng, preset, page_warp=photo)
+        words = tuple(replace(wd, extra={**wd.extra, "role": line_roles.get(int(wd.extra["line"]), "other")})
+                      for wd in sample.words)  # fmt: skip
+        return PageSample(image=sample.image, words=words, source="synth:page:card_fields")
+
     def _scene(self, rng: np.random.Generator) -> PageSample:
         """Signs (coloured plates with 1-3 lines) pasted at an angle over a cluttered background."""
         w, h = int(rng.integers(640, 960)), int(rng.integers(480, 720))
