@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("textlens.cli.recognize", "recognize", "recognize"),
     ("textlens.cli.languages", "languages", "languages"),
     ("textlens.cli.models", "models", "models"),
+    ("textlens.cli.serve", "serve", "serve"),
 ]
 GROUPS: list[tuple[str, str, str]] = [
     ("textlens.cli.eval", "app", "eval"),
