@@ -164,22 +164,13 @@ def form(
 
 
 def _read_records(manifest: Path) -> list[dict[str, Any]]:
-    from textlens.errors import AnnotationError, FileNotFound
+    from textlens.extract.base import read_labelled_records
 
-    if not manifest.is_file():
-        raise FileNotFound("no such manifest", manifest)
-    records = []
-    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnnotationError(f"{manifest}:{number}: not JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or "image" not in record or not isinstance(record.get("key"), dict):
-            raise AnnotationError(f"{manifest}:{number}: a record needs 'image' and a 'key' object of fields")
-        records.append(record)
-    return records
+    return read_labelled_records(
+        manifest,
+        lambda r: "image" in r and isinstance(r.get("key"), dict),
+        "a record needs 'image' and a 'key' object of fields",
+    )
 
 
 def parse_range(value: str, size: int) -> range:

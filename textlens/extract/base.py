@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from textlens.document import Box, Document, Word
@@ -141,3 +142,26 @@ def get_extractor(task: str, **options: Any) -> Extractor:
         module, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module), attr)
     return factory(**options)
+
+
+def read_labelled_records(manifest: Path, is_complete: Callable[[Any], bool], requirement: str) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL manifest, each checked by ``is_complete``; a bad line is an AnnotationError
+    naming the file, the line and ``requirement``."""
+    import json
+
+    from textlens.errors import AnnotationError, FileNotFound
+
+    if not manifest.is_file():
+        raise FileNotFound("no such manifest", manifest)
+    records = []
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnnotationError(f"{manifest}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or not is_complete(record):
+            raise AnnotationError(f"{manifest}:{number}: {requirement}")
+        records.append(record)
+    return records

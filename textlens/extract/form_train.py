@@ -92,22 +92,13 @@ def labelled_page(record: dict[str, Any], root: Path | None = None) -> LabelledP
 
 
 def read_form_records(manifest: Path) -> list[dict[str, Any]]:
-    from textlens.errors import AnnotationError, FileNotFound
+    from textlens.extract.base import read_labelled_records
 
-    if not manifest.is_file():
-        raise FileNotFound("no such manifest", manifest)
-    records = []
-    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnnotationError(f"{manifest}:{number}: not JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("words"), list):
-            raise AnnotationError(f"{manifest}:{number}: a form record needs 'words' (text, box, entity_id, label)")
-        records.append(record)
-    return records
+    return read_labelled_records(
+        manifest,
+        lambda r: isinstance(r.get("words"), list),
+        "a form record needs 'words' (text, box, entity_id, label)",
+    )
 
 
 def _balanced(labels: np.ndarray, k: int) -> list[float]:
