@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q --retries 10 --timeout 60
 # A dropped connection to the package index should not fail a whole run: try an install up to 3 times.
 RETRY := for attempt in 1 2 3; do eval "$$cmd" && break; [ $$attempt = 3 ] && exit 1; echo "retrying install ($$attempt)"; sleep 20; done
 # Fonts for the synthetic engine (document faces, then display and script faces for scene text), Tesseract and poppler for benchmarks and PDF tests, a word list, strace for the offline test, groff to typeset the real manual page the output tests read (tests/real_pages.py; OCRmyPDF's plugin test also wants tesseract).
-APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig strace groff \
+APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig strace groff chromium \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-croscore fonts-crosextra-carlito \
 	fonts-crosextra-caladea fonts-urw-base35 fonts-texgyre fonts-roboto-unhinted fonts-open-sans fonts-lato \
 	fonts-paratype fonts-sil-gentium fonts-ebgaramond fonts-linuxlibertine fonts-cantarell fonts-comic-neue \
