@@ -18,11 +18,13 @@ APT_PACKAGES := tesseract-ocr poppler-utils wamerican fontconfig strace groff ch
 	fonts-averia-serif-gwf fonts-bajaderka fonts-beteckna fonts-cabin fonts-cabinsketch fonts-comfortaa \
 	fonts-dancingscript fonts-dosis fonts-humor-sans fonts-inter fonts-jura fonts-karla fonts-kaushanscript \
 	fonts-league-spartan fonts-leckerli-one fonts-lobster fonts-lobstertwo fonts-manrope fonts-oldstandard \
-	fonts-play fonts-quattrocento fonts-rufscript fonts-staypuft fonts-tomsontalks fonts-sil-andika
-# Word lists of the Latin-script languages the synthetic text draws from (textlens/data/synth/languages.py,
-# docs/synthetic-data.md): only training needs them (~128 MiB), so `make test` does not install them.
+	fonts-play fonts-quattrocento fonts-rufscript fonts-staypuft fonts-tomsontalks fonts-sil-andika \
+	fonts-deva fonts-lohit-deva fonts-nanum fonts-unfonts-core fonts-baekmuk libfribidi0
+# Word lists of the languages the synthetic text draws from (Latin: textlens/data/synth/languages.py,
+# docs/synthetic-data.md; Devanagari and Korean: textlens/data/synth/scripts.py, docs/languages.md): only training
+# needs them (~144 MiB), so `make test` does not install them.
 LANG_PACKAGES := wfrench wngerman wspanish witalian wportuguese wdutch wpolish wswedish wdanish wnorwegian \
-	hunspell-cs hunspell-sk hunspell-hu hunspell-ro hunspell-tr
+	hunspell-cs hunspell-sk hunspell-hu hunspell-ro hunspell-tr hunspell-hi hunspell-ne aspell-mr hunspell-ko
 # Photographs and wallpapers without text for the scene_photo pages (textlens/data/synth/backgrounds.py,
 # docs/synthetic-data.md): only training and recipes/scene_photo_sheet.py need them (~240 MiB), not `make test`.
 SCENE_PACKAGES := gnome-backgrounds mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers \
@@ -32,7 +34,8 @@ SCENE_PACKAGES := gnome-backgrounds mate-backgrounds plasma-workspace-wallpapers
 # Only `make bench` installs them.
 BENCH_PACKAGES := groff tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-nld tesseract-ocr-ron \
 	tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-pol tesseract-ocr-ces tesseract-ocr-slk tesseract-ocr-hun \
-	tesseract-ocr-tur tesseract-ocr-swe tesseract-ocr-dan tesseract-ocr-nor tesseract-ocr-fin
+	tesseract-ocr-tur tesseract-ocr-swe tesseract-ocr-dan tesseract-ocr-nor tesseract-ocr-fin tesseract-ocr-hin \
+	tesseract-ocr-kor
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint format system-deps lang-deps scene-deps clean

@@ -18,6 +18,9 @@ CLEAN_PRINT = REPO / "runs" / "clean-print"
 # Built from the gettext catalogs of Debian's base packages by recipes/prepare_accented_lines.py (held out: never
 # trained on; git-ignored, never committed).
 ACCENTED_LINES = REPO / "runs" / "accented-lines"
+# Built from the gettext catalogs of Debian packages by recipes/prepare_script_lines.py (held out: never trained on;
+# git-ignored, never committed).
+SCRIPT_LINES = REPO / "runs" / "script-lines"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,17 @@ SETS = {
         str(ACCENTED_LINES / "manifest.jsonl"),
         crop_kind="line",
         build="python recipes/prepare_accented_lines.py",
+    ),
+    # Devanagari and Hangul lines: real translated messages in Hindi, Marathi, Nepali and Korean, drawn in the font
+    # families training never uses (textlens.data.synth.scripts.HELDOUT_FAMILIES); records carry `lang`. Not a
+    # default set until the crnn_deva and crnn_hangul packs are bundled (--lang hi/ko refuses without them).
+    "script_lines": BenchSet(
+        "script_lines",
+        "rec",
+        str(SCRIPT_LINES / "manifest.jsonl"),
+        crop_kind="line",
+        default=False,
+        build="python recipes/prepare_script_lines.py",
     ),
 }
 DEFAULT_SETS = [name for name, s in SETS.items() if s.default]

@@ -32,6 +32,8 @@ CLASSES = {
     "ascii": {"ctc": 96, "attention": 98, "parallel": 98},
     "digits": {"ctc": 12, "attention": 14, "parallel": 14},
     "devanagari": {"ctc": 140, "attention": 142, "parallel": 142},
+    "deva": {"ctc": 202, "attention": 204, "parallel": 204},
+    "hangul": {"ctc": 2462, "attention": 2464, "parallel": 2464},
 }
 
 

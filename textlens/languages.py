@@ -19,12 +19,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from textlens.errors import ConfigError
+from textlens.errors import ConfigError, MissingWeights
 
 AUTO = "auto"
 SCRIPT_LATIN = "latin"
+SCRIPT_DEVANAGARI = "devanagari"
+SCRIPT_HANGUL = "hangul"
 APOSTROPHES = "'’ʼ"
 HYPHENS = "-\u2010\u00ad"  # hyphen-minus, hyphen, soft hyphen: what a line broken inside a word ends with
+
+
+class MissingScriptPack(ConfigError, MissingWeights):
+    """``--lang`` names a language whose script's recogniser pack is not installed: a usage error to the CLI (a
+    ConfigError) and a missing model to the library (a MissingWeights)."""
 
 
 class LanguageWarning(UserWarning):
@@ -433,6 +440,118 @@ _LANGUAGES = (
 )
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in _LANGUAGES}
+
+
+# --- languages of other scripts ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScriptPack:
+    """The recogniser a script is read with (a model pack: a bundle folder of that name) and how it is made."""
+
+    script: str
+    recognizer: str
+    recipe: str  # the training recipe that makes the pack
+    charset: str  # its charset's name in textlens.data.charset
+
+
+SCRIPT_PACKS: dict[str, ScriptPack] = {
+    SCRIPT_DEVANAGARI: ScriptPack(SCRIPT_DEVANAGARI, "crnn_deva", "recipes/rec_deva.sh", "deva"),
+    SCRIPT_HANGUL: ScriptPack(SCRIPT_HANGUL, "crnn_hangul", "recipes/rec_hangul.sh", "hangul"),
+}
+
+
+def _span(start: int, end: int) -> str:
+    return "".join(chr(c) for c in range(start, end + 1))
+
+
+# The letters a Devanagari recogniser must write: consonants, independent vowels, matras, virama, nukta and
+# the nasal signs (textlens.data.charset.DEVANAGARI_SCRIPT holds them and the digits and dandas; a test checks).
+_DEVANAGARI_LETTERS = (
+    _span(0x0901, 0x0903) + _span(0x0905, 0x0914) + _span(0x0915, 0x0939) + "\u093c" + (_span(0x093E, 0x094D))
+)
+
+
+def _hangul_syllables() -> str:
+    """The 2,350 Hangul syllables of KS X 1001 (EUC-KR lead bytes 0xB0-0xC8, trail bytes 0xA1-0xFE)."""
+    return "".join(bytes((lead, trail)).decode("euc_kr") for lead in range(0xB0, 0xC9) for trail in range(0xA1, 0xFF))
+
+
+# Read by a recogniser of their script, never guessed by --lang auto (its guess is over LANGUAGES: Latin).
+SCRIPT_LANGUAGES: dict[str, Language] = {
+    lang.code: lang
+    for lang in (
+        Language(
+            "hi",
+            "Hindi",
+            _DEVANAGARI_LETTERS,
+            _words("का के की है में और को से पर यह एक नहीं भी कि लिए था हैं"),
+            decimal=".",
+            thousands=",",
+            script=SCRIPT_DEVANAGARI,
+        ),
+        Language(
+            "mr",
+            "Marathi",
+            _DEVANAGARI_LETTERS + "ळ",
+            _words("आणि आहे या व हे ते की ही तो होते आहेत करून"),
+            decimal=".",
+            thousands=",",
+            script=SCRIPT_DEVANAGARI,
+        ),
+        Language(
+            "ne",
+            "Nepali",
+            _DEVANAGARI_LETTERS,
+            _words("र को का मा छ पनि भने गर्न हो यो त्यो लागि"),
+            decimal=".",
+            thousands=",",
+            script=SCRIPT_DEVANAGARI,
+        ),
+        Language(
+            "ko",
+            "Korean",
+            _hangul_syllables(),
+            _words("그리고 그 이 있다 하는 것 수 등 및 또는 위한"),
+            decimal=".",
+            thousands=",",
+            script=SCRIPT_HANGUL,
+        ),
+    )
+}
+SCRIPT_ALIASES = {"hin": "hi", "mar": "mr", "nep": "ne", "kor": "ko"}
+
+
+def script_pack(code: str) -> ScriptPack | None:
+    """The pack that reads language ``code`` when it is not written in Latin letters (None for Latin ones)."""
+    language = get_language(code)
+    return SCRIPT_PACKS.get(language.script)
+
+
+def installed_recognizers() -> list[str]:
+    """The names of the bundled recognisers. Imported when called, not at import: this module stays a leaf, and
+    textlens.models.bundle imports neither torch nor the runtime."""
+    from textlens.models.bundle import bundled_names
+
+    return bundled_names("recognition")
+
+
+def require_script_pack(code: str, installed: Sequence[str] | None = None) -> str:
+    """The recogniser of a non-Latin language; MissingScriptPack (a ConfigError and a MissingWeights) naming the
+    pack and the recipe that trains it when the pack is not installed (there is no fallback to a Latin
+    recogniser, which reads no letter of it)."""
+    language = get_language(code)
+    pack = SCRIPT_PACKS.get(language.script)
+    if pack is None:
+        raise ConfigError(f"{language.name} ({language.code}) is written in Latin letters: no script pack")
+    names = installed_recognizers() if installed is None else installed
+    if pack.recognizer not in names:
+        raise MissingScriptPack(
+            f"--lang {language.code} ({language.name}) needs the {language.script} recogniser {pack.recognizer}, "
+            f"which is not installed yet: train it with {pack.recipe} and export it into "
+            f"textlens/models/weights/{pack.recognizer} (docs/languages.md)"
+        )
+    return pack.recognizer
+
+
 # Other names of a language: Norwegian's macrolanguage code, and the ISO 639-2/3 codes users type.
 ALIASES = {"no": "nb", "eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it"}
 
@@ -445,19 +564,27 @@ def get_language(code: str) -> Language:
     """The language of an ISO 639-1 code (any case, a region after ``-`` or ``_`` ignored: ``pt-BR``);
     a ConfigError lists the known codes."""
     key = code.strip().replace("_", "-").split("-", 1)[0].lower()
-    key = ALIASES.get(key, key)
+    key = ALIASES.get(key, SCRIPT_ALIASES.get(key, key))
+    if key in SCRIPT_LANGUAGES:
+        return SCRIPT_LANGUAGES[key]
     if key not in LANGUAGES:
-        raise ConfigError(f"unknown language {code!r}: use auto or one of {', '.join(LANGUAGES)}")
+        known = ", ".join([*LANGUAGES, *SCRIPT_LANGUAGES])
+        raise ConfigError(f"unknown language {code!r}: use auto or one of {known}")
     return LANGUAGES[key]
 
 
 def parse_lang(value: str | None) -> str | None:
-    """A ``--lang`` value as the pipeline takes it: None, ``auto``, or a known language's code."""
+    """A ``--lang`` value as the pipeline takes it: None, ``auto``, or a known language's code. A Devanagari or
+    Korean language (``hi``, ``mr``, ``ne``, ``ko``) needs its script's recogniser pack installed: MissingScriptPack
+    names the pack and its training recipe otherwise."""
     if value is None or not value.strip():
         return None
     if value.strip().lower() == AUTO:
         return AUTO
-    return get_language(value).code
+    language = get_language(value)
+    if language.script != SCRIPT_LATIN:  # read only by its script's pack: refused with the recipe when missing
+        require_script_pack(language.code)
+    return language.code
 
 
 def latin_letters() -> str:

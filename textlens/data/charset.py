@@ -39,6 +39,57 @@ LATIN_EXT = "".join(
         LATIN + LATIN1_LETTERS + LATIN_EXT_A_LETTERS + ROMANIAN_COMMA_BELOW + TYPOGRAPHIC_PUNCTUATION + EXTRA_SYMBOLS
     )
 )
+
+
+# --- Devanagari (Hindi, Marathi, Nepali): the letters and signs a line is written with, all NFC. Conjuncts and
+# half forms are not characters: the shaping engine draws them from consonant + virama + consonant. The nukta
+# letters क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़ (U+0958-095F) are left out: NFC decomposes them into consonant + nukta (composition
+# exclusions), so a label never holds them; ऩ ऱ ऴ (U+0929, 0931, 0934) stay: NFC composes them.
+def _code_points(*ranges: tuple[int, int]) -> str:
+    return "".join(chr(c) for start, end in ranges for c in range(start, end + 1))
+
+
+DEVANAGARI_CONSONANTS = _code_points((0x0915, 0x0939))  # क … ह, with ऩ ऱ ळ ऴ (Marathi writes ळ)
+DEVANAGARI_VOWELS = _code_points((0x0905, 0x0914)) + "ॠॡॲ"  # independent vowels; ॲ: Marathi's candra a
+DEVANAGARI_MATRAS = _code_points((0x093E, 0x094C)) + "\u0962\u0963"  # ा ि ी ु ू ृ ॄ ॅ ॆ े ै ॉ ॊ ो ौ ॢ ॣ
+DEVANAGARI_VIRAMA = "\u094d"
+DEVANAGARI_NUKTA = "\u093c"
+DEVANAGARI_SIGNS = "\u0901\u0902\u0903" + "ऽॐ"  # chandrabindu, anusvara, visarga; avagraha, om
+DEVANAGARI_DIGITS = _code_points((0x0966, 0x096F))  # ० … ९
+DEVANAGARI_PUNCTUATION = "।॥॰"  # danda, double danda, abbreviation sign
+DEVANAGARI_SCRIPT = (
+    DEVANAGARI_CONSONANTS
+    + DEVANAGARI_VOWELS
+    + DEVANAGARI_MATRAS
+    + DEVANAGARI_VIRAMA
+    + DEVANAGARI_NUKTA
+    + DEVANAGARI_SIGNS
+    + DEVANAGARI_DIGITS
+    + DEVANAGARI_PUNCTUATION
+)
+# Hindi, Marathi and Nepali print mixes Latin words, ASCII digits and ASCII punctuation into Devanagari lines,
+# and prices carry the rupee sign.
+DEVANAGARI_LINES = DEVANAGARI_SCRIPT + LATIN + "₹"
+
+
+def ks_x_1001_hangul() -> str:
+    """The 2,350 precomposed Hangul syllables of KS X 1001 (the Korean national charset), in its order.
+
+    Derived from the codec, not a table: the syllable rows of EUC-KR are lead bytes 0xB0-0xC8 with trail bytes
+    0xA1-0xFE; every such pair decodes to one syllable.
+    """
+    syllables = []
+    for lead in range(0xB0, 0xC9):
+        for trail in range(0xA1, 0xFF):
+            syllables.append(bytes((lead, trail)).decode("euc_kr"))
+    return "".join(syllables)
+
+
+HANGUL_KS_X_1001 = ks_x_1001_hangul()
+# Symbols of Korean print beyond ASCII: the won sign, middle dot, reference mark and the CJK brackets.
+KOREAN_SYMBOLS = "₩·※〈〉《》「」『』“”‘’…"
+HANGUL_LINES = HANGUL_KS_X_1001 + PRINTABLE_ASCII + KOREAN_SYMBOLS
+
 # Typographic ligatures (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ): labels spell them as their letters.
 LIGATURES = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
 _LIGATURE_TABLE = str.maketrans(LIGATURES)
@@ -49,6 +100,8 @@ NAMED_CHARSETS: dict[str, str] = {
     "ascii": PRINTABLE_ASCII,
     "digits": DIGITS,
     "devanagari": DEVANAGARI + DIGITS,
+    "deva": DEVANAGARI_LINES,
+    "hangul": HANGUL_LINES,
 }
 
 
@@ -65,8 +118,8 @@ def normalize_label(text: str) -> str:
 
 
 def resolve_charset(spec: str) -> str:
-    """A named charset (``latin``, ``latin_ext``, ``ascii``, ``digits``, ``devanagari``) or a literal string of
-    characters."""
+    """A named charset (``latin``, ``latin_ext``, ``ascii``, ``digits``, ``devanagari``, ``deva``, ``hangul``) or a
+    literal string of characters."""
     return NAMED_CHARSETS.get(spec, spec)
 
 

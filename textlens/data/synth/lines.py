@@ -17,6 +17,7 @@ from textlens.data.synth.fonts import FontInfo, select_fonts
 from textlens.data.synth.languages import LanguageSampler
 from textlens.data.synth.presets import MIXED_WEIGHTS, PRESETS, Preset, get_preset
 from textlens.data.synth.render import FontCache, choose, render_crop
+from textlens.data.synth.scripts import ScriptSampler, script_fonts, script_for_langs
 from textlens.data.synth.text import TextSampler
 from textlens.errors import ConfigError
 
@@ -44,7 +45,9 @@ class LineRenderer:
     or families. ``height``: resize every crop to this height (aspect kept); None keeps the capture size. A
     sample's text only uses characters of ``charset`` that its font covers. ``langs`` (e.g. ``("fr", "de",
     "pl")``, see ``textlens.data.synth.languages``): words, phrases, URLs and e-mails of these languages instead of
-    English ones, in every preset; the charset then defaults to ``latin_ext``.
+    English ones, in every preset; the charset then defaults to ``latin_ext``. Devanagari (``hi``, ``mr``, ``ne``)
+    and Korean (``ko``) languages draw from ``textlens.data.synth.scripts`` instead: their charset (``deva``,
+    ``hangul``) and the fonts that draw their script, a ``train`` split never holding a held-out family.
     """
 
     def __init__(
@@ -61,11 +64,18 @@ class LineRenderer:
         self.presets: dict[str, Preset] = {single.name: single} if single else dict(PRESETS)
         self.preset_weights: Mapping[str, float] = {single.name: 1.0} if single else MIXED_WEIGHTS
         self.langs = tuple(langs or ())
-        self.charset = LATIN_EXT if charset is None and self.langs else _charset_string(charset)
+        # Devanagari and Hangul languages (textlens.data.synth.scripts) bring their charset and fonts.
+        self.script = script_for_langs(self.langs)
+        if self.script is not None:
+            self.charset = self.script.charset if charset is None else _charset_string(charset)
+        else:
+            self.charset = LATIN_EXT if charset is None and self.langs else _charset_string(charset)
         self.height = height
         self.seed = seed
         wanted = None if charset is None and not self.langs else self.charset
-        self.fonts: list[FontInfo] = select_fonts(fonts, charset=wanted)
+        self.fonts: list[FontInfo] = (
+            script_fonts(self.script, fonts) if self.script is not None else select_fonts(fonts, charset=wanted)
+        )
         charset_set = frozenset(self.charset)
         self._covered = [frozenset(c for c in charset_set if ord(c) in f.codepoints) for f in self.fonts]
         self.samplers = {name: self._sampler(p) for name, p in self.presets.items()}
@@ -77,6 +87,8 @@ class LineRenderer:
         self._counter = 0
 
     def _sampler(self, preset: Preset) -> TextSampler:
+        if self.script is not None:
+            return ScriptSampler(self.langs, self.charset, preset.text_mix, preset.case_mix, preset.max_chars)
         if not self.langs:
             return TextSampler(self.charset, preset.text_mix, preset.case_mix, preset.max_chars)
         return LanguageSampler(self.langs, self.charset, preset.text_mix, preset.case_mix, preset.max_chars)

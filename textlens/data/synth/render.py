@@ -12,15 +12,18 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from textlens.data.synth.degrade import degrade_image, degrade_ink, noise_field
 from textlens.data.synth.fonts import FontInfo
 from textlens.data.synth.presets import Preset
+from textlens.data.synth.scripts import needs_shaping
+from textlens.errors import ConfigError
 
 Colour = np.ndarray  # float32 RGB in [0, 255], shape (3,)
 
@@ -188,6 +191,9 @@ class TextLayout:
 class GlyphCache:
     """Bitmaps of single glyphs by (font file, size, character, stroke), least recently used dropped.
 
+    Exact only where one code point is one glyph placed by its advance (BASIC layout): text that needs shaping
+    bypasses it (:func:`draw_text`).
+
     Rasterising every glyph of every string with FreeType was the largest single cost of rendering a line;
     a cached glyph is a paste. A long-running worker with all fonts settles near 120,000 glyphs (~3 kB each,
     ~350 MB) and a 93 % hit rate; the capacity bounds the memory.
@@ -221,7 +227,28 @@ class GlyphCache:
 GLYPHS = GlyphCache()  # one per process: each DataLoader worker fills its own
 
 
+@lru_cache(maxsize=256)
+def _shaping_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """The RAQM (HarfBuzz) twin of a cached BASIC face, for text that needs shaping.
+
+    Pillow's wheels carry libraqm and HarfBuzz but load FriBiDi from the system: without it Pillow would fall
+    back to the BASIC layout with only a warning, and every conjunct would be drawn wrong, so that is an error.
+    """
+    if not features.check("raqm"):
+        raise ConfigError(
+            "drawing Devanagari and other complex scripts needs Pillow's RAQM layout, which needs the FriBiDi "
+            "library: apt-get install libfribidi0 (make system-deps)"
+        )
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.RAQM)
+
+
+def shaping_font(font: ImageFont.FreeTypeFont) -> ImageFont.FreeTypeFont:
+    return _shaping_font(str(font.path), int(font.size))
+
+
 def text_width(font: ImageFont.FreeTypeFont, text: str, tracking_px: float) -> float:
+    if needs_shaping(text):  # shaped as one run: conjuncts are narrower than their letters, no tracking
+        return float(shaping_font(font).getlength(text))
     return float(sum(GLYPHS.get(font, ch, 0)[3] for ch in text)) + tracking_px * max(len(text) - 1, 0)
 
 
@@ -237,8 +264,24 @@ def draw_text(
 
     With the BASIC layout Pillow places glyphs by their advances (our fonts' kerning is in GPOS, which BASIC
     ignores), so this gives the same pixels as one ``ImageDraw.text`` call, about 10x faster.
+
+    Text of a script that needs shaping (``scripts.needs_shaping``: Devanagari and the other complex scripts)
+    is drawn in one call through the RAQM layout instead: HarfBuzz forms the conjuncts and half forms and puts
+    the i-matra before its consonant, which code point by code point pasting cannot do. Tracking is not applied
+    to it (spacing the glyphs would break Devanagari's headline bar).
     """
     x, y = xy
+    if needs_shaping(text):
+        ImageDraw.Draw(canvas).text(
+            (round(x), round(y)),
+            text,
+            font=shaping_font(font),
+            fill=255,
+            stroke_width=stroke,
+            stroke_fill=255,
+            anchor="la",
+        )
+        return
     for ch in text:
         mask, dx, dy, advance = GLYPHS.get(font, ch, stroke)
         if mask is not None:
