@@ -29,11 +29,13 @@ from textlens.languages import (
     parse_lang,
 )
 from textlens.layout import WORD_BOX_GAP, page_from_lines, page_from_words
+from textlens.models.bundle import bundle_dir
 from textlens.runtime.base import Detection, Detector, Recognition, Recognizer
 from textlens.runtime.crops import crop_quad, trim_rows_to_ink
 from textlens.runtime.curved import flip_band, rectify_band
 from textlens.runtime.detector import OnnxDetector
 from textlens.runtime.domain import DOMAINS, Domain, page_domain
+from textlens.runtime.underscores import join_underscored, keep_underscores
 from textlens.runtime.vertical import STACK_MIN_LETTERS, stacked_line, with_stacked_columns
 from textlens.runtime.words import fit_to_ink, settle_lone_letter_case, split_into_words
 
@@ -85,6 +87,9 @@ SCENE_SMALL_TEXT = 14.0
 # wide ones ("4", "IN") and an empty photo are not reasons (the document rules tried it on most photos; dev 60:
 # same scores, 0.099 → 0.085 CPU s).
 SCENE_TURN_RETRY = False
+# The bundled detector fine-tuned on photos (recipes/det_scene.sh); used for scene pages when it is installed and
+# no detector was chosen.
+SCENE_DETECTOR = "db_scene"
 
 
 def _centre_window(crop: np.ndarray, aspect: float = 8.0) -> np.ndarray:
@@ -222,6 +227,13 @@ class OCR:
         self.detector: Detector = (
             detector if isinstance(detector, Detector) else load_detector(detector, threads=threads, **session)
         )
+        # Photos get the bundled scene detector when the detector is the default one (a chosen detector reads
+        # every page); loaded on the first scene page, so documents never pay for it.
+        self._scene_detector_name = (
+            SCENE_DETECTOR if detector is None and (bundle_dir(SCENE_DETECTOR) / "model.onnx").is_file() else None
+        )
+        self._scene_detector: Detector | None = None
+        self._session = {"threads": threads, **session}
         self.recognizer: Recognizer = (
             recognizer
             if isinstance(recognizer, Recognizer)
@@ -337,10 +349,12 @@ class OCR:
         return page_domain(image) if self.domain == "auto" else self.domain  # type: ignore[return-value]
 
     def detect(self, image: np.ndarray, domain: Domain = "document") -> list[Detection]:
-        """The detector's regions (``_detect``) and the page's columns of stacked letters (``with_stacked_columns``)."""
-        return with_stacked_columns(
-            image, self._detect(image, domain), lambda letters: self._reads_stacked(image, letters)
-        )
+        """The detector's regions (``_detect``; on documents, words split at underscores joined again:
+        ``textlens.runtime.underscores``) and the page's columns of stacked letters (``with_stacked_columns``)."""
+        found = self._detect(image, domain)
+        if domain == "document" and getattr(self.detector, "level", "word") == "word":
+            found = join_underscored(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), found)
+        return with_stacked_columns(image, found, lambda letters: self._reads_stacked(image, letters))
 
     def _reads_stacked(self, image: np.ndarray, letters: np.ndarray) -> bool:
         """Whether a column of letters reads as upright stacked letters (``_stacked_word``'s bars), better than
@@ -353,16 +367,27 @@ class OCR:
     def _detect(self, image: np.ndarray, domain: Domain = "document") -> list[Detection]:
         """The detector's regions; in the scene domain a neural detector runs without ink fill, at an input
         size by the text's size (SCENE_LONG_SIDE, again at SCENE_FINE_LONG_SIDE for small text)."""
-        if domain != "scene" or not isinstance(self.detector, OnnxDetector):
-            return self.detector.detect(image)
-        found = self.detector.detect(image, long_side=SCENE_LONG_SIDE, ink_fill=False)
-        long_side, upscale = max(image.shape[:2]), float(self.detector.input.get("max_upscale", 2.0))
+        detector = self.scene_detector() if domain == "scene" else self.detector
+        if domain != "scene" or not isinstance(detector, OnnxDetector):
+            return detector.detect(image)
+        found = detector.detect(image, long_side=SCENE_LONG_SIDE, ink_fill=False)
+        long_side, upscale = max(image.shape[:2]), float(detector.input.get("max_upscale", 2.0))
         scale = min(SCENE_LONG_SIDE / long_side, upscale)
         if found and min(SCENE_FINE_LONG_SIDE / long_side, upscale) > 1.2 * scale:  # the fine size enlarges
             height = float(np.median([d.box[3] - d.box[1] for d in found])) * scale
             if height < SCENE_SMALL_TEXT:
-                found = self.detector.detect(image, long_side=SCENE_FINE_LONG_SIDE, ink_fill=False)
+                found = detector.detect(image, long_side=SCENE_FINE_LONG_SIDE, ink_fill=False)
         return found
+
+    def scene_detector(self) -> Detector:
+        """The detector of scene pages: the bundled ``SCENE_DETECTOR`` with the default detector, else the one given."""
+        if self._scene_detector_name is None:
+            return self.detector
+        if self._scene_detector is None:
+            from textlens.runtime.loading import load_detector
+
+            self._scene_detector = load_detector(self._scene_detector_name, **self._session)
+        return self._scene_detector
 
     def read_page(self, image: np.ndarray, index: int = 0, source: str | None = None, dpi: float | None = None) -> Page:
         """Read one RGB uint8 page image (turned upright first when ``orientation`` is on)."""
@@ -475,6 +500,9 @@ class OCR:
             if bands[i] is None and detections[i].letters is None:
                 reads[i] = trim_rows_to_ink(band) if self.trim_crops else band
         results = list(self.recognizer.recognize(reads)) if reads else []
+        for i, det in enumerate(detections):
+            if det.underscores:
+                results[i] = keep_underscores(results[i], det.underscores)
         turns = [0] * len(results)  # clockwise, in quarter turns: each region's text against its crop
         if self.orientation:
             for i in self._upside_down(reads, results, detections, rows):

@@ -19,6 +19,8 @@ class Detection:
     along the bottom edge right to left; ``textlens.runtime.curved``), read rectified along it; ``polygon`` then
     stays the region's minimum-area quad. ``letters`` (optional): for a column of stacked upright letters (a vertical
     sign; ``textlens.runtime.vertical``), its letters' boxes (K×4, top to bottom), read laid side by side.
+    ``underscores`` (optional): where underscores were seen between the words this region joins
+    (``textlens.runtime.underscores``), as fractions of its width; the reading keeps an underscore there.
     """
 
     polygon: np.ndarray
@@ -26,6 +28,7 @@ class Detection:
     line: int | None = None
     curve: np.ndarray | None = None
     letters: np.ndarray | None = None
+    underscores: tuple[float, ...] = ()
 
     @property
     def box(self) -> tuple[float, float, float, float]:
