@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("textlens.cli.languages", "languages", "languages"),
     ("textlens.cli.models", "models", "models"),
     ("textlens.cli.serve", "serve", "serve"),
+    ("textlens.cli.batch", "batch", "batch"),
     ("textlens.cli.studio", "studio", "studio"),
 ]
 GROUPS: list[tuple[str, str, str]] = [

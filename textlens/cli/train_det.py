@@ -42,6 +42,8 @@ def det(
     ema: bool = typer.Option(False, "--ema", help="Keep an exponential moving average of the weights."),
     workers: int | None = typer.Option(None, help="DataLoader workers (default: cpus-1 on GPU, 1 on CPU)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    devices: int = typer.Option(1, min=1, help="Devices (processes) to train on."),
+    strategy: str = typer.Option("auto", help="Lightning strategy: auto, ddp, ddp_spawn."),
     val_every: int = typer.Option(1000, help="Validate (and checkpoint) every N steps."),
     precision: str = typer.Option(
         "auto", help="auto (bf16 on GPU and bf16-capable CPUs, else fp32), bf16, fp16 (GPU) or fp32."
@@ -75,6 +77,8 @@ def det(
         ema=ema,
         workers=workers,
         device=device,
+        devices=devices,
+        strategy=strategy,
         val_every=val_every,
         precision=precision,
         max_minutes=max_minutes,
@@ -87,5 +91,7 @@ def det(
         summary = train_detector(cfg, log=console.print, export_graph=export_detector)
     except TextlensError as exc:
         raise fail(exc, console) from exc
+    if not summary:  # a rank other than 0 of a distributed run
+        return
     console.print(json.dumps({k: summary.get(k) for k in ("steps", "samples_per_s", "best_val_f1", "final_val")}))
     console.print(f"exported to {out / 'export'}")

@@ -86,6 +86,8 @@ class DetTrainConfig:
     ema_decay: float = 0.999
     workers: int | None = None
     device: str = "auto"
+    devices: int = 1  # processes (one per device); each draws its own share of the stream
+    strategy: str = "auto"
     val_every: int = 1000
     precision: str = "auto"
     max_minutes: float | None = None
@@ -192,6 +194,8 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         cfg.grad_clip,
         callbacks,
         cfg.progress,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
         refresh_rate=20,
     )
     return trainer, checkpoint, throughput, budget
@@ -264,7 +268,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print, export_graph: GraphExp
         if note:
             log(note)
     datamodule = build_datamodule(cfg, system, accelerator)
-    if warning := stream_warning(point, datamodule, 1):
+    if warning := stream_warning(point, datamodule, cfg.devices):
         log(warning)
     trainer, checkpoint, throughput, budget = build_trainer(cfg, accelerator, bool(datamodule.val_sources))
     # The checkpoint restores the step (and so the data stream's start) and the throughput counts.
@@ -272,6 +276,8 @@ def train_detector(cfg: DetTrainConfig, log: Any = print, export_graph: GraphExp
     if budget is not None and budget.hit:
         # The budget stopped training between checkpoints: save where it stopped, so --resume continues.
         trainer.save_checkpoint(cfg.out / "last.ckpt")
+    if not trainer.is_global_zero:  # rank 0 alone exports and writes the summary
+        return {}
     source = load_best_weights(system.model, cfg.out)
     summary: dict[str, Any] = {
         "arch": system.hparams.arch,
@@ -281,6 +287,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print, export_graph: GraphExp
         "lr": cfg.lr,
         **throughput_summary(throughput.samples, throughput.train_seconds),
         "device": accelerator,
+        "devices": cfg.devices,
         "precision": resolve_precision(cfg.precision, accelerator),
         "ema": cfg.ema,
         "data": list(cfg.data),
