@@ -19,7 +19,7 @@ from textlens.runtime.loading import DEFAULT_RUNTIMES, check_runtime, load_detec
 
 FOLDERS = sorted(p.name for p in WEIGHTS_ROOT.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 ONNX_FOLDERS = [name for name in FOLDERS if (WEIGHTS_ROOT / name / "model.onnx").is_file()]
-FAMILIES = {"recognition", "detection", "glimpse"}
+FAMILIES = {"recognition", "detection", "glimpse", "digits"}
 # Float32 rounding differs between CPUs and thread counts; a card's figure below this is held to this.
 FLOAT_NOISE = 1e-5
 MIB = 1024 * 1024
@@ -78,6 +78,11 @@ def test_loads_by_its_name_through_create_model(name: str) -> None:
 @pytest.mark.parametrize("name", ONNX_FOLDERS)
 def test_loads_by_its_name_through_the_runtime(name: str) -> None:
     family = read_bundle(name).family
+    if family == "digits":
+        from textlens.models.digits_predict import load_digit_classifier
+
+        assert load_digit_classifier(name, threads=1).name == name
+        return
     loaded = (load_recognizer if family == "recognition" else load_detector)(name, threads=1)
     assert loaded.name == name
 
@@ -103,6 +108,14 @@ def test_torch_and_onnx_files_hold_the_same_weights(name: str) -> None:
         from textlens.export.onnx import example_input
 
         images, output = example_input(bundle.config, batch=4), "logits"
+    elif bundle.family == "digits":  # a bare logits tensor, not a dict
+        images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            expected = model(images).float().numpy()
+        got = create_session(bundle.onnx, threads=1).run(["logits"], {"images": images.numpy()})[0]
+        assert got.shape == expected.shape
+        assert float(np.abs(got - expected).max()) <= card_tolerance(name)
+        return
     else:
         from textlens.export.detection import EXAMPLE_SIZE
 

@@ -37,6 +37,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("textlens.cli.export", "app", "export"),
     ("textlens.cli.extract", "app", "extract"),
     ("textlens.cli.glimpse", "app", "glimpse"),
+    ("textlens.cli.digits", "app", "digits"),
 ]
 
 

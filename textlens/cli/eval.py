@@ -263,14 +263,21 @@ def page(
 
 
 def load_classifier(name: str) -> Callable[[np.ndarray], str]:
-    """A digit classifier as ``image -> label``: the glimpse models (RAM, DRAM), which run on torch."""
+    """A digit classifier as ``image -> label``: a ``digits`` bundle (digits_cnn, on onnxruntime) or the glimpse
+    models (RAM, DRAM), which run on torch."""
     from textlens.models.registry import load_config, needs_train_extra
 
     folder = Path(name) if Path(name).is_dir() else None
     family = load_config(folder or name).get("family")
+    if family == "digits":
+        from textlens.models.digits_predict import load_digit_classifier
+
+        classifier = load_digit_classifier(folder or name)
+        return lambda image: classifier([image])[0]
     if family != "glimpse":
         raise UnknownModel(
-            f"{name!r} is a {family} model, not a digit classifier (bundled: ram_mnist, dram_multidigit)", name
+            f"{name!r} is a {family} model, not a digit classifier (bundled: digits_cnn, ram_mnist, dram_multidigit)",
+            name,
         )
     with needs_train_extra("textlens eval digits (glimpse models run on torch)"):
         from textlens.models.glimpse.predict import load_glimpse_model

@@ -28,6 +28,7 @@ FAMILY_MODULES: dict[str, tuple[str, ...]] = {
     "recognition": ("textlens.models.recognition",),
     "detection": ("textlens.models.detection",),
     "glimpse": ("textlens.models.glimpse",),
+    "digits": ("textlens.models.digits",),
 }
 
 
