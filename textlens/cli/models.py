@@ -58,6 +58,8 @@ def reads(bundle: Bundle) -> tuple[str, list[str]]:
         return f"{len(charset)} symbols", codes
     if bundle.family == "glimpse":
         return "digits 0-9", []
+    if bundle.family == "digits":  # digits_cnn: handwritten 0-9; digits_deva: Devanagari numerals
+        return f"{bundle.config.get('script', 'latin')} digits 0-9", []
     return "any script", []
 
 
