@@ -20,6 +20,9 @@ from textlens.errors import MissingWeights
 from textlens.extract import get_extractor, list_tasks
 from textlens.extract.form import DEFAULT_BUNDLE, LABELS, Entity, FormExtractor, FormResult, neighbours_of
 from textlens.extract.form_train import (
+    COLUMN_THRESHOLDS,
+    LINK_THRESHOLDS,
+    ROW_THRESHOLDS,
     evaluate_form,
     labelled_page,
     score_forms,
@@ -152,7 +155,8 @@ def test_bundle_is_plain_arrays_and_config(bundle: Path) -> None:
     config = json.loads((bundle / "config.json").read_text())
     assert config["task"] == "form" and config["labels"] == list(LABELS)
     with np.load(bundle / "weights.npz", allow_pickle=False) as data:
-        assert {"words_weights", "edges_weights", "entities_weights", "links_weights"} <= set(data.files)
+        assert {"words_weights", "edges_tree_leaves", "segments_tree_leaves", "entities_weights",
+                "entities3_tree_features", "links_weights"} <= set(data.files)  # fmt: skip
     with pytest.raises(MissingWeights):
         FormExtractor(bundle.parent / "missing")
 
@@ -195,7 +199,11 @@ def test_cli_trains_and_evaluates_forms(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     scores = json.loads(result.stdout)
     assert scores["val"]["pages"] == 6 and scores["val"]["entity_f1"] >= 0.8
-    assert (out / "weights.npz").is_file() and json.loads((out / "config.json").read_text())["train"]["l2"] == 0.03
+    config = json.loads((out / "config.json").read_text())
+    assert (out / "weights.npz").is_file() and config["train"]["l2"] == 0.03
+    # the thresholds come from the grids, chosen inside the training part
+    assert config["row_threshold"] in ROW_THRESHOLDS and config["column_threshold"] in COLUMN_THRESHOLDS
+    assert config["link_threshold"] in LINK_THRESHOLDS and config["thresholds_from"].startswith("training pages")
     result = runner.invoke(app, ["eval", "extract", "--task", "form", "--manifest", str(manifest), "--model", str(out),
                                  "--input", "gt", "--start", "24", "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -368,8 +368,10 @@ def score(
 @app.command("extract")
 def extract_(
     manifest: ManifestOpt,
-    task: Annotated[str, typer.Option("--task", help="The extraction task: receipt, card.")] = "receipt",
-    model: Annotated[str | None, typer.Option("--model", help="The extractor's bundle folder.")] = None,
+    task: Annotated[str, typer.Option("--task", help="The extraction task: receipt, card, form, plate.")] = "receipt",
+    model: Annotated[
+        str | None, typer.Option("--model", help="The extractor's bundle folder (plate: regions, e.g. DE,GB).")
+    ] = None,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -388,12 +390,23 @@ def extract_(
     ] = "ocr",
 ) -> None:
     """Key-information extraction from our own OCR: per-field accuracy and micro P/R/F1 (records carry `key`);
-    forms (`--task form`): entity_f1 and link_f1 (docs/evaluation.md)."""
+    forms (`--task form`): entity_f1 and link_f1 (docs/evaluation.md); plates (`--task plate`, records carry
+    `plates`): exact plate accuracy and detection F1 at IoU ≥ 0.5 (docs/extraction.md, Plates)."""
     from textlens.extract import get_extractor
     from textlens.extract.score import collapse, score_fields
 
     if task == "form":
         _eval_form(manifest, model, cache, limit, start, json_out, threads, _choice(input_, ("ocr", "gt"), "--input"))
+        return
+    if task == "plate":
+        from textlens.extract.plate_eval import run_plate_eval, table_rows
+
+        with _failures():
+            values = run_plate_eval(manifest, limit, start, threads, errors, regions=model)
+        if json_out:
+            print(json.dumps(values))
+        else:
+            _print_table(f"plates on {manifest}", table_rows(values))
         return
     with _failures():
         records = _records(manifest, limit, start)

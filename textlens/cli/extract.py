@@ -1,4 +1,5 @@
-"""``textlens extract``: structured fields from images and PDFs (receipts), and training of the extractors."""
+"""``textlens extract``: structured fields from images and PDFs (receipts, forms, cards, plates), and training of
+the extractors."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import functools
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,11 +90,13 @@ def extract_one(path: Path, options: ExtractOptions) -> str | None:
 
 
 def run_task(task: str, inputs: list[str], output: str | None, model: str | None, threads: int | None,
-             jobs: int) -> None:  # fmt: skip
+             jobs: int, work: Callable[..., str | None] | None = None) -> None:  # fmt: skip
+    """Extract ``task`` from each input; ``work(path, options)`` replaces ``extract_one`` (and its engines) for
+    tasks that read the pixels themselves (plates)."""
     try:
         from textlens.extract import list_tasks
 
-        if task not in list_tasks():
+        if work is None and task not in list_tasks():
             raise ConfigError(f"unknown extraction task {task!r} (one of {', '.join(list_tasks())})")
         items = expand_inputs(inputs)
         to_folder = output_is_folder(output, len(items), 1)
@@ -113,7 +117,10 @@ def run_task(task: str, inputs: list[str], output: str | None, model: str | None
     for folder in {t.parent for _, t in planned if str(t) != STDOUT and t.parent.is_dir()}:
         remove_stale_temporaries(folder)
     try:
-        _engines(options)  # fail once, clearly, when a model cannot be loaded
+        if work is None:
+            _engines(options)  # fail once, clearly, when a model cannot be loaded
+        else:
+            _plate_reader(options)
     except TextlensError as exc:
         raise fail(exc) from exc
 
@@ -122,7 +129,7 @@ def run_task(task: str, inputs: list[str], output: str | None, model: str | None
             sys.stdout.write(text)
             sys.stdout.flush()
 
-    report = run_batch(items, functools.partial(extract_one, options=options), jobs=jobs, on_result=emit,
+    report = run_batch(items, functools.partial(work or extract_one, options=options), jobs=jobs, on_result=emit,
                        label="extracting")  # fmt: skip
     raise typer.Exit(report.exit_code)
 
@@ -266,6 +273,69 @@ def _train_form(manifest: Path, out: Path, train_part: str, val_part: str, l2: f
     except TextlensError as exc:
         raise fail(exc) from exc
     typer.echo(json.dumps(result, indent=2))
+
+
+def _plate_reader(options: ExtractOptions) -> Any:
+    """The plate reader, built once per process (``options.model`` carries the regions, comma-separated)."""
+    key = ("plate", options.model, options.threads)
+    if key not in _CACHE:
+        from textlens.extract.plate import PlateReader
+
+        regions = [r for r in (options.model or "").split(",") if r] or None
+        _CACHE[key] = PlateReader(regions=regions, threads=options.threads)
+    return _CACHE[key]
+
+
+def plate_one(path: Path, options: ExtractOptions) -> str | None:
+    """Find and read the plates of each page of one input and write them (JSON); the text when it goes to
+    standard output."""
+    from textlens.io import iter_pages
+
+    reader = _plate_reader(options)
+    pages, started = [], time.perf_counter()
+    for page in iter_pages(path):
+        found = reader.read(page.image)
+        pages.append({"index": page.index, "width": int(page.image.shape[1]), "height": int(page.image.shape[0]),
+                      "plates": [r.to_dict() for r in found]})  # fmt: skip
+    data = {
+        "schema": 1,
+        "task": "plate",
+        "source": str(path),
+        "plates": [dict(p, page=page["index"]) for page in pages for p in page["plates"]],
+        "pages": pages,
+        "metadata": {"plate_s": round(time.perf_counter() - started, 3)},
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    target = target_of(path, options)
+    if target is None or str(target) == STDOUT:
+        return text
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, text)
+    return None
+
+
+@app.command()
+def plate(
+    inputs: InputsArg,
+    output: OutputOpt = None,
+    regions: Annotated[
+        str | None,
+        typer.Option("--regions", help="Only these regions' formats, comma-separated (GB,DE,FR,NL,IT,ES,PL,US,IN)."),
+    ] = None,
+    threads: ThreadsOpt = None,
+    jobs: JobsOpt = 1,
+) -> None:
+    """Licence plates in photos → per plate: plate (as printed), compact, region, format, box, confidence
+    (JSON per input; docs/extraction.md, Plates)."""
+    if regions is not None:
+        from textlens.extract.plate_formats import formats_of
+
+        wanted = [r.strip().upper() for r in regions.split(",") if r.strip()]
+        if not wanted or not formats_of(wanted):
+            console.print(f"[red]usage error[/red] no plate formats for --regions {escape(regions)}")
+            raise typer.Exit(EXIT_USAGE)
+        regions = ",".join(wanted)
+    run_task("plate", inputs, output, regions, threads, jobs, work=plate_one)
 
 
 def _register_card() -> None:

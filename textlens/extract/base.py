@@ -121,6 +121,7 @@ _REGISTRY: dict[str, str | Callable[..., Extractor]] = {
     "receipt": "textlens.extract.receipt:ReceiptExtractor",
     "card": "textlens.extract.card:CardExtractor",
     "form": "textlens.extract.form:FormExtractor",
+    "plate": "textlens.extract.plate:PlateExtractor",
 }
 
 

@@ -1,17 +1,20 @@
 """Forms → entities (question / answer / header / other) and question→answer links, as key-value pairs.
 
-A small layout-aware model in four numpy logistic regressions (``lines.LineClassifier``), over the page's words:
+A small layout-aware model over the page's words, numpy only: logistic regressions (``lines.LineClassifier``)
+where hashed words matter, boosted decision trees (``lines.BoostedTrees``) where dense cues combine:
 
 1. **words**: each word's label from its text (hashed word, casing, a colon at its end, digits), box (position,
-   size) and neighbours (the words left, right, above and below: gaps, colons, casing);
-2. **edges**: whether two neighbouring words (side by side on a row, or one under the other) belong to the same
-   entity, from their gap, alignment, sizes, colons and the word labels of step 1; entities are the connected
-   groups of the edges kept (union-find);
+   size) and neighbours (the words left, right, above and below: gaps, colons, casing), in two linear passes;
+2. **grouping**, in two steps of trees: (a) for every pair of neighbouring words (side by side on a row, or one
+   under the other), whether they belong to the same entity, from their gap against the gaps beside them,
+   alignment, sizes, text cues and the word labels of step 1; side-by-side pairs kept join into row segments;
+   (b) for every pair of segments one above the other, whether they are one entity, from the segments as a
+   whole (alignment, widths, the text at the break, their labels); entities are the connected groups;
 3. **entities**: each entity's label from its words' mean label probabilities, its box, its text and the
-   entities beside it;
+   entities beside it (two linear passes), then trees over those probabilities and the dense features;
 4. **links**: for every (question, answer) pair on the page, whether the question asks for that answer, from
    their relative position, distance, alignment, distance ranks and labels; decoded greedily, each answer
-   taking its most probable question when that is above one half.
+   taking its most probable question when that is above the link threshold.
 
 Parameters: ``textlens/models/weights/_extract/form_kie`` (weights.npz, plain arrays; config.json; MODEL.md),
 trained by ``textlens extract train --task form`` (recipes/extract_form.sh). See docs/extraction.md.
@@ -33,7 +36,7 @@ import numpy as np
 from textlens.document import Box, Document, Word, union_box, vertical_overlap
 from textlens.errors import MissingWeights
 from textlens.extract.base import Extraction, Field
-from textlens.extract.lines import LineClassifier, load_npz
+from textlens.extract.lines import BoostedTrees, LineClassifier, load_npz
 from textlens.models.bundle import WEIGHTS_ROOT
 
 LABELS = ("other", "question", "answer", "header")
@@ -194,36 +197,137 @@ def stacked_features(features: np.ndarray, probs: np.ndarray, nb: Neighbours) ->
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
-EDGE_DIM = 19 + 2 * len(LABELS)
+_JOINING_WORDS = frozenset(("and", "of", "the", "to", "for", "in", "or", "&", "a", "on", "by", "with"))
 
 
-def edge_features(words: Sequence[Word], edges: Sequence[tuple[int, int, int]], probs: np.ndarray) -> np.ndarray:
-    """One row per candidate edge (a, b, kind): gap, alignment, sizes, colons, casing and both words' labels."""
+def _row_gap(words: Sequence[Word], a: int, b: int, mh: float) -> float:
+    """The gap from word ``a`` to word ``b`` on its right, in median word heights (10 where either is missing)."""
+    if a < 0 or b < 0:
+        return 10.0
+    return min(max((words[b].box[0] - words[a].box[2]) / mh, -1.0), 10.0)
+
+
+def pair_features(words: Sequence[Word], nb: Neighbours, probs: np.ndarray) -> np.ndarray:
+    """One row per candidate edge of ``nb`` for the boosted trees: the gap against the page's word height, the
+    pair's heights and the gaps beside the pair on its row, edge alignments, row ends, the two words' text cues
+    (colons, casing, digits, joining words, lone symbols) and their label probabilities."""
+    edges = nb.edges
     if not edges:
-        return np.zeros((0, EDGE_DIM), dtype=np.float32)
+        return np.zeros((0, PAIR_DIM), dtype=np.float32)
     heights = sorted(_h(w.box) for w in words)
     mh = heights[len(heights) // 2]
     rows = []
     for a, b, kind in edges:
         A, B = words[a].box, words[b].box
-        ta, tb = _text_features(words[a].text), _text_features(words[b].text)
-        gap = (B[0] - A[2]) / mh if kind == 0 else (B[1] - A[3]) / mh
+        ha, hb = _h(A), _h(B)
+        ta, tb = words[a].text, words[b].text
+        gap = (B[0] - A[2]) if kind == 0 else (B[1] - A[3])
+        before, after = _row_gap(words, int(nb.left[a]), a, mh), _row_gap(words, b, int(nb.right[b]), mh)
         rows.append([
-            1.0, float(kind), min(max(gap, -1.0), 10.0) / 5, 1.0 if gap < 0.6 else 0.0, 1.0 if gap > 1.5 else 0.0,
-            vertical_overlap(A, B), _h_overlap(A, B), min(abs(A[0] - B[0]) / mh, 10.0) / 5,
-            min(_h(A) / _h(B), 3.0), min(_h(B) / _h(A), 3.0),
-            ta[4], tb[4], ta[1], tb[1], tb[2], tb[3], ta[6], tb[6], ta[12],
-            *probs[a], *probs[b],
+            gap / mh, gap / ((ha + hb) / 2), before, after, gap / mh - min(before, after), abs(ha - hb) / mh,
+            ha / mh, hb / mh, (A[2] - A[0]) / mh, (B[2] - B[0]) / mh, (A[0] - B[0]) / mh, (A[2] - B[2]) / mh,
+            ((A[0] + A[2]) - (B[0] + B[2])) / 2 / mh, vertical_overlap(A, B), _h_overlap(A, B), float(kind),
+            float(nb.right[a] < 0), float(nb.left[b] < 0), float(nb.left[a] < 0), float(nb.right[b] < 0),
+            float(ta.endswith(":")), float(tb.endswith(":")), float(ta.endswith((",", "-", "&"))),
+            float(tb[:1].islower()), float(ta.isupper()), float(tb.isupper()), float(ta[:1].isupper()),
+            float(tb[:1].isupper()), float(bool(_DIGIT.search(ta))), float(bool(_DIGIT.search(tb))),
+            float(ta.lower() in _JOINING_WORDS), float(len(ta) == 1), float(len(tb) == 1),
+            float(not any(c.isalnum() for c in ta)), float(not any(c.isalnum() for c in tb)),
         ])  # fmt: skip
     out = np.asarray(rows, dtype=np.float32)
     pa, pb = probs[[a for a, _, _ in edges]], probs[[b for _, b, _ in edges]]
-    same = (pa * pb).sum(axis=1)
-    pairs = (pa[:, :, None] * pb[:, None, :]).reshape(len(edges), -1)  # label of a × label of b
-    return np.concatenate([out, same[:, None], pairs], axis=1).astype(np.float32)
+    same = (pa * pb).sum(axis=1, keepdims=True)
+    agree = (pa.argmax(axis=1) == pb.argmax(axis=1)).astype(np.float32)[:, None]
+    return np.concatenate([out, pa, pb, same, agree], axis=1).astype(np.float32)
 
 
-def edge_feature_count() -> int:
-    return EDGE_DIM + 1 + len(LABELS) ** 2
+PAIR_DIM = 35 + 2 * len(LABELS) + 2
+
+
+def union_groups(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """The connected groups of ``range(n)`` over ``pairs`` (union-find), each in index order."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def row_segments(words: Sequence[Word], edges: Sequence[tuple[int, int, int]], join: np.ndarray,
+                 threshold: float) -> list[tuple[int, ...]]:  # fmt: skip
+    """Runs of words on one row joined by the side-by-side edges whose probability is ≥ ``threshold``, each
+    left to right."""
+    kept = [(a, b) for (a, b, kind), p in zip(edges, join, strict=True) if kind == 0 and p >= threshold]
+    return [tuple(sorted(g, key=lambda i: words[i].box[0])) for g in union_groups(len(words), kept)]
+
+
+def _caps_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.isupper() for c in letters) / max(len(letters), 1)
+
+
+SEGMENT_DIM = 35 + 2 * len(LABELS) + 2
+
+
+def segment_pairs(words: Sequence[Word], width: float, height: float, nb: Neighbours,
+                  segments: Sequence[tuple[int, ...]], join: np.ndarray,
+                  probs: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:  # fmt: skip
+    """The (upper, lower) segment pairs that a word edge one above the other connects, and one feature row per
+    pair: the gap, edge alignments, widths and heights, the word edges between them (count, probabilities),
+    the text cues at the break (a colon or full stop ending the upper one, a lower-case start of the lower
+    one), capitals, row ends, how many candidates each has and both segments' mean label probabilities."""
+    segment_of = np.zeros(len(words), dtype=np.int64)
+    for s, members in enumerate(segments):
+        segment_of[list(members)] = s
+    between: dict[tuple[int, int], list[float]] = {}
+    for (a, b, kind), p in zip(nb.edges, join, strict=True):
+        if kind == 1 and segment_of[a] != segment_of[b]:
+            between.setdefault((int(segment_of[a]), int(segment_of[b])), []).append(float(p))
+    keys = list(between)
+    if not keys:
+        return [], np.zeros((0, SEGMENT_DIM), dtype=np.float32)
+    heights = sorted(_h(w.box) for w in words)
+    mh = heights[len(heights) // 2]
+    boxes = [union_box(words[i].box for i in members) for members in segments]
+    uppers: dict[int, int] = {}
+    lowers: dict[int, int] = {}
+    for s, t in keys:
+        lowers[s] = lowers.get(s, 0) + 1
+        uppers[t] = uppers.get(t, 0) + 1
+    rows = []
+    for s, t in keys:
+        S, T, upper, lower = boxes[s], boxes[t], segments[s], segments[t]
+        hs = float(np.mean([_h(words[i].box) for i in upper]))
+        ht = float(np.mean([_h(words[i].box) for i in lower]))
+        shared = max(min(S[2], T[2]) - max(S[0], T[0]), 0.0)
+        last, first = words[upper[-1]].text, words[lower[0]].text
+        ps, pt = probs[list(upper)].mean(axis=0), probs[list(lower)].mean(axis=0)
+        p = between[(s, t)]
+        rows.append([
+            (T[1] - S[3]) / mh, (S[0] - T[0]) / mh, (S[2] - T[2]) / mh, ((S[0] + S[2]) - (T[0] + T[2])) / 2 / mh,
+            (S[2] - S[0]) / mh, (T[2] - T[0]) / mh, hs / mh, ht / mh, abs(hs - ht) / mh, _h_overlap(S, T),
+            shared / max(S[2] - S[0], 1.0), shared / max(T[2] - T[0], 1.0), min(len(upper), 30), min(len(lower), 30),
+            len(p), max(p), float(np.mean(p)), len(p) / len(lower), float(last.endswith(":")),
+            float(last.endswith(".")), float(last.endswith((",", "-", "&"))), float(first[:1].islower()),
+            float(first[:1].isupper()), float(words[lower[-1]].text.endswith(":")),
+            float(words[upper[0]].text.endswith(":")), _caps_share("".join(words[i].text for i in upper)),
+            _caps_share("".join(words[i].text for i in lower)), float(nb.right[upper[-1]] >= 0),
+            float(nb.left[lower[0]] >= 0), float(nb.left[upper[0]] >= 0), float(nb.right[lower[-1]] >= 0),
+            uppers.get(t, 0), lowers.get(s, 0), S[1] / max(height, 1.0), S[0] / max(width, 1.0),
+            *ps, *pt, float((ps * pt).sum()), float(ps.argmax() == pt.argmax()),
+        ])  # fmt: skip
+    return keys, np.asarray(rows, dtype=np.float32)
 
 
 @dataclass
@@ -342,6 +446,14 @@ def entity_feature_count() -> int:
     return ENTITY_DIM + 3 * len(LABELS) + ENTITY_BUCKETS
 
 
+def entity_tree_features(features: np.ndarray, probs: np.ndarray, nbrs: np.ndarray) -> np.ndarray:
+    """The boosted trees' entity rows: the dense part of ``entity_features`` (box, text, the neighbours' mean word
+    labels; not the hashed words), the linear passes' label probabilities and those of the four neighbours."""
+    padded = np.concatenate([probs, np.zeros((1, probs.shape[1]), dtype=probs.dtype)])
+    dense = features[:, : ENTITY_DIM + 3 * len(LABELS)]
+    return np.concatenate([dense, probs, *(padded[nbrs[:, c]] for c in range(4))], axis=1).astype(np.float32)
+
+
 LINK_DIM = 22
 
 
@@ -399,23 +511,12 @@ def link_features(entities: Sequence[Entity], words: Sequence[Word], width: floa
 def group_entities(n: int, edges: Sequence[tuple[int, int, int]], keep: np.ndarray,
                    words: Sequence[Word]) -> list[tuple[int, ...]]:  # fmt: skip
     """Connected groups of words over the kept edges (union-find), each in reading order, in page order."""
-    parent = list(range(n))
+    kept = [(a, b) for (a, b, _), k in zip(edges, keep, strict=True) if k]
+    return _in_page_order(union_groups(n, kept), words)
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
 
-    for (a, b, _), k in zip(edges, keep, strict=True):
-        if k:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(find(i), []).append(i)
-    ordered = [order_entity_words(g, words) for g in groups.values()]
+def _in_page_order(groups: Sequence[Sequence[int]], words: Sequence[Word]) -> list[tuple[int, ...]]:
+    ordered = [order_entity_words(g, words) for g in groups]
     return sorted(ordered, key=lambda g: (words[g[0]].box[1], words[g[0]].box[0]))
 
 
@@ -456,18 +557,36 @@ class FormExtractor:
         config_path, weights_path = folder / "config.json", folder / "weights.npz"
         if not config_path.is_file() or not weights_path.is_file():
             raise MissingWeights(f"no form extractor bundle (config.json, weights.npz) in {folder}")
-        self.config = json.loads(config_path.read_text(encoding="utf-8"))
-        arrays = load_npz(weights_path)
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise MissingWeights(f"{config_path} is not valid JSON ({exc})") from exc
+        self._load(load_npz(weights_path), config, str(config.get("name", folder.name)))
+        if link_threshold is not None:
+            self.link_threshold = float(link_threshold)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> FormExtractor:
+        """An extractor from trained arrays and config entries held in memory (training chooses its thresholds
+        with these)."""
+        extractor = cls.__new__(cls)
+        extractor._load(arrays, config, str(config.get("name", "form")))
+        return extractor
+
+    def _load(self, arrays: dict[str, np.ndarray], config: dict[str, Any], name: str) -> None:
+        self.config = config
+        self.name = name
         self.words_model = LineClassifier.from_arrays(arrays, "words", LABELS)
         self.words2_model = LineClassifier.from_arrays(arrays, "words2", LABELS)
-        self.edges_model = LineClassifier.from_arrays(arrays, "edges", ("split", "join"))
+        self.edges_model = BoostedTrees.from_arrays(arrays, "edges", ("split", "join"))
+        self.segments_model = BoostedTrees.from_arrays(arrays, "segments", ("split", "join"))
         self.entities_model = LineClassifier.from_arrays(arrays, "entities", LABELS)
         self.entities2_model = LineClassifier.from_arrays(arrays, "entities2", LABELS)
+        self.entities3_model = BoostedTrees.from_arrays(arrays, "entities3", LABELS)
         self.links_model = LineClassifier.from_arrays(arrays, "links", ("no", "link"))
-        self.name = str(self.config.get("name", folder.name))
-        self.join_threshold = float(self.config.get("join_threshold", 0.5))
-        self.link_threshold = float(link_threshold if link_threshold is not None
-                                    else self.config.get("link_threshold", 0.5))  # fmt: skip
+        self.row_threshold = float(config.get("row_threshold", 0.5))
+        self.column_threshold = float(config.get("column_threshold", 0.5))
+        self.link_threshold = float(config.get("link_threshold", 0.5))
 
     def analyse(self, words: Sequence[Word], width: float, height: float,
                 entities: Sequence[Sequence[int]] | None = None) -> FormResult:  # fmt: skip
@@ -478,21 +597,37 @@ class FormExtractor:
         nb = neighbours_of(words)
         probs = self.word_probabilities(words, width, height, nb)
         if entities is None:
-            ep = self.edges_model.probabilities(edge_features(words, nb.edges, probs))
-            keep = ep[:, 1] >= self.join_threshold if len(nb.edges) else np.zeros(0, dtype=bool)
-            groups = group_entities(len(words), nb.edges, keep, words)
+            groups = self.group_words(words, width, height, nb, probs)
         else:
             groups = [tuple(g) for g in entities if g]
         found = [Entity(tuple(g)) for g in groups]
-        if found:
-            features = entity_features(found, words, width, height, probs)
-            first = self.entities_model.probabilities(features)
-            eprobs = self.entities2_model.probabilities(entity_stack(features, first, entity_neighbours(found, words)))
-            for e, p in zip(found, eprobs, strict=True):
-                e.probs = p
-                e.label = int(np.argmax(p))
+        for e, p in zip(found, self.entity_probabilities(found, words, width, height, probs), strict=True):
+            e.probs = p
+            e.label = int(np.argmax(p))
         links = decode_links(found, words, width, height, self.links_model, self.link_threshold)
         return FormResult(words, found, links)
+
+    def group_words(self, words: Sequence[Word], width: float, height: float, nb: Neighbours,
+                    probs: np.ndarray) -> list[tuple[int, ...]]:  # fmt: skip
+        """Words → entities in two steps: side-by-side words join into row segments (the edge trees), then
+        segments one above the other join into entities (the segment trees)."""
+        join = self.edges_model.probabilities(pair_features(words, nb, probs))[:, 1]
+        segments = row_segments(words, nb.edges, join, self.row_threshold)
+        keys, features = segment_pairs(words, width, height, nb, segments, join, probs)
+        merge = self.segments_model.probabilities(features)[:, 1] >= self.column_threshold
+        joined = union_groups(len(segments), [k for k, m in zip(keys, merge, strict=True) if m])
+        return _in_page_order([[i for s in g for i in segments[s]] for g in joined], words)
+
+    def entity_probabilities(self, entities: Sequence[Entity], words: Sequence[Word], width: float, height: float,
+                             word_probs: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Each entity's label probabilities: two linear passes over its words and neighbours, then the trees."""
+        if not entities:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        features = entity_features(entities, words, width, height, word_probs)
+        nbrs = entity_neighbours(entities, words)
+        first = self.entities_model.probabilities(features)
+        second = self.entities2_model.probabilities(entity_stack(features, first, nbrs))
+        return self.entities3_model.probabilities(entity_tree_features(features, second, nbrs))
 
     def word_probabilities(self, words: Sequence[Word], width: float, height: float, nb: Neighbours) -> np.ndarray:
         """Each word's label probabilities: the first pass, then the second over it and its neighbours'."""

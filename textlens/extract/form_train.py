@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,17 +23,21 @@ from textlens.extract.form import (
     Entity,
     FormExtractor,
     FormResult,
-    edge_features,
+    Neighbours,
     entity_features,
     entity_neighbours,
     entity_stack,
+    entity_tree_features,
     link_candidates,
     link_features,
     neighbours_of,
+    pair_features,
+    row_segments,
+    segment_pairs,
     stacked_features,
     word_features,
 )
-from textlens.extract.lines import LineClassifier, save_npz
+from textlens.extract.lines import BoostedTrees, LineClassifier, save_npz
 
 
 @dataclass
@@ -101,69 +105,162 @@ def read_form_records(manifest: Path) -> list[dict[str, Any]]:
     )
 
 
-def _balanced(labels: np.ndarray, k: int) -> list[float]:
-    counts = np.bincount(labels, minlength=k)
-    return [len(labels) / (k * max(c, 1)) for c in counts]
+FOLDS = 4
+EDGE_TREES = {"trees": 200, "depth": 5, "rate": 0.1}
+SEGMENT_TREES = {"trees": 200, "depth": 4, "rate": 0.1}
+ENTITY_TREES = {"trees": 100, "depth": 4, "rate": 0.1}
+T = TypeVar("T")
+M = TypeVar("M")
 
 
-def train_form(pages: Sequence[LabelledPage], l2: float = 0.03, steps: int = 300) -> dict[str, Any]:
-    """Fit the four models (words, edges, entities, links); the arrays for ``weights.npz`` and counts."""
-    wx, wy, per_page = [], [], []
-    for page in pages:
-        if not page.words:
-            continue
-        nb = neighbours_of(page.words)
-        label_of_word = np.zeros(len(page.words), dtype=np.int64)
-        group_of_word = np.full(len(page.words), -1, dtype=np.int64)
-        for g, (group, label) in enumerate(zip(page.groups, page.labels, strict=True)):
-            label_of_word[list(group)] = label
-            group_of_word[list(group)] = g
-        wx.append(word_features(page.words, page.width, page.height, nb))
-        wy.append(label_of_word)
-        per_page.append((page, nb, group_of_word))
-    x, y = np.concatenate(wx), np.concatenate(wy)
-    words_model = LineClassifier.fit(x, y, LABELS, l2=l2, steps=steps, lr=0.5)
-    stacked = [stacked_features(f, words_model.probabilities(f), p[1]) for f, p in zip(wx, per_page, strict=True)]
-    words2_model = LineClassifier.fit(np.concatenate(stacked), y, LABELS, l2=l2, steps=steps, lr=0.5)
-    ex, ey, nx, ny, lx, ly, nn = [], [], [], [], [], [], []
-    for (page, nb, group_of_word), st in zip(per_page, stacked, strict=True):
-        probs = words2_model.probabilities(st)
-        if nb.edges:
-            ex.append(edge_features(page.words, nb.edges, probs))
-            ey.append(np.array([int(group_of_word[a] == group_of_word[b]) for a, b, _ in nb.edges]))
-        entities = [Entity(g, lab) for g, lab in zip(page.groups, page.labels, strict=True)]
-        nx.append(entity_features(entities, page.words, page.width, page.height, probs))
-        nn.append(entity_neighbours(entities, page.words))
-        ny.append(np.array(page.labels, dtype=np.int64))
-        for e in entities:
+@dataclass
+class _Prepared:
+    """A training page with what every stage needs: neighbours, each word's label and entity, word features."""
+
+    page: LabelledPage
+    nb: Neighbours
+    word_labels: np.ndarray
+    word_groups: np.ndarray
+    features: np.ndarray
+
+
+def _prepare(page: LabelledPage) -> _Prepared:
+    nb = neighbours_of(page.words)
+    word_labels = np.zeros(len(page.words), dtype=np.int64)
+    word_groups = np.full(len(page.words), -1, dtype=np.int64)
+    for g, (group, label) in enumerate(zip(page.groups, page.labels, strict=True)):
+        word_labels[list(group)] = label
+        word_groups[list(group)] = g
+    return _Prepared(page, nb, word_labels, word_groups, word_features(page.words, page.width, page.height, nb))
+
+
+def _cross_fitted(count: int, folds: int, fit: Callable[[list[int]], M], predict: Callable[[M, int], T]) -> list[T]:
+    """Each item's prediction by a model fitted without the item's fold (what the later stages train on, so that
+    they learn how far to trust an earlier stage on pages it has not seen)."""
+    k = max(2, min(folds, count))
+    out: list[Any] = [None] * count
+    for fold in range(k):
+        held = range(fold, count, k)
+        model = fit([i for i in range(count) if i % k != fold])
+        for i in held:
+            out[i] = predict(model, i)
+    return out
+
+
+def _majority(word_groups: np.ndarray, members: Sequence[int]) -> int:
+    values, counts = np.unique(word_groups[list(members)], return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def train_form(pages: Sequence[LabelledPage], l2: float = 0.03, steps: int = 300, folds: int = FOLDS,
+               row_threshold: float = 0.5) -> dict[str, Any]:  # fmt: skip
+    """Fit the word, edge, segment, entity and link models; the arrays for ``weights.npz`` and counts.
+
+    The linear word and entity models see the hashed words and overfit the training pages, so the stages after
+    them are trained on cross-fitted probabilities (``folds`` folds of the pages); the segment trees see the
+    segments that cross-fitted edge probabilities make at ``row_threshold``."""
+    prepared = [_prepare(p) for p in pages if p.words]
+    n = len(prepared)
+    y_words = np.concatenate([p.word_labels for p in prepared])
+
+    def fit_words(idx: list[int]) -> tuple[LineClassifier, LineClassifier]:
+        x = np.concatenate([prepared[i].features for i in idx])
+        y = np.concatenate([prepared[i].word_labels for i in idx])
+        first = LineClassifier.fit(x, y, LABELS, l2=l2, steps=steps, lr=0.5)
+        stacked = [stacked_features(prepared[i].features, first.probabilities(prepared[i].features),
+                                    prepared[i].nb) for i in idx]  # fmt: skip
+        return first, LineClassifier.fit(np.concatenate(stacked), y, LABELS, l2=l2, steps=steps, lr=0.5)
+
+    def word_probs(models: tuple[LineClassifier, LineClassifier], i: int) -> np.ndarray:
+        f, nb = prepared[i].features, prepared[i].nb
+        return models[1].probabilities(stacked_features(f, models[0].probabilities(f), nb))
+
+    words_model, words2_model = fit_words(list(range(n)))
+    wp = _cross_fitted(n, folds, fit_words, word_probs)
+
+    # edges: side by side or one above the other, same entity or not
+    ex = [pair_features(p.page.words, p.nb, wp[i]) for i, p in enumerate(prepared)]
+    ey = [np.array([int(p.word_groups[a] == p.word_groups[b]) for a, b, _ in p.nb.edges], dtype=np.int64)
+          for p in prepared]  # fmt: skip
+
+    def fit_edges(idx: list[int]) -> BoostedTrees:
+        x, y = np.concatenate([ex[i] for i in idx]), np.concatenate([ey[i] for i in idx])
+        return BoostedTrees.fit(x, y, ("split", "join"), **EDGE_TREES)  # type: ignore[arg-type]
+
+    edges_model = fit_edges(list(range(n)))
+    ep = _cross_fitted(n, folds, fit_edges, lambda m, i: m.probabilities(ex[i])[:, 1])
+
+    # segments: row runs one above the other, same entity (the majority entity of each run) or not
+    sx, sy = [], []
+    for i, p in enumerate(prepared):
+        words = p.page.words
+        segments = row_segments(words, p.nb.edges, ep[i], row_threshold)
+        keys, x = segment_pairs(words, p.page.width, p.page.height, p.nb, segments, ep[i], wp[i])
+        sx.append(x)
+        sy.append(np.array([int(_majority(p.word_groups, segments[s]) == _majority(p.word_groups, segments[t]))
+                            for s, t in keys], dtype=np.int64))  # fmt: skip
+    sx_, sy_ = np.concatenate(sx), np.concatenate(sy)
+    segments_model = BoostedTrees.fit(sx_, sy_, ("split", "join"), **SEGMENT_TREES)  # type: ignore[arg-type]
+
+    # entities (the true word groups): two linear passes, then trees over their cross-fitted probabilities
+    true_entities = [[Entity(g, lab) for g, lab in zip(p.page.groups, p.page.labels, strict=True)]
+                     for p in prepared]  # fmt: skip
+    nx = [entity_features(true_entities[i], p.page.words, p.page.width, p.page.height, wp[i])
+          for i, p in enumerate(prepared)]  # fmt: skip
+    nn = [entity_neighbours(true_entities[i], p.page.words) for i, p in enumerate(prepared)]
+    ny = [np.array(p.page.labels, dtype=np.int64) for p in prepared]
+
+    def fit_entities(idx: list[int]) -> tuple[LineClassifier, LineClassifier]:
+        x, y = np.concatenate([nx[i] for i in idx]), np.concatenate([ny[i] for i in idx])
+        first = LineClassifier.fit(x, y, LABELS, l2=l2, steps=steps, lr=0.5)
+        x2 = np.concatenate([entity_stack(nx[i], first.probabilities(nx[i]), nn[i]) for i in idx])
+        return first, LineClassifier.fit(x2, y, LABELS, l2=l2, steps=steps, lr=0.5)
+
+    def entity_probs(models: tuple[LineClassifier, LineClassifier], i: int) -> np.ndarray:
+        return models[1].probabilities(entity_stack(nx[i], models[0].probabilities(nx[i]), nn[i]))
+
+    entities_model, entities2_model = fit_entities(list(range(n)))
+    second = _cross_fitted(n, folds, fit_entities, entity_probs)
+    tx = np.concatenate([entity_tree_features(nx[i], second[i], nn[i]) for i in range(n)])
+    ny_ = np.concatenate(ny)
+    entities3_model = BoostedTrees.fit(tx, ny_, LABELS, **ENTITY_TREES)  # type: ignore[arg-type]
+
+    # links: every (question, answer) pair of the true entities and labels
+    lx, ly = [], []
+    for i, p in enumerate(prepared):
+        for e in true_entities[i]:
             e.probs = np.eye(len(LABELS), dtype=np.float32)[e.label]
-        pairs = link_candidates(entities)
+        pairs = link_candidates(true_entities[i])
         if pairs:
-            lx.append(link_features(entities, page.words, page.width, page.height, pairs))
-            ly.append(np.array([int(p in page.links) for p in pairs]))
-    ex_, ey_ = np.concatenate(ex), np.concatenate(ey)
-    edges_model = LineClassifier.fit(ex_, ey_, ("split", "join"), l2=l2, steps=steps, lr=0.5)
-    nx_, ny_ = np.concatenate(nx), np.concatenate(ny)
-    entities_model = LineClassifier.fit(nx_, ny_, LABELS, l2=l2, steps=steps, lr=0.5)
-    nx2 = np.concatenate([entity_stack(f, entities_model.probabilities(f), b) for f, b in zip(nx, nn, strict=True)])
-    entities2_model = LineClassifier.fit(nx2, ny_, LABELS, l2=l2, steps=steps, lr=0.5)
+            lx.append(link_features(true_entities[i], p.page.words, p.page.width, p.page.height, pairs))
+            ly.append(np.array([int(q in p.page.links) for q in pairs]))
     lx_, ly_ = np.concatenate(lx), np.concatenate(ly)
     links_model = LineClassifier.fit(lx_, ly_, ("no", "link"), l2=l2, steps=steps, lr=0.5)
+    ey_ = np.concatenate(ey)
     return {
         "arrays": {
             **words_model.arrays("words"),
             **words2_model.arrays("words2"),
             **edges_model.arrays("edges"),
+            **segments_model.arrays("segments"),
             **entities_model.arrays("entities"),
             **entities2_model.arrays("entities2"),
+            **entities3_model.arrays("entities3"),
             **links_model.arrays("links"),
         },
         "counts": {
-            "pages": len(per_page),
-            "words": {c: int(n) for c, n in zip(LABELS, np.bincount(y, minlength=4), strict=True)},
-            "entities": {c: int(n) for c, n in zip(LABELS, np.bincount(ny_, minlength=4), strict=True)},
+            "pages": n,
+            "words": {c: int(k) for c, k in zip(LABELS, np.bincount(y_words, minlength=4), strict=True)},
+            "entities": {c: int(k) for c, k in zip(LABELS, np.bincount(ny_, minlength=4), strict=True)},
             "edges": {"split": int((ey_ == 0).sum()), "join": int(ey_.sum())},
+            "segment_pairs": {"split": int((sy_ == 0).sum()), "join": int(sy_.sum())},
             "link_pairs": {"no": int((ly_ == 0).sum()), "link": int(ly_.sum())},
+        },
+        "settings": {
+            "folds": folds,
+            "edge_trees": EDGE_TREES,
+            "segment_trees": SEGMENT_TREES,
+            "entity_trees": ENTITY_TREES,
         },
     }
 
@@ -180,33 +277,58 @@ def write_form_bundle(folder: Path, trained: dict[str, Any], config: dict[str, A
         "task": "form",
         "labels": list(LABELS),
         "hash_buckets": HASH_BUCKETS,
-        "join_threshold": 0.5,
+        "row_threshold": 0.5,
+        "column_threshold": 0.5,
         "link_threshold": 0.5,
         **config,
+        "settings": trained.get("settings", {}),
         "counts": trained["counts"],
     }
     atomic_write_text(folder / "config.json", json.dumps(full, indent=2) + "\n")
 
 
-def choose_thresholds(folder: Path, pages: Sequence[LabelledPage]) -> dict[str, float]:
-    """The join and link thresholds with the best entity F1 (then link F1) on ``pages`` (the training pages:
-    the validation part is not looked at), written into the bundle's config.json."""
+ROW_THRESHOLDS = (0.4, 0.5, 0.6)
+COLUMN_THRESHOLDS = (0.4, 0.5, 0.6)
+LINK_THRESHOLDS = (0.3, 0.4, 0.5)
+
+
+def choose_thresholds(folder: Path, pages: Sequence[LabelledPage], folds: int = FOLDS) -> dict[str, float]:
+    """The row, column and link thresholds, chosen inside the training ``pages`` (the validation part is not
+    looked at): a model is fitted on all but one fold of them (every ``folds``-th page held out) and scored on
+    that fold, first the row × column grid by entity F1 (then link F1), then the link threshold by link F1.
+    Written into the bundle's config.json."""
     from textlens.io.atomic import atomic_write_text
 
-    extractor = FormExtractor(folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    settings = config.get("train", {})
+    pages = [p for p in pages if p.words]
+    k = max(2, min(folds, len(pages)))
+    held = [p for i, p in enumerate(pages) if i % k == k - 1]
+    fitted = [p for i, p in enumerate(pages) if i % k != k - 1]
+    trained = train_form(fitted, l2=float(settings.get("l2", 0.03)), steps=int(settings.get("steps", 300)),
+                         folds=folds)  # fmt: skip
+    extractor = FormExtractor.from_arrays(trained["arrays"], {"link_threshold": 0.4})
     best: tuple[float, float, float, float] | None = None
-    for join in (0.4, 0.5, 0.6, 0.7):
-        for link in (0.3, 0.4, 0.5):
-            extractor.join_threshold, extractor.link_threshold = join, link
-            s = evaluate_form(extractor, pages)
-            key = (round(s["entity_f1"], 4), round(s["link_f1"], 4), join, link)
+    for row in ROW_THRESHOLDS:
+        for column in COLUMN_THRESHOLDS:
+            extractor.row_threshold, extractor.column_threshold = row, column
+            s = evaluate_form(extractor, held)
+            key = (round(s["entity_f1"], 4), round(s["link_f1"], 4), row, column)
             if best is None or key[:2] > best[:2]:
                 best = key
     assert best is not None
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    config.update({"join_threshold": best[2], "link_threshold": best[3], "thresholds_from": "training pages"})
+    extractor.row_threshold, extractor.column_threshold = best[2], best[3]
+    link_best: tuple[float, float] | None = None
+    for link in LINK_THRESHOLDS:
+        extractor.link_threshold = link
+        f = round(evaluate_form(extractor, held)["link_f1"], 4)
+        if link_best is None or f > link_best[0]:
+            link_best = (f, link)
+    assert link_best is not None
+    chosen = {"row_threshold": best[2], "column_threshold": best[3], "link_threshold": link_best[1]}
+    config.update({**chosen, "thresholds_from": f"training pages: fitted on {len(fitted)}, scored on {len(held)}"})
     atomic_write_text(folder / "config.json", json.dumps(config, indent=2) + "\n")
-    return {"join_threshold": best[2], "link_threshold": best[3]}
+    return chosen
 
 
 # ----------------------------------------------------------------------------------------------- scoring

@@ -2,7 +2,8 @@
 
 The classifier is multinomial logistic regression written in numpy (no torch, no scikit-learn): its parameters
 are a weight matrix and a bias saved as ``.npz`` (loaded with ``allow_pickle=False``: nothing loaded runs code)
-beside a ``config.json`` that names the classes and the features.
+beside a ``config.json`` that names the classes and the features. ``BoostedTrees`` (gradient-boosted oblivious
+trees, also numpy and plain arrays) serves where dense features interact beyond what a linear model sees.
 """
 
 from __future__ import annotations
@@ -225,3 +226,125 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
         return {k: np.asarray(data[k]) for k in data.files}
+
+
+@dataclass
+class BoostedTrees:
+    """Gradient-boosted oblivious decision trees (one split per level, as CatBoost grows them) for dense,
+    heterogeneous features where a linear model falls short: ``probabilities(X)`` → (n, classes).
+
+    Each tree level tests one feature against one threshold, so a tree of depth D is D (feature, threshold)
+    pairs and 2**D leaf values: plain arrays, evaluated for all rows at once. Two classes use one logit per tree;
+    more use one tree per class and a softmax."""
+
+    classes: tuple[str, ...]
+    features: np.ndarray  # (trees, outputs, depth) int32: the feature each level tests
+    thresholds: np.ndarray  # (trees, outputs, depth) float32: a row goes right when feature > threshold
+    leaves: np.ndarray  # (trees, outputs, 2**depth) float32: the learning rate already applied
+    base: np.ndarray  # (outputs,) the starting logits
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features, dtype=np.float32)
+        n = x.shape[0]
+        trees, outputs, depth = self.features.shape
+        out = np.tile(self.base.astype(np.float64), (n, 1))
+        if n == 0 or trees == 0:
+            return out
+        weights = (1 << np.arange(depth)).astype(np.int64)
+        for t in range(trees):
+            bits = x[:, self.features[t]] > self.thresholds[t][None]  # (n, outputs, depth)
+            leaf = (bits * weights).sum(axis=2)  # (n, outputs)
+            out += np.take_along_axis(self.leaves[t].T, leaf, axis=0) if outputs > 1 else self.leaves[t, 0][leaf]
+        return out
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        z = self.logits(features)
+        if z.shape[1] == 1:
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.stack([1.0 - p, p], axis=1)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    @classmethod
+    def fit(
+        cls,
+        features: np.ndarray,
+        labels: np.ndarray,
+        classes: Sequence[str],
+        trees: int = 200,
+        depth: int = 5,
+        rate: float = 0.1,
+        l2: float = 1.0,
+        bins: int = 32,
+    ) -> BoostedTrees:
+        """Newton boosting of the (binary or softmax) cross-entropy over features cut into quantile bins."""
+        x = np.asarray(features, dtype=np.float32)
+        n, f = x.shape
+        k = len(classes)
+        outputs = 1 if k == 2 else k
+        edges = [np.unique(np.quantile(x[:, j], np.linspace(0, 1, bins + 1)[1:-1])) for j in range(f)]
+        binned = np.stack([np.searchsorted(edges[j], x[:, j], side="left") for j in range(f)], axis=1)
+        # searchsorted 'left': bin b holds x ≤ edges[b]; a split after bin b sends x > edges[b] right
+        flat = binned + np.arange(f)[None, :] * bins  # (n, f) into a (f * bins) histogram
+        # no split after a feature's last edge (nothing lies beyond it)
+        empty = np.arange(bins)[None, :] >= np.array([len(e) for e in edges])[:, None]
+        y = np.eye(k)[labels] if outputs > 1 else labels.astype(np.float64)[:, None]
+        prior = y.mean(axis=0).clip(1e-4, 1 - 1e-4)
+        base = np.log(prior / (1 - prior)) if outputs == 1 else np.log(prior)
+        z = np.tile(base, (n, 1))
+        feat = np.zeros((trees, outputs, depth), dtype=np.int32)
+        thr = np.zeros((trees, outputs, depth), dtype=np.float32)
+        leaves = np.zeros((trees, outputs, 1 << depth), dtype=np.float32)
+        for t in range(trees):
+            if outputs == 1:
+                p = 1.0 / (1.0 + np.exp(-z))
+            else:
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                p = e / e.sum(axis=1, keepdims=True)
+            grad, hess = p - y, np.maximum(p * (1 - p), 1e-6)
+            for o in range(outputs):
+                g, h = grad[:, o], hess[:, o]
+                node = np.zeros(n, dtype=np.int64)
+                for d in range(depth):
+                    leaves_now = 1 << d
+                    index = (node[:, None] * (f * bins) + flat).ravel()
+                    size = leaves_now * f * bins
+                    hg = np.bincount(index, np.repeat(g, f), minlength=size).reshape(leaves_now, f, bins)
+                    hh = np.bincount(index, np.repeat(h, f), minlength=size).reshape(leaves_now, f, bins)
+                    gl, hl = hg.cumsum(axis=2), hh.cumsum(axis=2)
+                    gt, ht = gl[:, :, -1:], hl[:, :, -1:]
+                    gr, hr = gt - gl, ht - hl
+                    gain = (gl**2 / (hl + l2) + gr**2 / (hr + l2)).sum(axis=0)  # over all the level's leaves
+                    gain[empty] = -1.0
+                    j, b = np.unravel_index(int(np.argmax(gain)), gain.shape)
+                    feat[t, o, d] = j
+                    thr[t, o, d] = edges[j][b] if b < len(edges[j]) else np.inf
+                    node |= (binned[:, j] > b).astype(np.int64) << d
+                gs = np.bincount(node, g, minlength=1 << depth)
+                hs = np.bincount(node, h, minlength=1 << depth)
+                values = -rate * gs / (hs + l2)
+                leaves[t, o] = values
+                z[:, o] += values[node]
+        return cls(tuple(classes), feat, thr, leaves, base.astype(np.float32))
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The parameters as named arrays (for one ``.npz`` holding several models)."""
+        return {f"{prefix}_tree_features": self.features.astype(np.int32),
+                f"{prefix}_tree_thresholds": self.thresholds.astype(np.float32),
+                f"{prefix}_tree_leaves": self.leaves.astype(np.float32),
+                f"{prefix}_tree_base": self.base.astype(np.float32)}  # fmt: skip
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str, classes: Sequence[str]) -> BoostedTrees:
+        try:
+            parts = [np.asarray(arrays[f"{prefix}_tree_{n}"]) for n in ("features", "thresholds", "leaves", "base")]
+        except KeyError as exc:
+            raise MissingWeights(f"the weights lack the {prefix!r} trees ({exc})") from exc
+        feat, thr, leaves, base = parts
+        outputs = 1 if len(classes) == 2 else len(classes)
+        if feat.ndim != 3 or thr.shape != feat.shape or feat.shape[1] != outputs or base.shape != (outputs,) or \
+                leaves.shape != (*feat.shape[:2], 1 << feat.shape[2]):  # fmt: skip
+            raise MissingWeights(f"the {prefix!r} trees have inconsistent shapes {[p.shape for p in parts]}")
+        return cls(tuple(classes), feat.astype(np.int32), thr.astype(np.float32), leaves.astype(np.float32),
+                   base.astype(np.float32))  # fmt: skip

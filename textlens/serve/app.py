@@ -1,4 +1,4 @@
-"""The routes of ``textlens serve``: read, recognise, health, readiness, metrics (FastAPI; docs/serving.md).
+"""The routes of ``textlens serve``: read, recognise, extract, health, readiness, metrics (FastAPI; docs/serving.md).
 
 Every request to ``/v1/`` passes the API key (when one is set), is admitted only while fewer than ``workers +
 max_queue`` are in hand (else 503 with ``Retry-After``), has its body read up to ``max_bytes`` (else 413), and runs
@@ -26,11 +26,12 @@ from starlette.exceptions import HTTPException
 
 from textlens import __version__
 from textlens.errors import ConfigError
+from textlens.extract import list_tasks
 from textlens.io.limits import parse_page_ranges
 from textlens.serve.config import ServeConfig
 from textlens.serve.metrics import Metrics
 from textlens.serve.pool import ProcessBackend
-from textlens.serve.worker import MEDIA_TYPES, Done, Failed, ReadJob, RecognizeJob
+from textlens.serve.worker import MEDIA_TYPES, Done, ExtractJob, Failed, Job, ReadJob, RecognizeJob
 
 access_log = logging.getLogger("textlens.serve.access")
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def create_app(config: ServeConfig | None = None, backend: Any = None) -> FastAP
     backend = backend or ProcessBackend(config.workers, config.threads, config.lang, config.domain)
     metrics = Metrics()
     admission = _Admission(config, metrics)
+    routes = {*ROUTES, *(f"/v1/extract/{task}" for task in list_tasks())}  # a bounded set of metric labels
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,7 +135,7 @@ def create_app(config: ServeConfig | None = None, backend: Any = None) -> FastAP
     )
     app.state.config, app.state.backend, app.state.metrics, app.state.admission = config, backend, metrics, admission
 
-    async def run(job: ReadJob | RecognizeJob) -> Done:
+    async def run(job: Job) -> Done:
         future = backend.submit(job, config.timeout)
         grace = getattr(backend, "grace", 0.0)
         try:
@@ -168,7 +170,7 @@ def create_app(config: ServeConfig | None = None, backend: Any = None) -> FastAP
     async def _observe(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
         request_id = request.headers.get("x-request-id", "")[:128] or uuid.uuid4().hex
-        route = request.url.path if request.url.path in ROUTES else "other"
+        route = request.url.path if request.url.path in routes else "other"
         if config.api_key and request.url.path.startswith("/v1/") and not _key_ok(request, config.api_key):
             response: Response = _error(request, 401, "Unauthorized", "a valid X-API-Key header is required")
         else:
@@ -217,10 +219,7 @@ def create_app(config: ServeConfig | None = None, backend: Any = None) -> FastAP
         except ConfigError as exc:
             raise ServeError(422, "InvalidOption", str(exc)) from None
         async with admission.slot():
-            files = await _uploads(request, config.max_bytes)
-            if len(files) != 1:
-                raise ServeError(422, "InvalidRequest", f"send one file to read, not {len(files)}")
-            name, data = files[0]
+            name, data = await _one_upload(request, config.max_bytes, "to read")
             job = ReadJob(
                 data, name, lang, domain or config.domain, selected, format, config.max_pixels, config.max_pages
             )
@@ -248,6 +247,42 @@ def create_app(config: ServeConfig | None = None, backend: Any = None) -> FastAP
             outcome = await run(job)
         request.state.pages = outcome.pages
         return JSONResponse(outcome.body)
+
+    @app.post("/v1/extract/{task}", openapi_extra=_UPLOAD, responses={**_ERRORS, 404: {"description": "no such task"}})
+    async def extract(
+        request: Request,
+        task: str,
+        lang: str | None = Query(None, description="a language code of `textlens languages`, or auto"),
+        domain: Domain | None = Query(None, description="document (scans), scene (photos) or auto"),
+        pages: str | None = Query(None, description="pages to read, counted from 1: 1-5,9"),
+        region: str | None = Query(None, description="card: region of national phone numbers (DE, GB, US …)"),
+    ) -> JSONResponse:
+        """Read an image or PDF and extract the fields of `task` (receipt, form, card; docs/extraction.md): each
+        field's value, the string as printed, its confidence and word boxes."""
+        if task not in list_tasks():
+            raise ServeError(404, "UnknownTask", f"no extraction task {task!r} (one of {', '.join(list_tasks())})")
+        if region is not None and (len(region) != 2 or not region.isalpha()):
+            raise ServeError(422, "InvalidOption", f"region is a two-letter region code (got {region!r})")
+        try:
+            selected = parse_page_ranges(pages) if pages else None
+        except ConfigError as exc:
+            raise ServeError(422, "InvalidOption", str(exc)) from None
+        async with admission.slot():
+            name, data = await _one_upload(request, config.max_bytes, "to read")
+            job = ExtractJob(
+                data,
+                task,
+                name,
+                lang,
+                domain or config.domain,
+                selected,
+                region.upper() if region else None,
+                config.max_pixels,
+                config.max_pages,
+            )
+            outcome = await run(job)
+        request.state.pages = outcome.pages
+        return JSONResponse(outcome.body, headers={"X-Textlens-Pages": str(outcome.pages)})
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -280,6 +315,13 @@ def _error(
 ) -> JSONResponse:
     request.state.error = error
     return JSONResponse({"error": error, "message": message}, status_code=status, headers=headers)
+
+
+async def _one_upload(request: Request, limit: int, purpose: str) -> tuple[str | None, bytes]:
+    files = await _uploads(request, limit)
+    if len(files) != 1:
+        raise ServeError(422, "InvalidRequest", f"send one file {purpose}, not {len(files)}")
+    return files[0]
 
 
 async def _uploads(request: Request, limit: int) -> list[tuple[str | None, bytes]]:

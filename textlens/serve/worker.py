@@ -1,4 +1,5 @@
-"""What runs in a worker process: the models, loaded once, and the two jobs (read a document, recognise crops).
+"""What runs in a worker process: the models, loaded once, and the jobs (read a document, recognise crops, extract
+a task's fields).
 
 A job never raises: its outcome is a :class:`Done` (the body to send and the pages read) or a :class:`Failed`
 (the HTTP status, the error's name and a message naming the problem), so nothing but plain values crosses the
@@ -53,6 +54,24 @@ class RecognizeJob:
 
 
 @dataclass(frozen=True)
+class ExtractJob:
+    """One document to read and interpret as ``task`` (receipt, form, card: ``textlens.extract``)."""
+
+    data: bytes
+    task: str
+    name: str | None = None
+    lang: str | None = None
+    domain: str = "auto"
+    pages: frozenset[int] | None = None
+    region: str | None = None
+    max_pixels: int | None = None
+    max_pages: int | None = None
+
+
+Job = ReadJob | RecognizeJob | ExtractJob
+
+
+@dataclass(frozen=True)
 class Done:
     body: Any  # a dict (JSON), str (text formats) or bytes (pdf)
     pages: int = 0
@@ -86,6 +105,7 @@ class Models:
         self.threads = threads
         self.default = (lang, domain)
         self._engines: dict[tuple[str | None, str], Any] = {}
+        self._extractors: dict[tuple[str, str | None], Any] = {}
 
     def get(self, lang: str | None = None, domain: str | None = None) -> Any:
         from textlens.pipeline import OCR
@@ -95,13 +115,25 @@ class Models:
             self._engines[key] = OCR(lang=key[0], domain=key[1], threads=self.threads)
         return self._engines[key]
 
-    def run(self, job: ReadJob | RecognizeJob) -> Done | Failed:
+    def extractor(self, task: str, region: str | None = None) -> Any:
+        """The extractor of ``task`` (a card's with its default phone ``region``), built on first use and kept."""
+        from textlens.extract import get_extractor
+
+        key = (task, region if task == "card" else None)
+        if key not in self._extractors:
+            self._extractors[key] = get_extractor(task, **({"region": region} if key[1] else {}))
+        return self._extractors[key]
+
+    def run(self, job: Job) -> Done | Failed:
         try:
             if isinstance(job, ReadJob):
                 return self._read(job)
+            if isinstance(job, ExtractJob):
+                return self._extract(job)
             return self._recognize(job)
         except TextlensError as exc:
-            if isinstance(job, ReadJob) and exc.source in (None, "<bytes>"):  # name the upload, not "<bytes>"
+            # name the upload, not "<bytes>"
+            if isinstance(job, (ReadJob, ExtractJob)) and exc.source in (None, "<bytes>"):
                 exc = type(exc)(exc.problem, source=job.name or "the uploaded file")
             return failed(exc)
         except MemoryError:
@@ -110,7 +142,7 @@ class Models:
             log.exception("unexpected error in a serve worker")
             return Failed(500, "InternalError", f"unexpected {type(exc).__name__}; see the server's log")
 
-    def _read(self, job: ReadJob) -> Done:
+    def _document(self, job: ReadJob | ExtractJob) -> Any:
         options: dict[str, Any] = {}
         if job.max_pixels is not None:
             options["max_pixels"] = job.max_pixels
@@ -118,12 +150,21 @@ class Models:
             options["max_pages"] = job.max_pages
         ocr = self.get(job.lang, job.domain)
         document = ocr.read(job.data, pages=job.pages, **options)
-        if job.name:
-            document = _named(document, job.name)
+        return _named(document, job.name) if job.name else document
+
+    def _read(self, job: ReadJob) -> Done:
+        document = self._document(job)
         pages = len(document.pages)
         if job.fmt == "json":
             return Done(document.to_dict(), pages)
         return Done(document.export(job.fmt), pages)
+
+    def _extract(self, job: ExtractJob) -> Done:
+        extractor = self.extractor(job.task, job.region)  # a missing model fails before the read, not after
+        document = self._document(job)
+        data = extractor.extract(document).to_dict()
+        data["source"] = job.name
+        return Done(data, len(document.pages))
 
     def _recognize(self, job: RecognizeJob) -> Done:
         from textlens.io.load import load_image
@@ -174,7 +215,7 @@ def init_worker(threads: int | None, lang: str | None, domain: str, loaded: Any 
             loaded.value += 1
 
 
-def run_job(job: ReadJob | RecognizeJob) -> Done | Failed:
+def run_job(job: Job) -> Done | Failed:
     """Run ``job`` in this worker (the models are loaded here first if the initializer did not run)."""
     global _MODELS
     if _MODELS is None:
