@@ -101,3 +101,11 @@ def test_train_det_runs_ddp_in_two_cpu_processes(tmp_path: Path) -> None:
     assert summary["samples"] == 3 * 2 * 2  # each optimiser step took one batch on each rank
     assert (out / "export" / "model.onnx").is_file() and (out / "last.ckpt").is_file()
     assert result.stderr.count("exported to") == 1  # by rank 0 only (rank 1's output goes to the same stderr)
+
+
+def test_num_nodes_reaches_the_trainer_and_counts_in_the_world_size(tmp_path: Path) -> None:
+    from textlens.train.callbacks import step_trainer
+
+    trainer = step_trainer(tmp_path, "cpu", "32-true", 10, None, 1.0, [], False, devices=1, strategy="ddp", num_nodes=2)
+    assert trainer.num_nodes == 2
+    assert trainer.world_size == 2  # one process per node here: the stream shards over both

@@ -43,6 +43,7 @@ def det(
     workers: int | None = typer.Option(None, help="DataLoader workers (default: cpus-1 on GPU, 1 on CPU)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     devices: int = typer.Option(1, min=1, help="Devices (processes) to train on."),
+    num_nodes: int = typer.Option(1, min=1, help="Machines (torchrun / a cluster launcher starts one per node)."),
     strategy: str = typer.Option("auto", help="Lightning strategy: auto, ddp, ddp_spawn."),
     val_every: int = typer.Option(1000, help="Validate (and checkpoint) every N steps."),
     precision: str = typer.Option(
@@ -78,6 +79,7 @@ def det(
         workers=workers,
         device=device,
         devices=devices,
+        num_nodes=num_nodes,
         strategy=strategy,
         val_every=val_every,
         precision=precision,

@@ -242,6 +242,7 @@ def step_trainer(
     devices: int = 1,
     strategy: Any = "auto",
     refresh_rate: int = 50,
+    num_nodes: int = 1,
 ) -> pl.Trainer:
     """A step-counted Lightning Trainer as every textlens trainer uses it: validation every ``val_every``
     steps (None: never), atomic checkpoints, a CSV log in OUT/logs, no sanity validation; with
@@ -257,6 +258,7 @@ def step_trainer(
     return pl.Trainer(
         accelerator="gpu" if accelerator == "cuda" else "cpu",
         devices=devices,
+        num_nodes=num_nodes,
         strategy=strategy,
         precision=precision,
         max_steps=steps,

@@ -87,6 +87,7 @@ class DetTrainConfig:
     workers: int | None = None
     device: str = "auto"
     devices: int = 1  # processes (one per device); each draws its own share of the stream
+    num_nodes: int = 1  # machines, each running ``devices`` processes
     strategy: str = "auto"
     val_every: int = 1000
     precision: str = "auto"
@@ -197,6 +198,7 @@ def build_trainer(cfg: DetTrainConfig, accelerator: str, has_val: bool) -> tuple
         devices=cfg.devices,
         strategy=cfg.strategy,
         refresh_rate=20,
+        num_nodes=cfg.num_nodes,
     )
     return trainer, checkpoint, throughput, budget
 
@@ -268,7 +270,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print, export_graph: GraphExp
         if note:
             log(note)
     datamodule = build_datamodule(cfg, system, accelerator)
-    if warning := stream_warning(point, datamodule, cfg.devices):
+    if warning := stream_warning(point, datamodule, cfg.devices * cfg.num_nodes):
         log(warning)
     trainer, checkpoint, throughput, budget = build_trainer(cfg, accelerator, bool(datamodule.val_sources))
     # The checkpoint restores the step (and so the data stream's start) and the throughput counts.
@@ -288,6 +290,7 @@ def train_detector(cfg: DetTrainConfig, log: Any = print, export_graph: GraphExp
         **throughput_summary(throughput.samples, throughput.train_seconds),
         "device": accelerator,
         "devices": cfg.devices,
+        "num_nodes": cfg.num_nodes,
         "precision": resolve_precision(cfg.precision, accelerator),
         "ema": cfg.ema,
         "data": list(cfg.data),

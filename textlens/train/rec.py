@@ -68,6 +68,7 @@ class RecTrainConfig:
     val_batch: int | None = None
     precision: str = "auto"
     devices: int = 1
+    num_nodes: int = 1  # machines, each running ``devices`` processes
     strategy: str = "auto"
     patience: int | None = None
     seed: int = 0
@@ -236,6 +237,7 @@ def build_trainer(cfg: RecTrainConfig, accelerator: str, has_val: bool) -> tuple
         cfg.progress,
         devices=cfg.devices,
         strategy=cfg.strategy,
+        num_nodes=cfg.num_nodes,
     )
     return trainer, checkpoint, throughput
 
@@ -313,7 +315,7 @@ def train_recognizer(
         if note:
             log(note)
     datamodule = build_datamodule(cfg, system, accelerator)
-    if warning := stream_warning(point, datamodule, cfg.devices):
+    if warning := stream_warning(point, datamodule, cfg.devices * cfg.num_nodes):
         log(warning)
     trainer, checkpoint, throughput = build_trainer(cfg, accelerator, bool(datamodule.val_sources))
     # Lightning restores the optimiser, the loops' step (and so the data stream's start) and the callbacks'
@@ -355,6 +357,7 @@ def finish(
         "wall_seconds": wall_seconds(started),
         "device": accelerator,
         "devices": cfg.devices,
+        "num_nodes": cfg.num_nodes,
         "precision": resolve_precision(cfg.precision, accelerator),
         "ema": cfg.ema,
         "data": list(cfg.data),
