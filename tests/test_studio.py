@@ -422,3 +422,31 @@ def test_the_studio_imports_without_torch_and_the_cli_refuses_a_missing_folder(t
     assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
     missing = CliRunner().invoke(app, ["studio", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "not a folder" in missing.output
+
+
+def test_pdf_pages_are_rendered_listed_prelabeled_and_saved(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "scans"
+    make_page(folder / "p1.png")
+    make_page(tmp_path / "a.png")
+    make_page(tmp_path / "b.png", [["Total", "12.50"]])
+    first, second = (Image.open(tmp_path / n).convert("RGB") for n in ("a.png", "b.png"))
+    first.save(folder / "doc.pdf", save_all=True, append_images=[second], resolution=72.0)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a PDF")
+    page2 = ".textlens-studio/pages/doc-p2.png"
+    with caplog.at_level("WARNING", logger="textlens.studio"):
+        app = create_app(folder, reader_factory=fake_reader())
+    assert "broken.pdf" in caplog.text and app.state.pdf_problems[0].startswith("broken.pdf")
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        listed = [p["image"] for p in client.get("/api/pages").json()]
+        assert listed == [".textlens-studio/pages/doc-p1.png", page2, "p1.png"]
+        assert client.get(f"/files/{page2}").status_code == 200
+        page = ready_page(client, page2)
+        words = page["prelabels"]["words"]
+        assert [w["text"] for w in words]
+        saved = client.put(f"/api/pages/{page2}", json={"version": 0, "words": words}, headers=WRITE)
+        assert saved.status_code == 200 and saved.json()["version"] == 1
+    records = read_manifest(folder / "manifest.jsonl")  # eval's reader finds the rendered image
+    assert records[0].image == (folder / page2).resolve() and records[0].load_image().shape[2] == 3
+    rendered = (folder / page2).stat().st_mtime_ns
+    create_app(folder, reader_factory=fake_reader())  # the PDF did not change: its pages are not rendered again
+    assert (folder / page2).stat().st_mtime_ns == rendered

@@ -15,6 +15,7 @@ import asyncio
 import hmac
 import io
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -30,6 +31,7 @@ from textlens.errors import AnnotationError, ConfigError, TextlensError
 from textlens.io.limits import DEFAULT_MAX_PIXELS, MIN_SIDE, check_options, check_size
 from textlens.studio.export import export_icdar2015, export_lmdb, export_split
 from textlens.studio.paths import IMAGE_SUFFIXES, OutsideFolder, resolve_inside
+from textlens.studio.pdf_render import render_pdf_pages
 from textlens.studio.prelabel import Prelabeler, Reader, default_reader
 from textlens.studio.store import Conflict, PageStore, clean_words
 from textlens.studio.validate import ReaderFactory, Validator, default_reader_factory
@@ -66,6 +68,11 @@ def create_app(
     """The studio over the folder ``root``; ``token`` (for non-loopback addresses) is required of every request."""
     store = PageStore(root)
     root = store.root
+    pdf_pages, pdf_problems = render_pdf_pages(root, max_pixels)
+    for pdf_page in pdf_pages:  # before the pre-labeler takes its list of pages
+        store.add_image(pdf_page)
+    for problem in pdf_problems:  # a damaged PDF is named and skipped; the other pages stay usable
+        logging.getLogger("textlens.studio").warning("skipped PDF %s", problem)
     prelabeler = Prelabeler(root, store.images, reader_factory or (lambda: default_reader(threads)), max_pixels)
     validator = Validator(root, validate_factory)
     static = _static_files()
@@ -82,6 +89,7 @@ def create_app(
 
     app = FastAPI(title="textlens studio", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.store, app.state.prelabeler, app.state.validator = store, prelabeler, validator
+    app.state.pdf_problems = pdf_problems
 
     @app.exception_handler(StudioError)
     async def _studio_error(request: Request, exc: StudioError) -> JSONResponse:
