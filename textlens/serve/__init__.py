@@ -3,7 +3,8 @@
 ``config.py`` holds the limits and sizes, ``worker.py`` what runs in each worker process (models loaded once per
 worker), ``pool.py`` the pool of those processes, ``metrics.py`` the Prometheus metrics, ``app.py`` the routes and
 ``server.py`` uvicorn with a JSON-lines access log and a graceful shutdown (docs/serving.md). FastAPI, uvicorn,
-python-multipart and prometheus-client come with the ``serve`` extra; nothing else in textlens imports this package.
+python-multipart and prometheus-client come with the ``serve`` extra; only ``textlens studio`` imports from it
+(``graceful.py``, uvicorn alone).
 """
 
 from __future__ import annotations

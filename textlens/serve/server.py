@@ -7,22 +7,17 @@ the signal again after its shutdown, ending the process by the signal).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
 
 from textlens.serve.app import create_app
 from textlens.serve.config import ServeConfig
-
-_HANDLED = (signal.SIGINT, signal.SIGTERM)
+from textlens.serve.graceful import GracefulServer
 
 
 class JsonLines(logging.Formatter):
@@ -54,27 +49,11 @@ def setup_json_logging(level: int = logging.INFO, stream: Any = None) -> logging
     return handler
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, ending normally (exit 0) after a graceful shutdown on a signal."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        original = {sig: signal.signal(sig, self.handle_exit) for sig in _HANDLED}
-        try:
-            yield
-        finally:
-            for sig, handler in original.items():
-                signal.signal(sig, handler)
-
-
 def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 8000, log_level: int = logging.INFO) -> None:
     """Serve ``config`` on ``host:port`` until SIGTERM or Ctrl-C (then drain and return)."""
     setup_json_logging(log_level)
     app = create_app(config)
-    server = _Server(
+    server = GracefulServer(
         uvicorn.Config(
             app,
             host=host,

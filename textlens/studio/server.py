@@ -6,21 +6,16 @@ disk), and the app's lifespan stops the pre-label thread after the page it is re
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import secrets
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from textlens.serve.graceful import GracefulServer
 from textlens.studio.app import create_app
-
-_HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
 def is_loopback(host: str) -> bool:
@@ -38,22 +33,6 @@ def studio_url(host: str, port: int, token: str | None) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, returning normally after a graceful stop on a signal (not raising the signal again)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        original = {sig: signal.signal(sig, self.handle_exit) for sig in _HANDLED}
-        try:
-            yield
-        finally:
-            for sig, handler in original.items():
-                signal.signal(sig, handler)
-
-
 def run_studio(
     root: str | Path,
     host: str = "127.0.0.1",
@@ -68,7 +47,7 @@ def run_studio(
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, log_level=log_level, access_log=False, lifespan="on"
     )
-    server = _Server(config)
+    server = GracefulServer(config)
     original_startup = server.startup
 
     async def startup(sockets: Any = None) -> None:
