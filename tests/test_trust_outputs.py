@@ -310,7 +310,15 @@ def test_ctrl_c_stops_a_run_stuck_in_a_pdf_at_once(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         start_new_session=True,  # the whole group gets the signal, as from a terminal
     )
-    time.sleep(4)  # models loaded, renderer busy with the page
+    # Wait until the PDF renderer runs (a second process in the group): a fixed sleep raced the start-up on a
+    # loaded machine, and a signal in the middle of starting the renderer is not the case this test is about.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        group = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+        if len(group) > 1:
+            break
+        time.sleep(0.2)
+    time.sleep(1)  # the renderer busy with the page
     os.killpg(process.pid, signal.SIGINT)
     started = time.monotonic()
     try:
