@@ -7,6 +7,7 @@ refused; the web layer answers 403 for those and 404 for names that stay inside 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from textlens.errors import TextlensError
@@ -39,13 +40,14 @@ def relative_name(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-def find_images(root: Path) -> list[str]:
-    """The names of the image files under ``root`` (hidden folders and links leading outside skipped), sorted."""
-    root = root.resolve()
+def find_files(root: Path, suffixes: Iterable[str]) -> list[str]:
+    """The names of the files under ``root`` with one of ``suffixes`` (hidden folders and links leading outside
+    skipped), sorted."""
+    root, wanted = root.resolve(), frozenset(suffixes)
     found = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in IMAGE_SUFFIXES:
+        if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in wanted:
             continue
         try:
             resolve_inside(root, rel.as_posix())
@@ -54,3 +56,8 @@ def find_images(root: Path) -> list[str]:
         if path.is_file():
             found.append(rel.as_posix())
     return found
+
+
+def find_images(root: Path) -> list[str]:
+    """The names of the image files under ``root``, sorted (``find_files``)."""
+    return find_files(root, IMAGE_SUFFIXES)

@@ -18,7 +18,7 @@ from textlens.errors import TextlensError
 from textlens.io.atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
 from textlens.io.limits import MIN_SIDE, Limits
 from textlens.io.pdf_pages import pdf_page_count, render_pdf_page
-from textlens.studio.paths import STATE_DIR, OutsideFolder, resolve_inside
+from textlens.studio.paths import STATE_DIR, find_files
 
 #: Rendering resolution of PDF pages; fixed so boxes saved on a page stay valid for its image.
 PDF_DPI = 200.0
@@ -26,19 +26,8 @@ PAGES_DIR = f"{STATE_DIR}/pages"
 
 
 def find_pdfs(root: Path) -> list[str]:
-    """The names of the PDF files under ``root`` (hidden folders and links leading outside skipped), sorted."""
-    found = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() != ".pdf":
-            continue
-        try:
-            resolve_inside(root, rel.as_posix())
-        except OutsideFolder:
-            continue
-        if path.is_file():
-            found.append(rel.as_posix())
-    return found
+    """The names of the PDF files under ``root``, sorted (``find_files``)."""
+    return find_files(root, (".pdf",))
 
 
 def render_pdf_pages(root: str | Path, max_pixels: int) -> tuple[list[str], list[str]]:
